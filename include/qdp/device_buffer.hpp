@@ -1,0 +1,39 @@
+#pragma once
+// DeviceBuffer: memory on a backend's device (host memory for the CPU), freed on destruction.
+#include <qdp/data_type.hpp>
+
+#include <cstddef>
+
+namespace qdp {
+
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(Device device, size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(DeviceBuffer&& other) noexcept;
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
+  DeviceBuffer(DeviceBuffer const&) = delete;
+  DeviceBuffer& operator=(DeviceBuffer const&) = delete;
+
+  void* data() const { return data_; }
+  size_t size() const { return bytes_; }
+  Device device() const { return device_; }
+
+  // Synchronous copies between this buffer and host memory.
+  void copy_from_host(void const* src, size_t bytes, size_t offset = 0);
+  void copy_to_host(void* dst, size_t bytes, size_t offset = 0) const;
+
+ private:
+  void release();
+  Device device_ = Device::CPU;
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Whether a CUDA device is usable in this process (qdp built with CUDA and a GPU present).
+bool cuda_available();
+// cuda when available, else cpu: the samples' default.
+Device default_device();
+
+}  // namespace qdp

@@ -1,0 +1,41 @@
+#pragma once
+// Dims: a concrete shape of at most kMaxRank dimensions, stored inline so that the run-time
+// hot path never allocates.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+
+namespace qdp {
+
+inline constexpr int kMaxRank = 8;
+
+class Dims {
+ public:
+  Dims() = default;
+  Dims(std::initializer_list<int64_t> dims);
+  explicit Dims(std::span<const int64_t> dims);
+
+  int rank() const { return rank_; }
+  int64_t operator[](int i) const { return d_[static_cast<size_t>(i)]; }
+  int64_t& operator[](int i) { return d_[static_cast<size_t>(i)]; }
+  int64_t const* begin() const { return d_.data(); }
+  int64_t const* end() const { return d_.data() + rank_; }
+  std::span<const int64_t> span() const { return {d_.data(), static_cast<size_t>(rank_)}; }
+  void push_back(int64_t v);
+  int64_t numel() const;  // 1 for rank 0
+
+  friend bool operator==(Dims const& a, Dims const& b) {
+    return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+ private:
+  int rank_ = 0;
+  std::array<int64_t, kMaxRank> d_{};
+};
+
+std::string to_string(Dims const& d);  // "10x3x32x32"; "scalar" for rank 0
+
+}  // namespace qdp

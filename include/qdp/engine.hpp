@@ -1,0 +1,64 @@
+#pragma once
+// Engine: an immutable, built network (SPEC §1): per node the chosen implementation, types,
+// formats and tactic; the memory plan; the attributes its JIT impls need. Engines are cheap to
+// copy (shared, immutable); each ExecutionContext holds the per-run state.
+#include <qdp/data_type.hpp>
+#include <qdp/dims.hpp>
+#include <qdp/network.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qdp {
+
+class ExecutionContext;
+namespace detail {
+struct EngineImpl;
+}
+
+// An engine's input or output as a caller sees it.
+struct IOInfo {
+  std::string name;
+  DataType dtype;
+  TensorFormat format;
+  std::vector<int64_t> dims;  // -1 where dynamic or data-dependent
+  std::optional<Profile> profile;  // inputs with dynamic dimensions
+  bool is_input = true;
+  size_t max_bytes = 0;  // the most bytes it takes (profile max, size tensors at their upper bound)
+};
+
+// One step of the engine, for --dumpLayerInfo and the verbose log.
+struct LayerInfo {
+  std::string name;
+  std::string kind;       // "plugin", "reformat" or "copy"
+  std::string plugin_id;  // plugins only
+  std::string implementation;  // "jit" / "aot" / "builtin"
+  std::vector<DataType> types;  // inputs then outputs
+  std::vector<TensorFormat> formats;
+  int32_t tactic = 0;
+  double autotune_ms = 0;  // the winner's time while autotuning (0: not timed)
+};
+
+class Engine {
+ public:
+  explicit Engine(std::shared_ptr<const detail::EngineImpl> impl);
+
+  Device device() const;
+  std::vector<IOInfo> const& io() const;
+  IOInfo const& io(std::string_view name) const;  // throws for an unknown name
+  std::vector<LayerInfo> layers() const;
+  // Bytes of activation memory an execution context allocates (at the profile's max shapes).
+  size_t activation_bytes() const;
+  double build_seconds() const;
+
+  std::unique_ptr<ExecutionContext> create_execution_context() const;
+
+  detail::EngineImpl const& impl() const { return *impl_; }
+
+ private:
+  std::shared_ptr<const detail::EngineImpl> impl_;
+};
+
+}  // namespace qdp

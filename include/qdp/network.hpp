@@ -1,0 +1,78 @@
+#pragma once
+// Network: the graph a user builds through this API (or that ONNX import builds): inputs with
+// types and (possibly dynamic) dimensions, plugin layers with attributes, named outputs.
+// Mistakes are reported as they are made, naming the layer and plugin.
+#include <qdp/attributes.hpp>
+#include <qdp/data_type.hpp>
+#include <qdp/dims.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qdp {
+
+// A tensor of a network: an input or a layer's output.
+struct TensorRef {
+  int id = -1;
+};
+
+// The range of shapes a dynamic input takes; the builder autotunes at `opt`.
+struct Profile {
+  Dims min, opt, max;
+};
+
+// Which implementation a plugin layer runs: the one it has (Default), or JIT / AOT explicitly.
+enum class ImplChoice : uint8_t { Default, JIT, AOT };
+
+struct LayerOptions {
+  std::string name;  // empty: "<plugin name>_<index>"
+  ImplChoice impl = ImplChoice::Default;
+};
+
+class Network {
+ public:
+  struct Input {
+    std::string name;
+    DataType dtype;
+    std::vector<int64_t> dims;  // -1: dynamic, needs a profile
+    std::optional<Profile> profile;
+    int tensor;
+  };
+  struct Layer {
+    std::string name;
+    std::string plugin_id;
+    std::vector<int> inputs, outputs;  // tensor ids
+    Attrs attrs;                       // resolved: every attribute, of its declared type
+    ImplChoice impl;
+  };
+  struct Output {
+    std::string name;
+    int tensor;
+  };
+
+  TensorRef add_input(std::string name, DataType dtype, std::vector<int64_t> dims);
+  // Shapes for an input with dynamic dimensions: min <= opt <= max, static dims equal.
+  void set_profile(std::string_view input, Dims min, Dims opt, Dims max);
+  // Adds a layer running plugin `plugin_id` (which must be defined in this process).
+  std::vector<TensorRef> add_plugin(std::string_view plugin_id, std::vector<TensorRef> inputs, Attrs attrs = {},
+                                    LayerOptions options = {});
+  void mark_output(TensorRef tensor, std::string name);
+
+  std::vector<Input> const& inputs() const { return inputs_; }
+  std::vector<Layer> const& layers() const { return layers_; }
+  std::vector<Output> const& outputs() const { return outputs_; }
+  int num_tensors() const { return num_tensors_; }
+
+ private:
+  void check_new_name(std::string const& name, std::string_view what) const;
+  void check_tensor(TensorRef t, std::string_view where) const;
+
+  std::vector<Input> inputs_;
+  std::vector<Layer> layers_;
+  std::vector<Output> outputs_;
+  int num_tensors_ = 0;
+};
+
+}  // namespace qdp

@@ -1,0 +1,446 @@
+#pragma once
+// The C++ front end (SPEC §2, layer 2): a plugin is one declaration whose callables' signatures
+// are the schema. Inputs, outputs, attributes, stream and tactic are deduced; what the compiler
+// can check (counts of inputs and outputs, attribute types, parameter kinds) is a compile error.
+//
+//   struct AddAttrs { int32_t block_size = 256; };
+//   QDP_ATTRS(AddAttrs, block_size);
+//
+//   QDP_PLUGIN(elemwise_add, "sample::elemwise_add_plugin")
+//       .desc([](qdp::TensorDesc const& x, AddAttrs const&) { return x.like(); })
+//       .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y) { ... });
+#include <qdp/registry.hpp>
+
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace qdp {
+
+// ---- backends an impl can target -------------------------------------------------------
+struct cpu { static constexpr Device device = Device::CPU; };
+struct cuda { static constexpr Device device = Device::CUDA; };
+
+// ---- run-time views handed to impls -------------------------------------------------------
+// In<T> / Out<T>: an input / output tensor whose elements are T (void: any type, checked by
+// the impl). A typed view checks the tensor's dtype once, when the impl is called.
+template <class T, bool Writable>
+class TensorView {
+ public:
+  using element_type = std::conditional_t<Writable, T, T const>;
+  explicit TensorView(Tensor const& t) : t_(&t) {
+    if constexpr (!std::is_void_v<T>) {
+      if (t.dtype != dtype_v<T>)
+        fail("a plugin impl expects {} but was given a {} tensor", name(dtype_v<T>), name(t.dtype));
+    }
+  }
+  element_type* data() const { return static_cast<element_type*>(t_->data); }
+  Dims const& shape() const { return t_->shape; }
+  int64_t shape(int i) const { return t_->shape[i]; }
+  Dims const& strides() const { return t_->strides; }
+  int64_t numel() const { return t_->numel(); }
+  int rank() const { return t_->rank(); }
+  DataType dtype() const { return t_->dtype; }
+  TensorFormat format() const { return t_->format; }
+  Tensor const& tensor() const { return *t_; }
+
+ private:
+  Tensor const* t_;
+};
+template <class T = void>
+using In = TensorView<T, false>;
+template <class T = void>
+using Out = TensorView<T, true>;
+
+// The output descs, as an autotune or aot_impl callable receives them.
+using Outputs = std::span<const TensorDesc>;
+
+// ---- attribute structs ------------------------------------------------------------------
+// QDP_ATTRS(Struct, field...) makes a plain struct a plugin's attributes: names, types and
+// defaults (the struct's own) come from the declaration.
+namespace detail {
+template <class S, class T>
+struct Field {
+  static_assert(AttributeType<T>,
+                "qdp: this attribute type is not supported. Use int32_t, int64_t, float, double, bool, "
+                "std::string, qdp::Bytes, or std::vector of int8_t, int16_t, int32_t, int64_t, "
+                "qdp::half, float, double or bool.");
+  std::string_view name;
+  T S::*member;
+};
+template <class S, class T>
+Field(std::string_view, T S::*) -> Field<S, T>;
+}  // namespace detail
+
+#define QDP_DETAIL_EXPAND(x) x
+#define QDP_DETAIL_FIELD(S, f) ::qdp::detail::Field{#f, &S::f}
+#define QDP_DETAIL_F1(S, a) QDP_DETAIL_FIELD(S, a)
+#define QDP_DETAIL_F2(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F1(S, __VA_ARGS__))
+#define QDP_DETAIL_F3(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F2(S, __VA_ARGS__))
+#define QDP_DETAIL_F4(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F3(S, __VA_ARGS__))
+#define QDP_DETAIL_F5(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F4(S, __VA_ARGS__))
+#define QDP_DETAIL_F6(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F5(S, __VA_ARGS__))
+#define QDP_DETAIL_F7(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F6(S, __VA_ARGS__))
+#define QDP_DETAIL_F8(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F7(S, __VA_ARGS__))
+#define QDP_DETAIL_PICK(_1, _2, _3, _4, _5, _6, _7, _8, NAME, ...) NAME
+#define QDP_ATTRS(S, ...)                                                                   \
+  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                  \
+    return std::make_tuple(QDP_DETAIL_EXPAND(QDP_DETAIL_PICK(                               \
+        __VA_ARGS__, QDP_DETAIL_F8, QDP_DETAIL_F7, QDP_DETAIL_F6, QDP_DETAIL_F5,             \
+        QDP_DETAIL_F4, QDP_DETAIL_F3, QDP_DETAIL_F2, QDP_DETAIL_F1)(S, __VA_ARGS__)));        \
+  }
+
+template <class S>
+concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) { qdp_attr_fields(s); };
+
+namespace detail {
+template <AttrStruct S>
+std::vector<AttrSpec> schema_of() {
+  std::vector<AttrSpec> specs;
+  S defaults{};
+  std::apply([&](auto... f) { (specs.push_back({std::string(f.name), attr_type_of<std::remove_cvref_t<decltype(defaults.*f.member)>>::value, AttrValue(defaults.*f.member)}), ...); },
+             qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return specs;
+}
+// `attrs` went through resolve_attrs(): every value is present and of its declared type.
+template <AttrStruct S>
+S decode(Attrs const& attrs) {
+  S s{};
+  std::apply([&](auto... f) {
+    ((s.*f.member = std::get<std::remove_cvref_t<decltype(s.*f.member)>>(attrs.find(f.name)->second)), ...);
+  }, qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return s;
+}
+}  // namespace detail
+
+// Attribute values of a typed struct, for the network API: net.add_plugin(id, inputs, attrs(a)).
+template <AttrStruct S>
+Attrs attrs(S const& s) {
+  Attrs out;
+  std::apply([&](auto... f) { (out.emplace(std::string(f.name), AttrValue(s.*f.member)), ...); },
+             qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return out;
+}
+
+// ---- signature analysis -----------------------------------------------------------------
+namespace detail {
+
+template <class T> struct is_view : std::false_type {};
+template <class T, bool W> struct is_view<TensorView<T, W>> { static constexpr bool value = true; static constexpr bool writable = W; };
+
+enum class Kind { Input, Output, Attrs, Stream, Tactic, Outputs, Unknown };
+
+// Parameters of impl callables: In<T>, Out<T>, attributes, Stream, Tactic.
+template <class P>
+constexpr Kind impl_kind() {
+  using T = std::remove_cvref_t<P>;
+  if constexpr (is_view<T>::value) return is_view<T>::writable ? Kind::Output : Kind::Input;
+  else if constexpr (AttrStruct<T>) return Kind::Attrs;
+  else if constexpr (std::is_same_v<T, Stream>) return Kind::Stream;
+  else if constexpr (std::is_same_v<T, Tactic>) return Kind::Tactic;
+  else return Kind::Unknown;
+}
+// Parameters of desc, autotune and aot_impl callables: TensorDesc inputs, attributes,
+// the output descs (qdp::Outputs) and the Tactic.
+template <class P>
+constexpr Kind desc_kind() {
+  using T = std::remove_cvref_t<P>;
+  if constexpr (std::is_same_v<T, TensorDesc>) return Kind::Input;
+  else if constexpr (std::is_same_v<T, Outputs>) return Kind::Outputs;
+  else if constexpr (AttrStruct<T>) return Kind::Attrs;
+  else if constexpr (std::is_same_v<T, Tactic>) return Kind::Tactic;
+  else return Kind::Unknown;
+}
+
+template <class... P> struct TypeList { static constexpr size_t size = sizeof...(P); };
+
+template <class... P> struct first_attrs { using type = void; };
+template <class P0, class... P> struct first_attrs<P0, P...> {
+  using type = std::conditional_t<AttrStruct<std::remove_cvref_t<P0>>, std::remove_cvref_t<P0>, typename first_attrs<P...>::type>;
+};
+
+template <class F> struct signature : signature<decltype(&F::operator())> {};
+template <class R, class... P> struct signature<R (*)(P...)> { using result = R; using params = TypeList<P...>; };
+template <class R, class... P> struct signature<R(P...)> : signature<R (*)(P...)> {};
+template <class C, class R, class... P> struct signature<R (C::*)(P...) const> : signature<R (*)(P...)> {};
+template <class C, class R, class... P> struct signature<R (C::*)(P...)> : signature<R (*)(P...)> {};
+
+template <auto KindOf, class List> struct Params;
+template <auto KindOf, class... P>
+struct Params<KindOf, TypeList<P...>> {
+  static constexpr Kind kinds[] = {KindOf.template operator()<P>()..., Kind::Unknown};
+  static constexpr int count(Kind k) {
+    int n = 0;
+    for (size_t i = 0; i < sizeof...(P); ++i) n += kinds[i] == k;
+    return n;
+  }
+  // Position of parameter i among the parameters of its kind.
+  static constexpr int ordinal(size_t i) {
+    int n = 0;
+    for (size_t j = 0; j < i; ++j) n += kinds[j] == kinds[i];
+    return n;
+  }
+  static constexpr bool all_known() { return count(Kind::Unknown) == 0; }
+  using attrs_value = typename first_attrs<P...>::type;
+};
+
+struct ImplKindOf { template <class P> constexpr Kind operator()() const { return impl_kind<P>(); } };
+struct DescKindOf { template <class P> constexpr Kind operator()() const { return desc_kind<P>(); } };
+
+template <class R> struct desc_outputs { static constexpr int value = -1; };
+template <> struct desc_outputs<TensorDesc> { static constexpr int value = 1; };
+template <class... T> struct desc_outputs<std::tuple<T...>> {
+  static constexpr int value = (std::is_same_v<T, TensorDesc> && ...) ? static_cast<int>(sizeof...(T)) : -1;
+};
+
+template <class R>
+std::vector<TensorDesc> to_vector(R&& r) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<R>, TensorDesc>) return {std::forward<R>(r)};
+  else return std::apply([](auto&&... d) { return std::vector<TensorDesc>{std::forward<decltype(d)>(d)...}; }, std::forward<R>(r));
+}
+
+// Calls an impl-shaped `f` with views built from the spans.
+template <class F, class... P, size_t... I, class A>
+void call_impl(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* attrs,
+               std::span<const Tensor> in, std::span<Tensor> out, Stream stream, Tactic tactic) {
+  using Ps = Params<ImplKindOf{}, TypeList<P...>>;
+  auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
+    constexpr Kind k = Ps::kinds[i];
+    using T = std::remove_cvref_t<Param>;
+    if constexpr (k == Kind::Input) return T(in[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Output) return T(out[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Attrs) return static_cast<T const&>(*attrs);
+    else if constexpr (k == Kind::Stream) return stream;
+    else return tactic;
+  };
+  f(arg.template operator()<I, P>()...);
+}
+
+// Calls a desc-shaped `f` (desc, autotune, aot_impl).
+template <class F, class... P, size_t... I, class A>
+decltype(auto) call_desc(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* attrs,
+                         std::span<const TensorDesc> in, Outputs out, Tactic tactic) {
+  using Ps = Params<DescKindOf{}, TypeList<P...>>;
+  auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
+    constexpr Kind k = Ps::kinds[i];
+    using T = std::remove_cvref_t<Param>;
+    if constexpr (k == Kind::Input) return static_cast<TensorDesc const&>(in[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Outputs) return out;
+    else if constexpr (k == Kind::Attrs) return static_cast<T const&>(*attrs);
+    else return tactic;
+  };
+  return f(arg.template operator()<I, P>()...);
+}
+
+struct NoAttrs {};
+
+template <class S>
+S decode_or_empty(Attrs const& a) {
+  if constexpr (std::is_same_v<S, NoAttrs>) return {};
+  else return decode<S>(a);
+}
+template <class S>
+std::vector<std::string> field_names() {
+  std::vector<std::string> names;
+  if constexpr (!std::is_same_v<S, NoAttrs>)
+    std::apply([&](auto... f) { (names.emplace_back(f.name), ...); }, qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return names;
+}
+
+// Checks a desc-shaped callable's parameters against the plugin's inputs and attributes.
+template <class Sig, class DescAttrs, int NumIn>
+constexpr void check_desc_like() {
+  using Ps = Params<DescKindOf{}, typename Sig::params>;
+  static_assert(Ps::all_known(),
+                "qdp: a desc/autotune/aot_impl parameter has a type qdp does not know. Take inputs as "
+                "qdp::TensorDesc const&, the attributes as the struct declared with QDP_ATTRS, the "
+                "output descs as qdp::Outputs and the tactic as qdp::Tactic.");
+  static_assert(Ps::count(Kind::Attrs) <= 1, "qdp: take the attributes as one struct.");
+  static_assert(NumIn < 0 || Ps::count(Kind::Input) == NumIn,
+                "qdp: this callable takes a different number of qdp::TensorDesc inputs than desc.");
+  if constexpr (Ps::count(Kind::Attrs) == 1 && !std::is_same_v<DescAttrs, void>)
+    static_assert(std::is_same_v<typename Ps::attrs_value, DescAttrs>,
+                  "qdp: autotune and aot_impl take the same attribute struct as desc.");
+}
+
+}  // namespace detail
+
+// ---- the definition builder ---------------------------------------------------------------
+// Registers the definition when converted to Registration (what QDP_PLUGIN declares).
+struct Registration {
+  std::string id;
+};
+
+template <class A = void, int NumIn = -1, int NumOut = -1>
+class PluginBuilder {
+ public:
+  explicit PluginBuilder(PluginDefinition def) : def_(std::move(def)) {}
+
+  // desc(TensorDesc const& inputs..., [Attrs const&]) -> TensorDesc | std::tuple<TensorDesc...>
+  template <class F>
+  auto desc(F f) && {
+    static_assert(NumIn < 0, "qdp: desc is defined twice.");
+    using Sig = detail::signature<F>;
+    using Ps = detail::Params<detail::DescKindOf{}, typename Sig::params>;
+    detail::check_desc_like<Sig, void, -1>();
+    static_assert(Ps::count(detail::Kind::Outputs) == 0 && Ps::count(detail::Kind::Tactic) == 0,
+                  "qdp: desc takes only input descs and the attribute struct.");
+    constexpr int outputs = detail::desc_outputs<std::remove_cvref_t<typename Sig::result>>::value;
+    static_assert(outputs > 0, "qdp: desc returns a qdp::TensorDesc or a std::tuple of them.");
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
+    constexpr int inputs = Ps::count(detail::Kind::Input);
+    def_.num_inputs = inputs;
+    def_.num_outputs = outputs;
+    if constexpr (!std::is_same_v<S, detail::NoAttrs>) def_.attrs = detail::schema_of<S>();
+    def_.desc = [f](std::span<const TensorDesc> in, Attrs const& a) {
+      S s = detail::decode_or_empty<S>(a);
+      return detail::to_vector(detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, {}, {}));
+    };
+    return PluginBuilder<S, inputs, outputs>(std::move(def_));
+  }
+
+  // impl<Backend>(f) with a plain callable, or impl<Backend, T...>(f) with a generic one
+  // (template <class T>) instantiated for each T and chosen by the first input's dtype.
+  template <class Backend, class... Types, class F>
+  PluginBuilder impl(F f) && {
+    static_assert(NumIn >= 0, "qdp: define desc before impl: desc says what the inputs and outputs are.");
+    if constexpr (sizeof...(Types) == 0) {
+      static_assert(requires { &F::operator(); } || std::is_function_v<std::remove_pointer_t<F>>,
+                    "qdp: this impl is generic; list the element types it supports: "
+                    ".impl<qdp::cpu, float, qdp::half>(f).");
+      add_impl<Backend, detail::signature<F>>([f](auto&&... args) { f(std::forward<decltype(args)>(args)...); });
+    } else {
+      add_generic_impl<Backend, F, Types...>(std::move(f));
+    }
+    return std::move(*this);
+  }
+
+  // autotune(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs]) -> vector<AutoTuneCombination>
+  template <class F>
+  PluginBuilder autotune(F f) && {
+    static_assert(NumIn >= 0, "qdp: define desc before autotune.");
+    using Sig = detail::signature<F>;
+    detail::check_desc_like<Sig, A, NumIn>();
+    static_assert(std::is_convertible_v<typename Sig::result, std::vector<AutoTuneCombination>>,
+                  "qdp: autotune returns a std::vector<qdp::AutoTuneCombination>.");
+    def_.autotune = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out) -> std::vector<AutoTuneCombination> {
+      A s = detail::decode_or_empty<A>(a);
+      return detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, {});
+    };
+    return std::move(*this);
+  }
+
+  // aot_impl(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs], [qdp::Tactic]) -> AotKernel
+  template <class F>
+  PluginBuilder aot_impl(F f) && {
+    static_assert(NumIn >= 0, "qdp: define desc before aot_impl.");
+    using Sig = detail::signature<F>;
+    detail::check_desc_like<Sig, A, NumIn>();
+    static_assert(std::is_convertible_v<typename Sig::result, AotKernel>, "qdp: aot_impl returns a qdp::AotKernel.");
+    def_.aot_impl = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out, Tactic t) -> AotKernel {
+      A s = detail::decode_or_empty<A>(a);
+      return detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, t);
+    };
+    return std::move(*this);
+  }
+
+  // Registers now; throws qdp::Error (duplicate ID, missing impl, ...).
+  Registration commit() && {
+    std::string id = def_.id;
+    Registry::global().add(std::move(def_));
+    return {id};
+  }
+  operator Registration() && { return std::move(*this).commit(); }  // NOLINT
+
+ private:
+  template <class Backend, class Sig, class G>
+  void add_impl(G call) {
+    using Ps = detail::Params<detail::ImplKindOf{}, typename Sig::params>;
+    static_assert(Ps::all_known(),
+                  "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
+                  "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and qdp::Tactic.");
+    static_assert(Ps::count(detail::Kind::Input) == NumIn,
+                  "qdp: the impl takes a different number of qdp::In inputs than desc takes qdp::TensorDesc inputs.");
+    static_assert(Ps::count(detail::Kind::Output) == NumOut,
+                  "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
+    static_assert(Ps::count(detail::Kind::Attrs) <= 1, "qdp: take the attributes as one struct.");
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
+    check_subset(detail::field_names<S>());
+    PluginImpl impl;
+    impl.attrs_used = detail::field_names<S>();
+    impl.bind = [call](Attrs const& a) -> BoundImpl {
+      return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
+        detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t);
+      };
+    };
+    set_impl(Backend::device, std::move(impl));
+  }
+
+  template <class Backend, class F, class... Types>
+  void add_generic_impl(F f) {
+    using First = detail::signature<decltype(&F::template operator()<std::tuple_element_t<0, std::tuple<Types...>>>)>;
+    using Ps = detail::Params<detail::ImplKindOf{}, typename First::params>;
+    static_assert(Ps::all_known(),
+                  "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
+                  "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and qdp::Tactic.");
+    static_assert(Ps::count(detail::Kind::Input) == NumIn,
+                  "qdp: the impl takes a different number of qdp::In inputs than desc takes qdp::TensorDesc inputs.");
+    static_assert(Ps::count(detail::Kind::Output) == NumOut,
+                  "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
+    check_subset(detail::field_names<S>());
+    PluginImpl impl;
+    impl.attrs_used = detail::field_names<S>();
+    std::string id = def_.id;
+    impl.bind = [f, id](Attrs const& a) -> BoundImpl {
+      return [f, id, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
+        DataType key = !in.empty() ? in[0].dtype : out[0].dtype;
+        bool done = ((key == dtype_v<Types> ? (call_typed<Types>(f, &s, in, out, st, t), true) : false) || ...);
+        if (!done) fail("plugin {}: no impl for element type {} (the impl lists {})", id, name(key), list_types<Types...>());
+      };
+    };
+    set_impl(Backend::device, std::move(impl));
+  }
+
+  template <class T, class F, class S>
+  static void call_typed(F const& f, S const* s, std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
+    using Sig = detail::signature<decltype(&F::template operator()<T>)>;
+    auto call = [&f](auto&&... args) { f.template operator()<T>(std::forward<decltype(args)>(args)...); };
+    detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, s, in, out, st, t);
+  }
+  template <class... Types>
+  static std::string list_types() {
+    std::string s;
+    ((s += (s.empty() ? "" : ", ") + std::string(name(dtype_v<Types>))), ...);
+    return s;
+  }
+
+  void check_subset(std::vector<std::string> const& used) const {
+    for (auto const& u : used) {
+      bool found = false;
+      for (auto const& spec : def_.attrs) found |= spec.name == u;
+      if (!found) fail("plugin {}: the impl uses attribute '{}', which desc does not declare", def_.id, u);
+    }
+  }
+  void set_impl(Device d, PluginImpl impl) {
+    if (def_.impls.count(d)) fail("plugin {}: impl for {} is defined twice", def_.id, name(d));
+    def_.impls.emplace(d, std::move(impl));
+  }
+
+  template <class, int, int>
+  friend class PluginBuilder;
+  PluginDefinition def_;
+};
+
+// Starts a plugin definition; validates the ID at once.
+inline PluginBuilder<> define(std::string id) {
+  validate_plugin_id(id);
+  PluginDefinition def;
+  def.id = std::move(id);
+  return PluginBuilder<>(std::move(def));
+}
+
+#define QDP_PLUGIN(var, id) [[maybe_unused]] static ::qdp::Registration const var = ::qdp::define(id)
+
+}  // namespace qdp

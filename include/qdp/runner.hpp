@@ -1,0 +1,28 @@
+#pragma once
+// Runner: one call from host arrays to host arrays, like Polygraphy's TrtRunner.
+#include <qdp/array.hpp>
+#include <qdp/engine.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace qdp {
+
+class ExecutionContext;
+
+class Runner {
+ public:
+  explicit Runner(Engine engine);
+  ~Runner();
+  // Copies the inputs to the engine's device, runs, synchronizes and returns every output
+  // with its actual shape.
+  std::map<std::string, Array> infer(std::map<std::string, Array> const& inputs);
+  ExecutionContext& context();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace qdp

@@ -1,0 +1,101 @@
+#pragma once
+// ShapeExpr: the small symbolic language of shapes (SPEC §1 "Shape expressions").
+// Leaves are constants, dimensions of network inputs and values of size tensors; inner
+// nodes are + - * floor-division cdiv min max. Constants fold as expressions are built, so a
+// static network's shapes are plain numbers. Expressions evaluate against concrete input
+// shapes and serialize to a stable text form that is stored in engines.
+#include <qdp/dims.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qdp {
+
+// What an expression is evaluated against: the shapes of the network inputs and the values
+// of size tensors produced so far (indexed by the size tensor's id; a missing one is an error).
+struct ShapeEnv {
+  std::span<const Dims> inputs;
+  std::span<const int64_t> sizes;
+};
+
+class ShapeExpr {
+ public:
+  enum class Op : uint8_t { Const, InputDim, Size, PendingSize, Add, Sub, Mul, FloorDiv, CDiv, Min, Max };
+
+  ShapeExpr(int64_t constant = 0);  // NOLINT: a number is an expression
+  ShapeExpr(int constant) : ShapeExpr(static_cast<int64_t>(constant)) {}  // NOLINT
+
+  // Dimension `axis` of network input number `input`.
+  static ShapeExpr input_dim(int input, int axis);
+  // The value of size tensor `id` (ids are assigned by the builder).
+  static ShapeExpr size_value(int id);
+
+  bool is_constant() const;
+  int64_t constant() const;  // throws qdp::Error unless is_constant()
+  Op op() const;
+
+  int64_t eval(ShapeEnv const& env) const;
+  std::string to_string() const;   // for people: "(in0[0] * in0[1])"
+  std::string serialize() const;   // stable text form, read back by parse()
+  static ShapeExpr parse(std::string_view text);
+
+  // Rewrites every leaf through `f` (used to bind size tensors to ids).
+  template <class F>
+  ShapeExpr map_leaves(F&& f) const;
+
+  friend ShapeExpr operator+(ShapeExpr const& a, ShapeExpr const& b);
+  friend ShapeExpr operator-(ShapeExpr const& a, ShapeExpr const& b);
+  friend ShapeExpr operator*(ShapeExpr const& a, ShapeExpr const& b);
+  friend ShapeExpr operator/(ShapeExpr const& a, ShapeExpr const& b);  // floor division
+  friend ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
+  friend ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
+  friend ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
+  friend bool operator==(ShapeExpr const& a, ShapeExpr const& b);  // structural
+
+  struct Node;
+  explicit ShapeExpr(std::shared_ptr<const Node> node) : node_(std::move(node)) {}
+  Node const& node() const { return *node_; }
+  std::shared_ptr<const Node> const& node_ptr() const { return node_; }
+
+  // A size tensor not yet bound to an id: created by size_tensor(), identified by `token`.
+  static ShapeExpr pending_size(std::shared_ptr<const void> token);
+
+ private:
+  std::shared_ptr<const Node> node_;
+};
+
+struct ShapeExpr::Node {
+  Op op = Op::Const;
+  int64_t value = 0;  // Const: the value; InputDim: input; Size: id
+  int axis = 0;       // InputDim only
+  std::shared_ptr<const void> token;  // PendingSize only
+  std::shared_ptr<const Node> lhs, rhs;  // binary ops only
+};
+
+ShapeExpr numel(std::span<const ShapeExpr> shape);
+inline ShapeExpr floordiv(ShapeExpr const& a, ShapeExpr const& b) { return a / b; }
+// Host-side ceil division, for launch grids.
+constexpr int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+template <class F>
+ShapeExpr ShapeExpr::map_leaves(F&& f) const {
+  auto l = [&] { return ShapeExpr(node_->lhs).map_leaves(f); };
+  auto r = [&] { return ShapeExpr(node_->rhs).map_leaves(f); };
+  switch (node_->op) {
+    case Op::Const: case Op::InputDim: case Op::Size: case Op::PendingSize: return f(*this);
+    case Op::Add: return l() + r();
+    case Op::Sub: return l() - r();
+    case Op::Mul: return l() * r();
+    case Op::FloorDiv: return l() / r();
+    case Op::CDiv: return cdiv(l(), r());
+    case Op::Min: return min(l(), r());
+    case Op::Max: return max(l(), r());
+  }
+  return *this;
+}
+
+}  // namespace qdp

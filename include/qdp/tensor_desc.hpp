@@ -1,0 +1,63 @@
+#pragma once
+// TensorDesc: what a tensor looks like at build time (SPEC §1). Shapes are symbolic; a desc
+// callable receives its inputs' descs (read-only) and returns its outputs' descs, built with
+// like(), aliased(), from_shape_expr() and size_tensor().
+#include <qdp/data_type.hpp>
+#include <qdp/shape_expr.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace qdp {
+
+// Opt and upper bound of a data-dependent extent.
+struct SizeTensorInfo {
+  ShapeExpr opt;
+  ShapeExpr upper_bound;
+};
+
+class TensorDesc {
+ public:
+  DataType dtype = DataType::FP32;
+  TensorFormat format = TensorFormat::LINEAR;
+  std::vector<ShapeExpr> shape_expr;
+
+  TensorDesc() = default;
+  TensorDesc(DataType type, std::vector<ShapeExpr> shape) : dtype(type), shape_expr(std::move(shape)) {}
+
+  int rank() const { return static_cast<int>(shape_expr.size()); }
+  TensorDesc with_format(TensorFormat f) const {
+    TensorDesc d = *this;
+    d.format = f;
+    return d;
+  }
+  ShapeExpr numel() const { return qdp::numel(shape_expr); }
+
+  // An output of the same type, format and shape as this tensor.
+  TensorDesc like() const;
+  // An output that *is* this input: it shares its memory (in-place). Only for input descs.
+  TensorDesc aliased() const;
+
+  // -- filled in by qdp --
+  int input_index() const { return input_index_; }      // position among the plugin's inputs, or -1
+  int aliased_input() const { return aliased_input_; }  // for an output: the input it aliases, or -1
+  bool is_size_tensor() const { return size_ != nullptr; }
+  SizeTensorInfo const& size_info() const;
+  // A size tensor's value as a dimension expression (only for size_tensor() descs).
+  ShapeExpr expr() const;
+  void set_input_index(int i) { input_index_ = i; }
+
+ private:
+  friend TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype);
+  int input_index_ = -1;
+  int aliased_input_ = -1;
+  std::shared_ptr<const SizeTensorInfo> size_;  // also the identity of a pending size value
+};
+
+TensorDesc from_shape_expr(std::vector<ShapeExpr> shape, DataType dtype);
+
+// A scalar output whose value is an output extent known only after the plugin runs:
+// autotuned at `opt`, at most `upper_bound`. It must also be returned as an output.
+TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype = DataType::INT64);
+
+}  // namespace qdp

@@ -1,0 +1,10 @@
+// libqdp_sample_plugins.so: loading it (qdpexec --plugins, qdp::load_plugin_library) registers
+// every sample plugin in its full form.
+#include "plugins/sample_plugins.hpp"
+
+namespace {
+[[maybe_unused]] bool const registered = [] {
+  qdp::samples::define_elemwise_add(/*with_autotune=*/true);
+  return true;
+}();
+}  // namespace

@@ -1,0 +1,39 @@
+// qdp_runner: the samples of SPEC §3 behind one command, with the seed's options.
+// Exit codes: 0 correct, 1 incorrect or failed, 2 usage.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "sample_common.hpp"
+
+int main(int argc, char** argv) {
+  using namespace qdp::samples;
+  CLI::App app{"qdp_runner: the quickly deployable plugin samples"};
+  app.require_subcommand(1);
+
+  auto add_common = [](CLI::App* sub, CommonOptions& o) {
+    sub->add_flag("-v,--verbose", o.verbose, "Enable verbose log output");
+    sub->add_option("--device", o.device, "cpu or cuda (default: cuda when a GPU is present, else cpu)")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
+  };
+
+  AddOptions add;
+  CLI::App* add_cmd = app.add_subcommand("add", "Elementwise add: y = x + 1");
+  add_common(add_cmd, add);
+  add_cmd->add_flag("--autotune", add.autotune, "Define an autotune function (FP32|FP16)");
+  add_cmd->add_flag("--aot", add.aot, "Use the AOT implementation");
+
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::ParseError const& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (add_cmd->parsed()) return run_add(add);
+  } catch (qdp::Error const& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}

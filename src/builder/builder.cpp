@@ -1,0 +1,487 @@
+// The builder (SPEC §2, layer 4): shape inference through each desc, JIT/AOT choice,
+// autotuning on the target backend, reformat insertion, memory planning.
+#include <qdp/builder.hpp>
+#include <qdp/device_buffer.hpp>
+#include <qdp/registry.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "backends/backend.hpp"
+#include "builder/memory_planner.hpp"
+#include "engine/plan.hpp"
+
+namespace qdp {
+namespace {
+
+using detail::EnginePlan;
+using detail::PlanStep;
+using detail::PlanTensor;
+using Candidate = AutoTuneCombination::Candidate;
+
+std::string join_types(std::vector<DataType> const& v) {
+  std::string s;
+  for (auto t : v) s += (s.empty() ? "" : ", ") + std::string(name(t));
+  return "[" + s + "]";
+}
+std::string join_formats(std::vector<TensorFormat> const& v) {
+  std::string s;
+  for (auto f : v) s += (s.empty() ? "" : ", ") + std::string(name(f));
+  return "[" + s + "]";
+}
+std::string describe(Candidate const& c) {
+  return fmt::format("types {} formats {} tactic {}", join_types(c.types), join_formats(c.formats), c.tactic);
+}
+
+Dims eval_shape(std::vector<ShapeExpr> const& shape, ShapeEnv const& env) {
+  Dims d;
+  for (auto const& e : shape) d.push_back(e.eval(env));
+  return d;
+}
+
+// Fills a buffer with reproducible non-zero-heavy values: timing on zeros hides work.
+void fill_random(Tensor const& t, std::mt19937& rng) {
+  std::vector<float> values(static_cast<size_t>(t.numel()));
+  std::uniform_int_distribution<int> dist(0, 7);
+  for (auto& v : values) v = static_cast<float>(dist(rng));
+  Tensor src{values.data(), DataType::FP32, TensorFormat::LINEAR, Device::CPU, t.shape, dense_strides(t.shape, TensorFormat::LINEAR)};
+  std::vector<std::byte> host(t.bytes());
+  Tensor dst = t;
+  dst.data = host.data();
+  dst.format = TensorFormat::LINEAR;
+  dst.strides = dense_strides(t.shape, TensorFormat::LINEAR);
+  detail::reformat_on_host(src, dst);  // values are small integers: exact in every type
+  detail::backend(t.device).copy_from_host(t.data, host.data(), host.size());
+}
+
+struct NetTensor {
+  TensorDesc desc;  // natural: as desc gave it for the network's declared types
+  int size_id = -1;
+};
+
+struct SizeInfo {
+  ShapeExpr opt, upper;
+  int layer;
+};
+
+class Builder {
+ public:
+  Builder(Network const& net, BuildConfig const& config)
+      : net_(net), config_(config), backend_(detail::backend(config.device)) {}
+
+  Engine build() {
+    auto start = std::chrono::steady_clock::now();
+    plan_.device = config_.device;
+    infer_shapes();
+    lower();
+    detail::plan_memory(plan_, max_env_inputs_, config_.logger);
+    plan_.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    info("Activation memory: {} bytes", plan_.arena_bytes);
+    info("Finished engine building in {:.3f} seconds", plan_.build_seconds);
+    return Engine(detail::make_engine_impl(std::move(plan_)));
+  }
+
+ private:
+  template <class... A>
+  void log(Severity s, fmt::format_string<A...> f, A&&... a) {
+    if (config_.logger) config_.logger->log(s, fmt::format(f, std::forward<A>(a)...));
+  }
+  template <class... A>
+  void verbose(fmt::format_string<A...> f, A&&... a) { log(Severity::Verbose, f, std::forward<A>(a)...); }
+  template <class... A>
+  void info(fmt::format_string<A...> f, A&&... a) { log(Severity::Info, f, std::forward<A>(a)...); }
+
+  // ---- shapes ----------------------------------------------------------------------------
+  void infer_shapes() {
+    tensors_.resize(static_cast<size_t>(net_.num_tensors()));
+    for (size_t i = 0; i < net_.inputs().size(); ++i) {
+      auto const& in = net_.inputs()[i];
+      std::vector<ShapeExpr> shape;
+      Dims mn, opt, mx;
+      bool dynamic = false;
+      for (size_t a = 0; a < in.dims.size(); ++a) {
+        int axis = static_cast<int>(a);
+        if (in.dims[a] >= 0) {
+          shape.emplace_back(in.dims[a]);
+        } else {
+          shape.push_back(ShapeExpr::input_dim(static_cast<int>(i), axis));
+          dynamic = true;
+        }
+      }
+      if (dynamic && !in.profile)
+        fail("network input '{}' has dynamic dimensions: set its profile (min, opt, max shapes) before building", in.name);
+      if (in.profile) {
+        mn = in.profile->min, opt = in.profile->opt, mx = in.profile->max;
+      } else {
+        mn = opt = mx = Dims(std::span<const int64_t>(in.dims));
+      }
+      opt_env_inputs_.push_back(opt);
+      max_env_inputs_.push_back(mx);
+      tensors_[static_cast<size_t>(in.tensor)].desc = TensorDesc(in.dtype, shape);
+      IOInfo io{in.name, in.dtype, TensorFormat::LINEAR, in.dims, in.profile, true, 0};
+      plan_.io.push_back(io);
+    }
+    for (size_t l = 0; l < net_.layers().size(); ++l) infer_layer(static_cast<int>(l));
+  }
+
+  void infer_layer(int l) {
+    auto const& layer = net_.layers()[static_cast<size_t>(l)];
+    PluginDefinition const& def = Registry::global().get(layer.plugin_id);
+    std::vector<TensorDesc> ins;
+    for (size_t k = 0; k < layer.inputs.size(); ++k) {
+      ins.push_back(tensors_[static_cast<size_t>(layer.inputs[k])].desc.like());
+      ins.back().set_input_index(static_cast<int>(k));
+    }
+    std::vector<TensorDesc> outs;
+    try {
+      outs = def.desc(ins, layer.attrs);
+    } catch (Error const& e) {
+      fail("layer '{}' (plugin {}): desc failed: {}", layer.name, layer.plugin_id, e.what());
+    }
+    if (static_cast<int>(outs.size()) != def.num_outputs)
+      fail("layer '{}' (plugin {}): desc returned {} outputs, the plugin declares {}", layer.name, layer.plugin_id, outs.size(), def.num_outputs);
+    // Give each size tensor an id and rewrite the expressions that use it.
+    std::map<void const*, int> ids;
+    for (auto& out : outs) {
+      if (!out.is_size_tensor()) continue;
+      int id = static_cast<int>(sizes_.size());
+      ids[&out.size_info()] = id;
+      sizes_.push_back({});
+    }
+    auto bind = [&](ShapeExpr const& e) {
+      return e.map_leaves([&](ShapeExpr const& leaf) -> ShapeExpr {
+        if (leaf.op() != ShapeExpr::Op::PendingSize) return leaf;
+        auto it = ids.find(leaf.node().token.get());
+        if (it == ids.end())
+          fail("layer '{}' (plugin {}): an output shape uses a size tensor that desc does not return as an output; "
+               "return every size_tensor() among the outputs",
+               layer.name, layer.plugin_id);
+        return ShapeExpr::size_value(it->second);
+      });
+    };
+    for (size_t o = 0; o < outs.size(); ++o) {
+      auto& out = outs[o];
+      for (auto& d : out.shape_expr) d = bind(d);
+      NetTensor& t = tensors_[static_cast<size_t>(layer.outputs[o])];
+      if (out.is_size_tensor()) {
+        int id = ids[&out.size_info()];
+        sizes_[static_cast<size_t>(id)] = {bind(out.size_info().opt), bind(out.size_info().upper_bound), l};
+        t.size_id = id;
+      }
+      if (out.rank() > kMaxRank) fail("layer '{}' (plugin {}): output {} has rank {} (at most {})", layer.name, layer.plugin_id, o, out.rank(), kMaxRank);
+      t.desc = out;
+    }
+  }
+
+  ShapeEnv env(std::vector<Dims> const& inputs, std::vector<int64_t> const& sizes) const { return {inputs, sizes}; }
+
+  // Size values at opt (what the autotuner assumes) and at their upper bound (what is allocated).
+  void evaluate_sizes_up_to(int layer) {
+    while (static_cast<int>(opt_sizes_.size()) < static_cast<int>(sizes_.size()) && sizes_[opt_sizes_.size()].layer <= layer) {
+      auto const& s = sizes_[opt_sizes_.size()];
+      opt_sizes_.push_back(s.opt.eval(env(opt_env_inputs_, opt_sizes_)));
+      opt_upper_.push_back(s.upper.eval(env(opt_env_inputs_, opt_sizes_)));
+    }
+  }
+
+  // ---- implementation choice -----------------------------------------------------------
+  bool choose_aot(Network::Layer const& layer, PluginDefinition const& def) const {
+    bool has_jit = def.impl(config_.device) != nullptr;
+    bool has_aot = static_cast<bool>(def.aot_impl);
+    auto no_jit = [&] {
+      fail("layer '{}' (plugin {}): the plugin has no impl for the {} backend{}", layer.name, layer.plugin_id,
+           name(config_.device), def.impls.empty() ? "" : " (it has impls for other backends only)");
+    };
+    bool aot = false;
+    if (layer.impl == ImplChoice::AOT) aot = true;
+    else if (layer.impl == ImplChoice::JIT) aot = false;
+    else if (has_aot && !def.impls.empty()) {
+      if (config_.preference == ImplPreference::None)
+        fail("layer '{}' (plugin {}) has both a JIT impl and an aot_impl: say which to use on the layer "
+             "(LayerOptions::impl, ONNX attribute aot) or for the network (BuildConfig::preference)",
+             layer.name, layer.plugin_id);
+      aot = config_.preference == ImplPreference::PreferAOT;
+    } else {
+      aot = has_aot;
+    }
+    if (!aot && !has_jit) no_jit();
+    if (aot) {
+      if (!has_aot) fail("layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no aot_impl", layer.name, layer.plugin_id);
+      fail("layer '{}' (plugin {}): AOT implementations are not supported by this qdp build yet; use the JIT impl", layer.name, layer.plugin_id);
+    }
+    return aot;
+  }
+
+  // ---- autotuning and lowering -----------------------------------------------------------
+  std::vector<Candidate> candidates(Network::Layer const& layer, PluginDefinition const& def,
+                                    std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
+    size_t n_in = ins.size();
+    std::vector<DataType> natural;
+    for (auto const& d : ins) natural.push_back(d.dtype);
+    for (auto const& d : outs) natural.push_back(d.dtype);
+    std::vector<Candidate> all;
+    if (def.autotune) {
+      std::vector<AutoTuneCombination> combos;
+      try {
+        combos = def.autotune(ins, layer.attrs, outs);
+      } catch (Error const& e) {
+        fail("layer '{}' (plugin {}): autotune failed: {}", layer.name, layer.plugin_id, e.what());
+      }
+      for (auto const& c : combos) {
+        try {
+          for (auto& cand : c.expand(static_cast<int>(n_in + outs.size()))) all.push_back(std::move(cand));
+        } catch (Error const& e) {
+          fail("layer '{}' (plugin {}): {}", layer.name, layer.plugin_id, e.what());
+        }
+      }
+    } else {
+      all.push_back({natural, std::vector<TensorFormat>(natural.size(), TensorFormat::LINEAR), 0});
+    }
+    std::vector<Candidate> kept;
+    for (auto& c : all) {
+      if (std::find(kept.begin(), kept.end(), c) != kept.end()) continue;
+      std::string why = unsupported(c, ins, outs, natural);
+      if (!why.empty()) {
+        verbose("Layer '{}': dropping candidate {}: {}", layer.name, describe(c), why);
+        continue;
+      }
+      kept.push_back(std::move(c));
+    }
+    if (kept.empty())
+      fail("layer '{}' (plugin {}): autotune left no candidate that the engine can honour (run with -v to see why each was dropped)",
+           layer.name, layer.plugin_id);
+    return kept;
+  }
+
+  std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs,
+                          std::vector<DataType> const& natural) const {
+    size_t n_in = ins.size();
+    for (size_t p = 0; p < c.types.size(); ++p) {
+      TensorDesc const& d = p < n_in ? ins[p] : outs[p - n_in];
+      if (c.formats[p] == TensorFormat::HWC && d.rank() != 4)
+        return fmt::format("HWC needs a rank-4 tensor, position {} has rank {}", p, d.rank());
+      if (config_.strict_types && c.types[p] != natural[p])
+        return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
+      if (d.is_size_tensor() && c.types[p] != DataType::INT32 && c.types[p] != DataType::INT64)
+        return fmt::format("position {} is a size tensor, which is INT32 or INT64", p);
+    }
+    for (size_t o = 0; o < outs.size(); ++o) {
+      int a = outs[o].aliased_input();
+      if (a >= 0 && (c.types[n_in + o] != c.types[static_cast<size_t>(a)] || c.formats[n_in + o] != c.formats[static_cast<size_t>(a)]))
+        return fmt::format("output {} aliases input {}, so it takes the same type and format", o, a);
+    }
+    return {};
+  }
+
+  // Runs a candidate on buffers of the opt shapes and returns its median time.
+  double time_candidate(Network::Layer const& layer, BoundImpl const& impl, Candidate const& c,
+                        std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
+    size_t n_in = ins.size();
+    std::vector<int64_t> sizes_for_outputs = opt_sizes_;
+    for (size_t i = 0; i < sizes_.size() && i < opt_upper_.size(); ++i)
+      if (sizes_[i].layer == layer_index_) sizes_for_outputs[i] = opt_upper_[i];
+    std::vector<DeviceBuffer> buffers;
+    std::vector<Tensor> in_t, out_t;
+    std::mt19937 rng(1234);
+    auto make = [&](TensorDesc const& d, size_t p, ShapeEnv const& e) {
+      Tensor t;
+      t.dtype = c.types[p];
+      t.format = c.formats[p];
+      t.device = config_.device;
+      t.shape = eval_shape(d.shape_expr, e);
+      t.strides = dense_strides(t.shape, t.format);
+      buffers.emplace_back(config_.device, std::max<size_t>(t.bytes(), 1));
+      t.data = buffers.back().data();
+      return t;
+    };
+    for (size_t k = 0; k < n_in; ++k) {
+      in_t.push_back(make(ins[k], k, env(opt_env_inputs_, opt_sizes_)));
+      fill_random(in_t.back(), rng);
+    }
+    for (size_t o = 0; o < outs.size(); ++o) {
+      int a = outs[o].aliased_input();
+      if (a >= 0) {
+        out_t.push_back(in_t[static_cast<size_t>(a)]);
+      } else {
+        out_t.push_back(make(outs[o], n_in + o, env(opt_env_inputs_, sizes_for_outputs)));
+      }
+    }
+    Tactic tactic{c.tactic};
+    int runs = 0;
+    double ms = backend_.time_ms(
+        [&](Stream s) {
+          ++runs;
+          verbose("Executing layer '{}' for inputs {} outputs {} tactic {}", layer.name,
+                  join_types({c.types.begin(), c.types.begin() + static_cast<long>(n_in)}),
+                  join_types({c.types.begin() + static_cast<long>(n_in), c.types.end()}), c.tactic);
+          impl(in_t, out_t, s, tactic);
+        },
+        config_.warmup_runs, config_.timed_runs);
+    return ms;
+  }
+
+  double reformat_cost(PlanTensor const& from, DataType type, TensorFormat format) {
+    if (from.dtype == type && from.format == format) return 0;
+    Dims shape = eval_shape(from.shape, env(opt_env_inputs_, opt_sizes_));
+    Tensor src{nullptr, from.dtype, from.format, config_.device, shape, dense_strides(shape, from.format)};
+    Tensor dst{nullptr, type, format, config_.device, shape, dense_strides(shape, format)};
+    DeviceBuffer a(config_.device, std::max<size_t>(src.bytes(), 1)), b(config_.device, std::max<size_t>(dst.bytes(), 1));
+    src.data = a.data();
+    dst.data = b.data();
+    return backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); }, config_.warmup_runs, config_.timed_runs);
+  }
+
+  int add_plan_tensor(PlanTensor t) {
+    plan_.tensors.push_back(std::move(t));
+    return static_cast<int>(plan_.tensors.size()) - 1;
+  }
+
+  // The plan tensor holding network tensor `net` in `type` / `format`, adding a reformat step
+  // the first time a conversion is needed.
+  int variant(int net, DataType type, TensorFormat format) {
+    auto key = std::make_tuple(net, type, format);
+    if (auto it = variants_.find(key); it != variants_.end()) return it->second;
+    int src = produced_[net];
+    PlanTensor const& s = plan_.tensors[static_cast<size_t>(src)];
+    if (s.dtype == type && s.format == format) return src;
+    PlanTensor t = s;
+    t.name = fmt::format("{}_{}_{}", s.name, name(type), name(format));
+    t.dtype = type;
+    t.format = format;
+    t.storage = PlanTensor::Storage::Activation;
+    t.binding = -1;
+    t.size_id = -1;
+    int id = add_plan_tensor(std::move(t));
+    PlanStep step;
+    step.kind = PlanStep::Kind::Reformat;
+    step.name = fmt::format("reformat_{}", plan_.tensors[static_cast<size_t>(id)].name);
+    step.inputs = {src};
+    step.outputs = {id};
+    step.aliases = {-1};
+    plan_.steps.push_back(std::move(step));
+    verbose("Inserted {}: {} {} -> {} {}", plan_.steps.back().name, name(s.dtype), name(s.format), name(type), name(format));
+    variants_[key] = id;
+    return id;
+  }
+
+  void lower() {
+    for (auto const& in : net_.inputs()) {
+      PlanTensor t;
+      t.name = in.name;
+      t.dtype = in.dtype;
+      t.shape = tensors_[static_cast<size_t>(in.tensor)].desc.shape_expr;
+      t.storage = PlanTensor::Storage::Input;
+      t.binding = static_cast<int>(&in - net_.inputs().data());
+      produced_[in.tensor] = add_plan_tensor(std::move(t));
+    }
+    for (size_t l = 0; l < net_.layers().size(); ++l) {
+      layer_index_ = static_cast<int>(l);
+      lower_layer(net_.layers()[l]);
+    }
+    for (auto const& out : net_.outputs()) {
+      NetTensor const& nt = tensors_[static_cast<size_t>(out.tensor)];
+      int id = variant(out.tensor, nt.desc.dtype, TensorFormat::LINEAR);
+      PlanTensor& t = plan_.tensors[static_cast<size_t>(id)];
+      t.name = out.name;
+      t.storage = PlanTensor::Storage::Output;
+      t.binding = static_cast<int>(plan_.io.size());
+      std::vector<int64_t> dims;
+      for (auto const& d : t.shape) dims.push_back(d.is_constant() ? d.constant() : -1);
+      plan_.io.push_back({out.name, t.dtype, t.format, dims, std::nullopt, false, 0});
+    }
+    plan_.io_tensor.resize(plan_.io.size());
+    for (size_t i = 0; i < plan_.tensors.size(); ++i)
+      if (plan_.tensors[i].binding >= 0) plan_.io_tensor[static_cast<size_t>(plan_.tensors[i].binding)] = static_cast<int>(i);
+    for (size_t i = 0; i < sizes_.size(); ++i) plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
+  }
+
+  void lower_layer(Network::Layer const& layer) {
+    PluginDefinition const& def = Registry::global().get(layer.plugin_id);
+    bool aot = choose_aot(layer, def);
+    evaluate_sizes_up_to(layer_index_);
+    std::vector<TensorDesc> ins, outs;
+    for (size_t k = 0; k < layer.inputs.size(); ++k) {
+      ins.push_back(tensors_[static_cast<size_t>(layer.inputs[k])].desc.like());
+      ins.back().set_input_index(static_cast<int>(k));
+    }
+    for (int o : layer.outputs) outs.push_back(tensors_[static_cast<size_t>(o)].desc);
+    auto cands = candidates(layer, def, ins, outs);
+    size_t n_in = ins.size();
+
+    PluginImpl const* impl = def.impl(config_.device);
+    Attrs used;
+    for (auto const& name : impl->attrs_used) used.emplace(name, layer.attrs.at(name));
+    BoundImpl bound = impl->bind(layer.attrs);
+
+    size_t best = 0;
+    double best_ms = 0;
+    if (cands.size() > 1) {
+      double best_total = 0;
+      for (size_t i = 0; i < cands.size(); ++i) {
+        auto const& c = cands[i];
+        double ms = time_candidate(layer, bound, c, ins, outs);
+        double reformat_ms = 0;
+        for (size_t k = 0; k < n_in; ++k)
+          reformat_ms += reformat_cost(plan_.tensors[static_cast<size_t>(produced_[layer.inputs[k]])], c.types[k], c.formats[k]);
+        verbose("Layer '{}' candidate {}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name, describe(c), ms, reformat_ms);
+        if (i == 0 || ms + reformat_ms < best_total) {
+          best = i;
+          best_total = ms + reformat_ms;
+          best_ms = ms;
+        }
+      }
+      verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
+    } else {
+      verbose("Layer '{}' has one candidate, {}: not timed", layer.name, describe(cands[0]));
+    }
+    Candidate const& c = cands[best];
+
+    PlanStep step;
+    step.kind = PlanStep::Kind::Plugin;
+    step.name = layer.name;
+    step.plugin_id = layer.plugin_id;
+    step.aot = aot;
+    step.attrs = used;
+    step.tactic = c.tactic;
+    step.autotune_ms = best_ms;
+    for (size_t k = 0; k < n_in; ++k) step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
+    for (size_t o = 0; o < outs.size(); ++o) {
+      NetTensor const& nt = tensors_[static_cast<size_t>(layer.outputs[o])];
+      PlanTensor t;
+      t.name = fmt::format("{}_out{}", layer.name, o);
+      t.dtype = c.types[n_in + o];
+      t.format = c.formats[n_in + o];
+      t.shape = nt.desc.shape_expr;
+      t.size_id = nt.size_id;
+      int id = add_plan_tensor(std::move(t));
+      if (nt.size_id >= 0) size_tensor_of_[nt.size_id] = id;
+      produced_[layer.outputs[o]] = id;
+      step.outputs.push_back(id);
+      step.aliases.push_back(nt.desc.aliased_input());
+    }
+    plan_.steps.push_back(std::move(step));
+  }
+
+  Network const& net_;
+  BuildConfig const& config_;
+  detail::Backend& backend_;
+  EnginePlan plan_;
+  std::vector<NetTensor> tensors_;
+  std::vector<SizeInfo> sizes_;
+  std::vector<Dims> opt_env_inputs_, max_env_inputs_;
+  std::vector<int64_t> opt_sizes_, opt_upper_;
+  std::map<int, int> produced_;  // network tensor -> plan tensor of its producer
+  std::map<std::tuple<int, DataType, TensorFormat>, int> variants_;
+  std::map<int, int> size_tensor_of_;  // size id -> plan tensor
+  int layer_index_ = 0;
+};
+
+}  // namespace
+
+Engine build_engine(Network const& network, BuildConfig const& config) { return Builder(network, config).build(); }
+
+}  // namespace qdp

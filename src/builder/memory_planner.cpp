@@ -1,0 +1,153 @@
+#include "builder/memory_planner.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace qdp::detail {
+namespace {
+
+constexpr int64_t kAlignment = 256;
+
+int64_t align_up(int64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+struct Slot {  // one activation buffer: a tensor, or an in-place group without a caller's buffer
+  std::vector<int> members;
+  int first = 0, last = 0;  // steps that write first and read last
+  int64_t bytes = 0;
+  int64_t offset = 0;
+};
+
+}  // namespace
+
+bool uses_size_values(ShapeExpr const& e) {
+  bool found = false;
+  e.map_leaves([&](ShapeExpr const& leaf) {
+    found |= leaf.op() == ShapeExpr::Op::Size;
+    return leaf;
+  });
+  return found;
+}
+
+void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Logger* logger) {
+  auto& tensors = plan.tensors;
+  size_t n = tensors.size();
+
+  // Capacities at the profile's max shapes, each size value at its upper bound.
+  std::vector<int64_t> sizes(plan.sizes.size(), -1);
+  ShapeEnv env{max_input_shapes, sizes};
+  for (auto const& step : plan.steps) {
+    for (int t : step.outputs) {
+      auto& pt = tensors[static_cast<size_t>(t)];
+      if (pt.size_id >= 0) sizes[static_cast<size_t>(pt.size_id)] = plan.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env);
+    }
+  }
+  for (auto& t : tensors) {
+    int64_t numel = 1;
+    t.data_dependent = false;
+    for (auto const& d : t.shape) {
+      numel *= d.eval(env);
+      t.data_dependent |= uses_size_values(d);
+    }
+    t.capacity = numel * static_cast<int64_t>(element_size(t.dtype));
+  }
+  for (size_t i = 0; i < plan.io.size(); ++i)
+    plan.io[i].max_bytes = static_cast<size_t>(tensors[static_cast<size_t>(plan.io_tensor[i])].capacity);
+
+  // Lifetimes: the step that writes a tensor and the last step that reads it.
+  std::vector<int> first(n, -1), last(n, -1);
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    int si = static_cast<int>(s);
+    for (int t : plan.steps[s].inputs) last[static_cast<size_t>(t)] = si;
+    for (int t : plan.steps[s].outputs) {
+      if (first[static_cast<size_t>(t)] < 0) first[static_cast<size_t>(t)] = si;
+      last[static_cast<size_t>(t)] = std::max(last[static_cast<size_t>(t)], si);
+    }
+  }
+
+  // In-place groups: an aliased output joins its input's group when nothing reads the input
+  // afterwards and the input is not itself a network output; otherwise the runtime copies.
+  std::vector<int> group(n);
+  std::iota(group.begin(), group.end(), 0);
+  auto root = [&](int t) {
+    while (group[static_cast<size_t>(t)] != t) t = group[static_cast<size_t>(t)];
+    return t;
+  };
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    auto const& step = plan.steps[s];
+    for (size_t o = 0; o < step.outputs.size(); ++o) {
+      int a = step.aliases[o];
+      if (a < 0) continue;
+      int in = step.inputs[static_cast<size_t>(a)];
+      int out = step.outputs[o];
+      bool read_later = last[static_cast<size_t>(in)] > static_cast<int>(s);
+      bool in_is_output = tensors[static_cast<size_t>(in)].storage == PlanTensor::Storage::Output;
+      if (read_later || in_is_output) {
+        if (logger)
+          logger->log(Severity::Verbose, fmt::format("Step '{}': output {} cannot share the memory of '{}' ({}); the runtime copies it first",
+                                                     step.name, o, tensors[static_cast<size_t>(in)].name,
+                                                     read_later ? "a later step still reads it" : "it is a network output"));
+        continue;
+      }
+      group[static_cast<size_t>(root(out))] = root(in);
+    }
+  }
+
+  // Each group's home: the caller's output buffer if the group holds an output, else one
+  // activation slot. A network input keeps the caller's input buffer.
+  std::vector<std::vector<int>> members(n);
+  for (size_t t = 0; t < n; ++t) members[static_cast<size_t>(root(static_cast<int>(t)))].push_back(static_cast<int>(t));
+  std::vector<Slot> slots;
+  for (auto const& m : members) {
+    if (m.empty()) continue;
+    auto output = std::find_if(m.begin(), m.end(), [&](int t) { return tensors[static_cast<size_t>(t)].storage == PlanTensor::Storage::Output; });
+    if (output != m.end()) {
+      for (int t : m) {
+        auto& pt = tensors[static_cast<size_t>(t)];
+        if (pt.storage == PlanTensor::Storage::Activation) {
+          pt.storage = PlanTensor::Storage::Output;
+          pt.binding = tensors[static_cast<size_t>(*output)].binding;
+        }
+      }
+      continue;
+    }
+    Slot slot;
+    slot.first = static_cast<int>(plan.steps.size());
+    for (int t : m) {
+      auto const& pt = tensors[static_cast<size_t>(t)];
+      if (pt.storage != PlanTensor::Storage::Activation) continue;
+      slot.members.push_back(t);
+      slot.first = std::min(slot.first, first[static_cast<size_t>(t)]);
+      slot.last = std::max(slot.last, last[static_cast<size_t>(t)]);
+      slot.bytes = std::max(slot.bytes, align_up(pt.capacity));
+    }
+    if (!slot.members.empty()) slots.push_back(std::move(slot));
+  }
+
+  // Pack slots: largest first, each at the lowest offset free over its lifetime.
+  std::vector<size_t> order(slots.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slots[a].bytes > slots[b].bytes; });
+  std::vector<size_t> placed;
+  int64_t arena = 0;
+  for (size_t i : order) {
+    Slot& s = slots[i];
+    std::vector<std::pair<int64_t, int64_t>> busy;
+    for (size_t j : placed) {
+      Slot const& p = slots[j];
+      if (p.first <= s.last && s.first <= p.last) busy.emplace_back(p.offset, p.offset + p.bytes);
+    }
+    std::sort(busy.begin(), busy.end());
+    int64_t offset = 0;
+    for (auto [b, e] : busy) {
+      if (offset + s.bytes <= b) break;
+      offset = std::max(offset, e);
+    }
+    s.offset = offset;
+    arena = std::max(arena, offset + s.bytes);
+    placed.push_back(i);
+    for (int t : s.members) tensors[static_cast<size_t>(t)].offset = offset;
+  }
+  plan.arena_bytes = arena;
+}
+
+}  // namespace qdp::detail

@@ -1,0 +1,18 @@
+#pragma once
+#include <qdp/logger.hpp>
+
+#include <vector>
+
+#include "engine/plan.hpp"
+
+namespace qdp::detail {
+
+// Assigns storage to every plan tensor: aliased outputs share their input's storage where that
+// is safe, a group that holds a network output lives in the caller's buffer, and activations are
+// packed into one arena by lifetime. Sets each tensor's capacity and the plan's arena size.
+void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Logger* logger);
+
+// Whether an expression depends on a size tensor's value (known only at run time).
+bool uses_size_values(ShapeExpr const& e);
+
+}  // namespace qdp::detail

@@ -1,0 +1,30 @@
+#include <qdp/dims.hpp>
+#include <qdp/error.hpp>
+
+namespace qdp {
+
+Dims::Dims(std::initializer_list<int64_t> dims) : Dims(std::span<const int64_t>(dims.begin(), dims.size())) {}
+
+Dims::Dims(std::span<const int64_t> dims) {
+  for (int64_t d : dims) push_back(d);
+}
+
+void Dims::push_back(int64_t v) {
+  if (rank_ == kMaxRank) fail("a tensor has more than {} dimensions, the most qdp supports", kMaxRank);
+  d_[static_cast<size_t>(rank_++)] = v;
+}
+
+int64_t Dims::numel() const {
+  int64_t n = 1;
+  for (int64_t d : *this) n *= d;
+  return n;
+}
+
+std::string to_string(Dims const& d) {
+  if (d.rank() == 0) return "scalar";
+  std::string s;
+  for (int i = 0; i < d.rank(); ++i) s += (i ? "x" : "") + std::to_string(d[i]);
+  return s;
+}
+
+}  // namespace qdp

@@ -1,0 +1,65 @@
+#include <qdp/tensor.hpp>
+#include <qdp/tensor_desc.hpp>
+
+namespace qdp {
+
+Dims dense_strides(Dims const& shape, TensorFormat format) {
+  Dims strides = shape;
+  if (format == TensorFormat::HWC && shape.rank() == 4) {
+    int64_t c = shape[1], h = shape[2], w = shape[3];
+    strides[0] = h * w * c;
+    strides[1] = 1;
+    strides[2] = w * c;
+    strides[3] = c;
+    return strides;
+  }
+  int64_t s = 1;
+  for (int i = shape.rank() - 1; i >= 0; --i) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+Tensor Tensor::reshaped(Dims new_shape) const {
+  if (new_shape.numel() > shape.numel())
+    fail("cannot view a tensor of shape {} as {}: that needs more elements than it has", to_string(shape),
+         to_string(new_shape));
+  Tensor t = *this;
+  t.shape = new_shape;
+  t.strides = dense_strides(new_shape, format);
+  return t;
+}
+
+TensorDesc TensorDesc::like() const { return TensorDesc(dtype, shape_expr).with_format(format); }
+
+TensorDesc TensorDesc::aliased() const {
+  if (input_index_ < 0) fail("aliased() is only for a plugin's input descs: an output can alias only an input");
+  TensorDesc out = like();
+  out.aliased_input_ = input_index_;
+  return out;
+}
+
+SizeTensorInfo const& TensorDesc::size_info() const {
+  if (!size_) fail("this tensor desc is not a size tensor");
+  return *size_;
+}
+
+ShapeExpr TensorDesc::expr() const {
+  if (!size_) fail("expr() is only for size tensors made by size_tensor()");
+  return ShapeExpr::pending_size(size_);
+}
+
+TensorDesc from_shape_expr(std::vector<ShapeExpr> shape, DataType dtype) {
+  return TensorDesc(dtype, std::move(shape));
+}
+
+TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype) {
+  if (dtype != DataType::INT32 && dtype != DataType::INT64)
+    fail("a size tensor is INT32 or INT64, not {}", name(dtype));
+  TensorDesc d(dtype, {});
+  d.size_ = std::make_shared<SizeTensorInfo>(SizeTensorInfo{std::move(opt), std::move(upper_bound)});
+  return d;
+}
+
+}  // namespace qdp

@@ -1,0 +1,79 @@
+#include <qdp/engine.hpp>
+#include <qdp/execution_context.hpp>
+#include <qdp/registry.hpp>
+
+#include "engine/plan.hpp"
+
+namespace qdp {
+namespace detail {
+
+std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
+  auto impl = std::make_shared<EngineImpl>();
+  for (auto const& step : plan.steps) {
+    if (step.kind != PlanStep::Kind::Plugin) {
+      impl->bound.emplace_back();
+      continue;
+    }
+    PluginDefinition const* def = Registry::global().find(step.plugin_id);
+    if (!def)
+      fail("the engine's layer '{}' runs plugin {}, which is not defined in this process: link its definition "
+           "into the program, or load the shared library that defines it (qdpexec --plugins LIB.so)",
+           step.name, step.plugin_id);
+    if (step.aot) fail("layer '{}' (plugin {}): AOT steps are not supported by this qdp build", step.name, step.plugin_id);
+    PluginImpl const* pi = def->impl(plan.device);
+    if (!pi) fail("layer '{}': plugin {} has no impl for the {} backend in this process", step.name, step.plugin_id, name(plan.device));
+    Attrs attrs = step.attrs;
+    // An engine stores only the attributes the impl uses; the rest take their defaults.
+    for (auto const& spec : def->attrs)
+      if (!attrs.count(spec.name) && spec.default_value) attrs.emplace(spec.name, *spec.default_value);
+    impl->bound.push_back(pi->bind(attrs));
+  }
+  impl->plan = std::move(plan);
+  return impl;
+}
+
+}  // namespace detail
+
+Engine::Engine(std::shared_ptr<const detail::EngineImpl> impl) : impl_(std::move(impl)) {}
+
+Device Engine::device() const { return impl_->plan.device; }
+std::vector<IOInfo> const& Engine::io() const { return impl_->plan.io; }
+
+IOInfo const& Engine::io(std::string_view name) const {
+  for (auto const& io : impl_->plan.io)
+    if (io.name == name) return io;
+  std::string names;
+  for (auto const& io : impl_->plan.io) names += (names.empty() ? "" : ", ") + io.name;
+  fail("the engine has no input or output '{}' (it has: {})", name, names);
+}
+
+std::vector<LayerInfo> Engine::layers() const {
+  std::vector<LayerInfo> out;
+  auto const& plan = impl_->plan;
+  for (auto const& step : plan.steps) {
+    LayerInfo info;
+    info.name = step.name;
+    bool plugin = step.kind == detail::PlanStep::Kind::Plugin;
+    info.kind = plugin ? "plugin" : "reformat";
+    info.plugin_id = step.plugin_id;
+    info.implementation = plugin ? (step.aot ? "aot" : "jit") : "builtin";
+    for (auto const* list : {&step.inputs, &step.outputs})
+      for (int t : *list) {
+        info.types.push_back(plan.tensors[static_cast<size_t>(t)].dtype);
+        info.formats.push_back(plan.tensors[static_cast<size_t>(t)].format);
+      }
+    info.tactic = step.tactic;
+    info.autotune_ms = step.autotune_ms;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+size_t Engine::activation_bytes() const { return static_cast<size_t>(impl_->plan.arena_bytes); }
+double Engine::build_seconds() const { return impl_->plan.build_seconds; }
+
+std::unique_ptr<ExecutionContext> Engine::create_execution_context() const {
+  return std::make_unique<ExecutionContext>(*this);
+}
+
+}  // namespace qdp

@@ -1,0 +1,65 @@
+#pragma once
+// The engine's plan: plain data that the builder produces, engine files store, and the
+// runtime executes. EngineImpl adds what is resolved in this process (bound impls).
+#include <qdp/engine.hpp>
+#include <qdp/plugin_definition.hpp>
+#include <qdp/shape_expr.hpp>
+
+#include <string>
+#include <vector>
+
+namespace qdp::detail {
+
+struct PlanTensor {
+  enum class Storage : uint8_t { Input, Output, Activation };
+  std::string name;
+  DataType dtype = DataType::FP32;
+  TensorFormat format = TensorFormat::LINEAR;
+  std::vector<ShapeExpr> shape;
+  Storage storage = Storage::Activation;
+  int binding = -1;      // Input / Output: index into EnginePlan::io
+  int64_t offset = 0;    // Activation: byte offset in the arena
+  int64_t capacity = 0;  // bytes reserved (at the profile's max shapes, size tensors at their upper bound)
+  int size_id = -1;      // a size tensor: the id of its value
+  bool data_dependent = false;  // the shape uses a size value
+};
+
+struct PlanStep {
+  enum class Kind : uint8_t { Plugin, Reformat };
+  Kind kind = Kind::Plugin;
+  std::string name;
+  std::string plugin_id;
+  bool aot = false;
+  Attrs attrs;  // JIT: only the attributes the impl uses
+  std::vector<int> inputs, outputs;  // plan tensor ids
+  std::vector<int> aliases;          // per output: the input it aliases, or -1
+  int32_t tactic = 0;
+  double autotune_ms = 0;
+};
+
+struct SizeValue {
+  int tensor;  // the size tensor's plan tensor id
+  ShapeExpr upper_bound;
+};
+
+struct EnginePlan {
+  Device device = Device::CPU;
+  std::vector<IOInfo> io;        // inputs first, then outputs
+  std::vector<int> io_tensor;    // per io entry: its plan tensor
+  std::vector<PlanTensor> tensors;
+  std::vector<PlanStep> steps;
+  std::vector<SizeValue> sizes;  // by size id
+  int64_t arena_bytes = 0;
+  double build_seconds = 0;
+};
+
+struct EngineImpl {
+  EnginePlan plan;
+  std::vector<BoundImpl> bound;  // per step (empty for reformats)
+};
+
+// Resolves plugins against the registry and binds their impls: how a built or loaded plan
+// becomes runnable. Fails naming any plugin not defined in this process.
+std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan);
+
+}  // namespace qdp::detail

@@ -1,0 +1,262 @@
+// The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
+// resolved once when bindings change, so an enqueue is a loop of impl calls.
+#include <qdp/execution_context.hpp>
+
+#include <qdp/device_buffer.hpp>
+
+#include "backends/backend.hpp"
+#include "engine/plan.hpp"
+
+namespace qdp {
+namespace detail {
+
+class ContextState {
+ public:
+  explicit ContextState(Engine engine)
+      : engine_(std::move(engine)), plan_(engine_.impl().plan), backend_(backend(plan_.device)) {
+    size_t n_inputs = 0;
+    for (auto const& io : plan_.io) n_inputs += io.is_input;
+    input_shapes_.resize(n_inputs);
+    shape_set_.assign(n_inputs, false);
+    for (size_t i = 0; i < n_inputs; ++i) {
+      auto const& io = plan_.io[i];
+      bool dynamic = std::find(io.dims.begin(), io.dims.end(), -1) != io.dims.end();
+      if (!dynamic) {
+        input_shapes_[i] = Dims(std::span<const int64_t>(io.dims));
+        shape_set_[i] = true;
+      }
+    }
+    addresses_.assign(plan_.io.size(), nullptr);
+    sizes_.assign(plan_.sizes.size(), -1);
+    if (plan_.arena_bytes > 0) arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes));
+    step_tensors_.resize(plan_.steps.size());
+  }
+
+  Engine const& engine() const { return engine_; }
+
+  int io_index(std::string_view name) const {
+    for (size_t i = 0; i < plan_.io.size(); ++i)
+      if (plan_.io[i].name == name) return static_cast<int>(i);
+    engine_.io(name);  // throws with the list of names
+    return -1;
+  }
+
+  void set_input_shape(std::string_view name, Dims shape) {
+    int i = io_index(name);
+    auto const& io = plan_.io[static_cast<size_t>(i)];
+    if (!io.is_input) fail("set_input_shape: '{}' is an output; output shapes follow from the inputs", name);
+    if (static_cast<size_t>(shape.rank()) != io.dims.size())
+      fail("input '{}' has {} dimensions; shape {} has {}", name, io.dims.size(), to_string(shape), shape.rank());
+    for (int d = 0; d < shape.rank(); ++d) {
+      int64_t fixed = io.dims[static_cast<size_t>(d)];
+      if (fixed >= 0 && shape[d] != fixed)
+        fail("input '{}' dimension {} is static ({}); shape {} gives {}", name, d, fixed, to_string(shape), shape[d]);
+      if (io.profile && (shape[d] < io.profile->min[d] || shape[d] > io.profile->max[d]))
+        fail("input '{}' shape {} is outside its profile: dimension {} must be within [{}, {}]", name, to_string(shape), d,
+             io.profile->min[d], io.profile->max[d]);
+    }
+    input_shapes_[static_cast<size_t>(i)] = shape;
+    shape_set_[static_cast<size_t>(i)] = true;
+    dirty_ = true;
+  }
+
+  void set_tensor_address(std::string_view name, void* data) {
+    int i = io_index(name);
+    if (!data) fail("set_tensor_address('{}'): the address is null", name);
+    addresses_[static_cast<size_t>(i)] = data;
+    dirty_ = true;
+  }
+
+  Dims tensor_shape(std::string_view name) {
+    int i = io_index(name);
+    auto const& io = plan_.io[static_cast<size_t>(i)];
+    if (io.is_input) {
+      if (!shape_set_[static_cast<size_t>(i)]) fail("the shape of input '{}' is not set yet", name);
+      return input_shapes_[static_cast<size_t>(i)];
+    }
+    return shape_of(plan_.tensors[static_cast<size_t>(plan_.io_tensor[static_cast<size_t>(i)])], name);
+  }
+
+  void enqueue(Stream stream) {
+    if (dirty_) prepare();
+    std::fill(sizes_.begin(), sizes_.end(), -1);
+    for (size_t s = 0; s < plan_.steps.size(); ++s) run_step(s, stream);
+  }
+
+ private:
+  struct StepTensors {
+    std::vector<Tensor> inputs, outputs;
+    bool data_dependent = false;
+  };
+
+  ShapeEnv env() const { return {input_shapes_, sizes_}; }
+
+  Dims shape_of(PlanTensor const& t, std::string_view name) const {
+    Dims d;
+    try {
+      for (auto const& e : t.shape) d.push_back(e.eval(env()));
+    } catch (Error const& e) {
+      fail("the shape of '{}' is not known yet: {}", name, e.what());
+    }
+    return d;
+  }
+
+  void* address_of(PlanTensor const& t) const {
+    switch (t.storage) {
+      case PlanTensor::Storage::Input:
+      case PlanTensor::Storage::Output: return addresses_[static_cast<size_t>(t.binding)];
+      case PlanTensor::Storage::Activation: return static_cast<std::byte*>(arena_.data()) + t.offset;
+    }
+    return nullptr;
+  }
+
+  Tensor tensor_of(int id) const {
+    PlanTensor const& pt = plan_.tensors[static_cast<size_t>(id)];
+    Tensor t;
+    t.data = address_of(pt);
+    t.dtype = pt.dtype;
+    t.format = pt.format;
+    t.device = plan_.device;
+    if (!pt.data_dependent) {
+      t.shape = shape_of(pt, pt.name);
+      t.strides = dense_strides(t.shape, t.format);
+      if (static_cast<int64_t>(t.bytes()) > pt.capacity && pt.storage == PlanTensor::Storage::Activation)
+        fail("tensor '{}' needs {} bytes at shape {}, more than the {} planned for the profile's max shapes", pt.name,
+             t.bytes(), to_string(t.shape), pt.capacity);
+    }
+    return t;
+  }
+
+  // Resolves every static shape and address: done once per change of bindings or shapes.
+  void prepare() {
+    for (size_t i = 0; i < plan_.io.size(); ++i) {
+      auto const& io = plan_.io[i];
+      if (io.is_input && !shape_set_[i])
+        fail("input '{}' has dynamic dimensions: call set_input_shape before enqueue", io.name);
+      if (!addresses_[i])
+        fail("{} '{}' is not bound: call set_tensor_address before enqueue", io.is_input ? "input" : "output", io.name);
+    }
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      auto const& step = plan_.steps[s];
+      StepTensors st;
+      for (int t : step.inputs) {
+        st.inputs.push_back(tensor_of(t));
+        st.data_dependent |= plan_.tensors[static_cast<size_t>(t)].data_dependent;
+      }
+      for (int t : step.outputs) {
+        st.outputs.push_back(tensor_of(t));
+        st.data_dependent |= plan_.tensors[static_cast<size_t>(t)].data_dependent;
+      }
+      step_tensors_[s] = std::move(st);
+    }
+    dirty_ = false;
+  }
+
+  void refresh_data_dependent(std::vector<int> const& ids, std::vector<Tensor>& tensors) {
+    for (size_t k = 0; k < ids.size(); ++k) {
+      PlanTensor const& pt = plan_.tensors[static_cast<size_t>(ids[k])];
+      if (!pt.data_dependent) continue;
+      tensors[k].shape = shape_of(pt, pt.name);
+      tensors[k].strides = dense_strides(tensors[k].shape, pt.format);
+    }
+  }
+
+  void run_step(size_t s, Stream stream) {
+    auto const& step = plan_.steps[s];
+    StepTensors& st = step_tensors_[s];
+    if (st.data_dependent) {
+      refresh_data_dependent(step.inputs, st.inputs);
+      refresh_data_dependent(step.outputs, st.outputs);
+    }
+    if (step.kind == PlanStep::Kind::Reformat) {
+      backend_.reformat(st.inputs[0], st.outputs[0], stream);
+      return;
+    }
+    // An aliased output that could not share its input's memory gets a copy of it first.
+    for (size_t o = 0; o < step.aliases.size(); ++o) {
+      int a = step.aliases[o];
+      if (a < 0) continue;
+      Tensor& in = st.inputs[static_cast<size_t>(a)];
+      Tensor const& out = st.outputs[o];
+      if (in.data != out.data) {
+        backend_.copy(out.data, in.data, in.bytes(), stream);
+        in.data = out.data;  // until the next prepare(): the copy happens each enqueue
+        restore_.push_back({s, static_cast<size_t>(a), step.inputs[static_cast<size_t>(a)]});
+      }
+    }
+    if (logger_) log_step(step, st);
+    try {
+      engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic});
+    } catch (Error const& e) {
+      fail("layer '{}' (plugin {}): {}", step.name, step.plugin_id, e.what());
+    }
+    for (auto const& r : restore_) step_tensors_[r.step].inputs[r.input].data = address_of(plan_.tensors[static_cast<size_t>(r.tensor)]);
+    restore_.clear();
+    for (size_t o = 0; o < step.outputs.size(); ++o) {
+      PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
+      if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
+    }
+  }
+
+  void read_size(PlanStep const& step, PlanTensor const& pt, Tensor const& t, Stream stream) {
+    backend_.synchronize(stream);
+    int64_t value = 0;
+    if (pt.dtype == DataType::INT32) {
+      int32_t v = 0;
+      backend_.copy_to_host(&v, t.data, sizeof v);
+      value = v;
+    } else {
+      backend_.copy_to_host(&value, t.data, sizeof value);
+    }
+    int64_t upper = plan_.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env());
+    if (value < 0 || value > upper)
+      fail("layer '{}' (plugin {}) reported a data-dependent extent of {}, outside [0, {}] (its upper bound)", step.name,
+           step.plugin_id, value, upper);
+    sizes_[static_cast<size_t>(pt.size_id)] = value;
+  }
+
+  static std::string describe(std::vector<Tensor> const& ts) {
+    std::string s;
+    for (auto const& t : ts) s += fmt::format("{}{} {} {}", s.empty() ? "" : ", ", name(t.dtype), name(t.format), to_string(t.shape));
+    return "[" + s + "]";
+  }
+  void log_step(PlanStep const& step, StepTensors const& st) const {
+    logger_->log(Severity::Verbose, fmt::format("Executing layer '{}' ({}) inputs {} outputs {} tactic {}", step.name, step.plugin_id,
+                                                describe(st.inputs), describe(st.outputs), step.tactic));
+  }
+
+ public:
+  void set_logger(Logger* logger) { logger_ = logger; }
+
+ private:
+  struct Restore {
+    size_t step, input;
+    int tensor;
+  };
+
+  Engine engine_;
+  EnginePlan const& plan_;
+  Backend& backend_;
+  std::vector<Dims> input_shapes_;
+  std::vector<bool> shape_set_;
+  std::vector<void*> addresses_;
+  std::vector<int64_t> sizes_;
+  DeviceBuffer arena_;
+  std::vector<StepTensors> step_tensors_;
+  std::vector<Restore> restore_;
+  bool dirty_ = true;
+  Logger* logger_ = nullptr;
+};
+
+}  // namespace detail
+
+ExecutionContext::ExecutionContext(Engine engine) : state_(std::make_unique<detail::ContextState>(std::move(engine))) {}
+ExecutionContext::~ExecutionContext() = default;
+void ExecutionContext::set_input_shape(std::string_view name, Dims shape) { state_->set_input_shape(name, shape); }
+void ExecutionContext::set_tensor_address(std::string_view name, void* data) { state_->set_tensor_address(name, data); }
+Dims ExecutionContext::tensor_shape(std::string_view name) const { return state_->tensor_shape(name); }
+void ExecutionContext::enqueue(Stream stream) { state_->enqueue(stream); }
+Engine const& ExecutionContext::engine() const { return state_->engine(); }
+void ExecutionContext::set_logger(Logger* logger) { state_->set_logger(logger); }
+
+}  // namespace qdp
