@@ -87,7 +87,6 @@ std::vector<T> to_reals(std::vector<double> const& in) {
 std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type, std::string* why) {
   if (type_of(value) == type) return value;
   AttrType from = type_of(value);
-  bool scalar_wanted = !is_array(type);
   auto ints = as_integers(value);
   auto reals = as_reals(value);
   switch (type) {

@@ -23,7 +23,10 @@ int64_t Dims::numel() const {
 std::string to_string(Dims const& d) {
   if (d.rank() == 0) return "scalar";
   std::string s;
-  for (int i = 0; i < d.rank(); ++i) s += (i ? "x" : "") + std::to_string(d[i]);
+  for (int i = 0; i < d.rank(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(d[i]);
+  }
   return s;
 }
 

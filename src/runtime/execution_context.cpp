@@ -152,12 +152,21 @@ class ContextState {
     dirty_ = false;
   }
 
-  void refresh_data_dependent(std::vector<int> const& ids, std::vector<Tensor>& tensors) {
+  // Shapes that use size values known by now. A step's own data-dependent outputs are not
+  // known until it has run: it is handed them at their upper bound (what was allocated).
+  void refresh_data_dependent(std::vector<int> const& ids, std::vector<Tensor>& tensors, bool outputs) {
+    std::vector<int64_t> sizes = sizes_;
+    if (outputs)
+      for (size_t i = 0; i < sizes.size(); ++i)
+        if (sizes[i] < 0) sizes[i] = plan_.sizes[i].upper_bound.eval({input_shapes_, sizes});
+    ShapeEnv e{input_shapes_, sizes};
     for (size_t k = 0; k < ids.size(); ++k) {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(ids[k])];
       if (!pt.data_dependent) continue;
-      tensors[k].shape = shape_of(pt, pt.name);
-      tensors[k].strides = dense_strides(tensors[k].shape, pt.format);
+      Dims d;
+      for (auto const& x : pt.shape) d.push_back(x.eval(e));
+      tensors[k].shape = d;
+      tensors[k].strides = dense_strides(d, pt.format);
     }
   }
 
@@ -165,8 +174,8 @@ class ContextState {
     auto const& step = plan_.steps[s];
     StepTensors& st = step_tensors_[s];
     if (st.data_dependent) {
-      refresh_data_dependent(step.inputs, st.inputs);
-      refresh_data_dependent(step.outputs, st.outputs);
+      refresh_data_dependent(step.inputs, st.inputs, false);
+      refresh_data_dependent(step.outputs, st.outputs, true);
     }
     if (step.kind == PlanStep::Kind::Reformat) {
       backend_.reformat(st.inputs[0], st.outputs[0], stream);

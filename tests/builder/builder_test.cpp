@@ -1,0 +1,200 @@
+// The builder on the CPU backend: shape inference, implementation choice, autotuning,
+// reformats, memory planning, and the errors each can raise.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_plugins.hpp"
+
+using ::testing::HasSubstr;
+using namespace qdp;
+using test_plugins::CaptureLogger;
+
+namespace {
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (Error const& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+Engine build(Network const& net, Logger* logger = nullptr, bool strict = false) {
+  BuildConfig config;
+  config.logger = logger;
+  config.strict_types = strict;
+  return build_engine(net, config);
+}
+
+TEST(Builder, AutotuneTimesEveryCandidateAndLogsTheWinner) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 3.0}})[0], "y");
+  CaptureLogger log;
+  Engine engine = build(net, &log);
+  std::string text = log.text();
+  EXPECT_THAT(text, HasSubstr("candidate types [FP32, FP32] formats [LINEAR, LINEAR] tactic 0"));
+  EXPECT_THAT(text, HasSubstr("candidate types [FP16, FP16] formats [LINEAR, LINEAR] tactic 0"));
+  EXPECT_THAT(text, HasSubstr("chose types"));
+  EXPECT_THAT(text, HasSubstr("Finished engine building in"));
+  // The engine computes x * 3 whichever candidate won.
+  auto out = Runner(engine).infer({{"x", test_plugins::iota_array({4, 8})}});
+  auto const& y = out.at("y");
+  ASSERT_EQ(y.dtype(), DataType::FP32);
+  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_EQ(y.data<float>()[i], 3.0f * (1.0f + static_cast<float>(i % 97)));
+}
+
+TEST(Builder, StrictTypesKeepTheDeclaredTypes) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  net.mark_output(net.add_plugin("test::scale", {x})[0], "y");
+  CaptureLogger log;
+  Engine engine = build(net, &log, /*strict=*/true);
+  EXPECT_THAT(log.text(), HasSubstr("strict types keep position 0 at FP32"));
+  auto layers = engine.layers();
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].types, (std::vector<DataType>{DataType::FP32, DataType::FP32}));
+}
+
+TEST(Builder, InsertsReformatsAroundAPrecisionChangingPlugin) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3});
+  net.mark_output(net.add_plugin("test::fp16_only", {x})[0], "y");
+  Engine engine = build(net);
+  auto layers = engine.layers();
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[0].kind, "reformat");
+  EXPECT_EQ(layers[1].kind, "plugin");
+  EXPECT_EQ(layers[1].types, (std::vector<DataType>{DataType::FP16, DataType::FP16}));
+  EXPECT_EQ(layers[2].kind, "reformat");
+  auto out = Runner(engine).infer({{"x", test_plugins::iota_array({2, 3})}});
+  EXPECT_EQ(out.at("y").dtype(), DataType::FP32);
+  EXPECT_EQ(out.at("y").data<float>()[5], 7.0f);
+}
+
+TEST(Builder, StrictTypesWithAPluginThatCannotHonourThemFails) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3});
+  net.mark_output(net.add_plugin("test::fp16_only", {x})[0], "y");
+  std::string e = error_of([&] { build(net, nullptr, true); });
+  EXPECT_THAT(e, HasSubstr("layer 'fp16_only_0' (plugin test::fp16_only): autotune left no candidate"));
+}
+
+TEST(Builder, DropsHwcOnTensorsThatAreNotRank4) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3});
+  net.mark_output(net.add_plugin("test::copy_any_format", {x})[0], "y");
+  CaptureLogger log;
+  std::string e = error_of([&] { build(net, &log); });
+  EXPECT_THAT(e, HasSubstr("autotune left no candidate"));
+  EXPECT_THAT(log.text(), HasSubstr("HWC needs a rank-4 tensor, position 0 has rank 2"));
+}
+
+TEST(Builder, RunsAnHwcOnlyPluginBetweenLayoutReformats) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 4, 5});
+  net.mark_output(net.add_plugin("test::copy_any_format", {x})[0], "y");
+  Engine engine = build(net);
+  auto layers = engine.layers();
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[1].formats, (std::vector<TensorFormat>{TensorFormat::HWC, TensorFormat::HWC}));
+  auto in = test_plugins::iota_array({2, 3, 4, 5});
+  auto out = Runner(engine).infer({{"x", in}});
+  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i]);
+}
+
+TEST(Builder, ImplStoresOnlyTheAttributesItUses) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4});
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}, {"unused_by_impl", 3}})[0], "y");
+  Engine engine = build(net, nullptr, true);
+  auto const& steps = engine.layers();
+  ASSERT_EQ(steps.size(), 1u);
+  // The plan's attributes are internal; the observable effect is the right result.
+  auto out = Runner(engine).infer({{"x", test_plugins::iota_array({4})}});
+  EXPECT_EQ(out.at("y").data<float>()[0], 2.0f);
+}
+
+TEST(Builder, DescErrorsNameTheLayerAndPlugin) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 4});
+  net.mark_output(net.add_plugin("test::picky", {x})[0], "y");
+  EXPECT_THAT(error_of([&] { build(net); }),
+              HasSubstr("layer 'picky_0' (plugin test::picky): desc failed: picky wants a rank-2 input, got rank 3"));
+}
+
+TEST(Builder, PluginWithoutAnImplForTheDeviceFails) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2});
+  net.mark_output(net.add_plugin("test::cuda_only", {x})[0], "y");
+  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("plugin test::cuda_only): the plugin has no impl for the cpu backend"));
+}
+
+TEST(Builder, BothImplementationsWithoutAPreferenceFails) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2});
+  net.mark_output(net.add_plugin("test::both_impls", {x})[0], "y");
+  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("has both a JIT impl and an aot_impl: say which to use"));
+  BuildConfig config;
+  config.preference = ImplPreference::PreferJIT;
+  EXPECT_NO_THROW(build_engine(net, config));
+}
+
+TEST(Builder, DynamicInputWithoutProfileFails) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {-1, 3});
+  net.mark_output(net.add_plugin("test::scale", {x})[0], "y");
+  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("network input 'x' has dynamic dimensions: set its profile"));
+}
+
+TEST(Builder, ChainReusesActivationMemory) {
+  Network net;
+  auto t = net.add_input("x", DataType::FP32, {256});
+  for (int i = 0; i < 4; ++i) t = net.add_plugin("test::scale", {t}, {{"factor", 2.0}})[0];
+  net.mark_output(t, "y");
+  Engine engine = build(net, nullptr, true);
+  // Three intermediates of 1 KiB each, but at most two are alive at once.
+  EXPECT_EQ(engine.activation_bytes(), 2u * 1024u);
+  auto out = Runner(engine).infer({{"x", test_plugins::iota_array({256})}});
+  EXPECT_EQ(out.at("y").data<float>()[0], 16.0f);
+}
+
+TEST(Builder, InPlaceChainNeedsNoActivationMemory) {
+  Network net;
+  auto t = net.add_input("x", DataType::FP32, {8, 8});
+  for (float d : {1.0f, 2.0f, 4.0f}) t = net.add_plugin("test::add_inplace", {t}, {{"delta", d}})[0];
+  net.mark_output(t, "y");
+  Engine engine = build(net);
+  EXPECT_EQ(engine.activation_bytes(), 0u);
+  // Bound in place: the whole network runs in the caller's buffer.
+  auto in = test_plugins::iota_array({8, 8});
+  std::vector<float> buffer(in.data<float>(), in.data<float>() + in.numel());
+  auto ctx = engine.create_execution_context();
+  ctx->set_tensor_address("x", buffer.data());
+  ctx->set_tensor_address("y", buffer.data());
+  ctx->enqueue();
+  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(buffer[static_cast<size_t>(i)], in.data<float>()[i] + 7.0f);
+  // Bound to separate buffers: the input is left alone and the output is right.
+  auto out = Runner(engine).infer({{"x", in}});
+  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i] + 7.0f);
+}
+
+TEST(Builder, AliasedInputStillReadLaterIsCopiedFirst) {
+  // x -> add_inplace(+1) -> a ; sum2(x?, ...) : here `t` feeds both the in-place plugin and sum2.
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {16});
+  auto t = net.add_plugin("test::scale", {x}, {{"factor", 1.0}})[0];
+  auto a = net.add_plugin("test::add_inplace", {t}, {{"delta", 10.0}})[0];
+  auto s = net.add_plugin("test::sum2", {t, a})[0];  // reads t after the in-place step
+  net.mark_output(s, "y");
+  CaptureLogger log;
+  Engine engine = build(net, &log, true);
+  EXPECT_THAT(log.text(), HasSubstr("cannot share the memory of"));
+  auto in = test_plugins::iota_array({16});
+  auto out = Runner(engine).infer({{"x", in}});
+  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], 2 * in.data<float>()[i] + 10.0f);
+}
+
+}  // namespace

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Command-line tests of qdp_runner: verdicts, exit codes, verbose output, usage errors.
+# Usage: qdp_runner_test.sh PATH/TO/qdp_runner
+set -uo pipefail
+runner=$1
+failures=0
+passes=0
+
+# expect NAME EXPECTED_RC REGEX -- ARGS...: runs qdp_runner ARGS, checks the exit code and that
+# the combined output matches the extended regex REGEX.
+expect() {
+  local name=$1 want_rc=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$runner" "$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want_rc ]] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: rc=$rc (want $want_rc), output did not match /$pattern/:"
+    sed 's/^/    /' <<<"$out"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+    passes=$((passes + 1))
+  fi
+}
+
+expect add.cpu 0 '^Inference result is correct!$' -- add --device cpu
+expect add.autotune.fp32_candidate 0 'candidate types \[FP32, FP32\]' -- add --autotune -v --device cpu
+expect add.autotune.fp16_candidate 0 'candidate types \[FP16, FP16\]' -- add --autotune -v --device cpu
+expect add.autotune.runs_fp16 0 'Executing layer .* for inputs \[FP16\] outputs \[FP16\]' -- add --autotune -v --device cpu
+expect add.autotune.winner 0 'chose types' -- add --autotune -v --device cpu
+expect add.autotune.build_time 0 'Finished engine building in [0-9.]+ seconds' -- add --autotune -v --device cpu
+expect add.autotune.inference_log 0 "Executing layer 'elemwise_add_plugin_0' \(sample::elemwise_add_plugin\) inputs \[FP(32|16) LINEAR 10x3x32x32\]" -- add --autotune -v --device cpu
+expect add.autotune.correct 0 '^Inference result is correct!$' -- add --autotune -v --device cpu
+expect add.no_autotune.not_timed 0 'has one candidate' -- add -v --device cpu
+expect usage.no_subcommand 2 'subcommand' --
+expect usage.unknown_option 2 'not expected' -- add --bogus
+expect usage.bad_device 2 'device' -- add --device tpu
+
+# --device cuda: correct on a GPU machine, a clear error (exit 1) elsewhere.
+out=$("$runner" add --device cuda 2>&1); rc=$?
+if [[ $rc -eq 0 && $out == *"Inference result is correct!"* ]] || [[ $rc -eq 1 && $out == *"CUDA backend is not available"* ]]; then
+  echo "ok   add.cuda_or_clear_error"; passes=$((passes + 1))
+else
+  echo "FAIL add.cuda_or_clear_error: rc=$rc: $out"; failures=$((failures + 1))
+fi
+
+echo "$passes passed, $failures failed"
+[[ $failures -eq 0 ]]
