@@ -4,19 +4,20 @@
 //   BM_DirectNoopCall       the same impl called directly, the baseline of the overhead
 //   BM_AddEngine / BM_Memcpy  add through the engine against memcpy of the same bytes (>= 70 %)
 #include <benchmark/benchmark.h>
-#include <qdp/qdp.hpp>
 
 #include <cstring>
+#include <qdp/qdp.hpp>
 #include <vector>
 
 #include "plugins/sample_plugins.hpp"
 
 namespace {
 
-
 QDP_PLUGIN(noop_plugin, "bench::noop")
     .desc([](qdp::TensorDesc const& x) { return x.aliased(); })
-    .impl<qdp::cpu>([](qdp::In<float> x, qdp::Out<float> y) { benchmark::DoNotOptimize(x.data() == y.data()); });
+    .impl<qdp::cpu>([](qdp::In<float> x, qdp::Out<float> y) {
+      benchmark::DoNotOptimize(x.data() == y.data());
+    });
 
 bool const add_defined = [] {
   qdp::samples::define_elemwise_add(/*with_autotune=*/true);
@@ -25,7 +26,8 @@ bool const add_defined = [] {
 
 qdp::Engine add_engine(qdp::Dims shape, bool strict) {
   qdp::Network net;
-  auto x = net.add_input("x", qdp::DataType::FP32, std::vector<int64_t>(shape.begin(), shape.end()));
+  auto x =
+      net.add_input("x", qdp::DataType::FP32, std::vector<int64_t>(shape.begin(), shape.end()));
   net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {x})[0], "y");
   qdp::BuildConfig config;
   config.strict_types = strict;
@@ -50,7 +52,9 @@ void BM_EnqueueNoopChain(benchmark::State& state) {
   ctx->set_tensor_address("x", buffer.data());
   ctx->set_tensor_address("y", buffer.data());
   for (auto _ : state) ctx->enqueue();
-  state.counters["ns_per_node"] = benchmark::Counter(static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_node"] =
+      benchmark::Counter(static_cast<double>(nodes), benchmark::Counter::kIsIterationInvariantRate |
+                                                         benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_EnqueueNoopChain)->Arg(1)->Arg(16)->Unit(benchmark::kNanosecond);
 
@@ -58,7 +62,8 @@ void BM_DirectNoopCall(benchmark::State& state) {
   auto const& def = qdp::Registry::global().get("bench::noop");
   qdp::BoundImpl impl = def.impl(qdp::Device::CPU)->bind({});
   std::vector<float> buffer(16);
-  qdp::Tensor t{buffer.data(), qdp::DataType::FP32, qdp::TensorFormat::LINEAR, qdp::Device::CPU, {16}, {1}};
+  qdp::Tensor t{
+      buffer.data(), qdp::DataType::FP32, qdp::TensorFormat::LINEAR, qdp::Device::CPU, {16}, {1}};
   std::vector<qdp::Tensor> in{t}, out{t};
   for (auto _ : state) impl(in, out, {}, {});
 }

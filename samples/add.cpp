@@ -15,7 +15,8 @@ int run_add(AddOptions const& options) {
   TensorRef x = network.add_input("x", DataType::FP32, {10, 3, 32, 32});
   LayerOptions layer;
   layer.impl = options.aot ? ImplChoice::AOT : ImplChoice::Default;
-  auto y = network.add_plugin("sample::elemwise_add_plugin", {x}, {{"block_size", int32_t{256}}}, layer);
+  auto y =
+      network.add_plugin("sample::elemwise_add_plugin", {x}, {{"block_size", int32_t{256}}}, layer);
   network.mark_output(y[0], "y");
 
   BuildConfig config;
@@ -34,7 +35,8 @@ int run_add(AddOptions const& options) {
   auto outputs = runner.infer({{"x", input}});
   Array const& out = outputs.at("y");
   bool correct = out.shape() == input.shape();
-  for (int64_t i = 0; correct && i < out.numel(); ++i) correct = out.data<float>()[i] == xs[i] + 1.0f;
+  for (int64_t i = 0; correct && i < out.numel(); ++i)
+    correct = out.data<float>()[i] == xs[i] + 1.0f;
   return verdict(correct);
 }
 

@@ -1,7 +1,6 @@
 // qdp_runner: the samples of SPEC §3 behind one command, with the seed's options.
 // Exit codes: 0 correct, 1 incorrect or failed, 2 usage.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "sample_common.hpp"
@@ -13,7 +12,8 @@ int main(int argc, char** argv) {
 
   auto add_common = [](CLI::App* sub, CommonOptions& o) {
     sub->add_flag("-v,--verbose", o.verbose, "Enable verbose log output");
-    sub->add_option("--device", o.device, "cpu or cuda (default: cuda when a GPU is present, else cpu)")
+    sub->add_option("--device", o.device,
+                    "cpu or cuda (default: cuda when a GPU is present, else cpu)")
         ->check(CLI::IsMember({"cpu", "cuda"}));
   };
 

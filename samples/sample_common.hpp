@@ -1,9 +1,8 @@
 #pragma once
 // What every sample of qdp_runner shares: common options, the verdict, the logger.
-#include <qdp/qdp.hpp>
-
 #include <cstdio>
 #include <optional>
+#include <qdp/qdp.hpp>
 #include <string>
 
 namespace qdp::samples {

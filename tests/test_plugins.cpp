@@ -18,13 +18,15 @@ QDP_ATTRS(FactorOnly, factor);
 
 template <class T>
 void scale(qdp::In<T> x, qdp::Out<T> y, float f) {
-  for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = static_cast<T>(static_cast<float>(x.data()[i]) * f);
+  for (int64_t i = 0; i < x.numel(); ++i)
+    y.data()[i] = static_cast<T>(static_cast<float>(x.data()[i]) * f);
 }
 
 // y = x * factor; FP32 or FP16 (autotuned), impl sees only `factor`.
 QDP_PLUGIN(scale_plugin, "test::scale")
     .desc([](qdp::TensorDesc const& x, ScaleAttrs const&) { return x.like(); })
-    .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y, FactorOnly const& a) { scale(x, y, a.factor); })
+    .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y,
+                                                  FactorOnly const& a) { scale(x, y, a.factor); })
     .autotune([](qdp::TensorDesc const&, ScaleAttrs const&) {
       return std::vector{qdp::AutoTuneCombination("FP32|FP16, FP32|FP16")};
     });
@@ -33,9 +35,12 @@ QDP_PLUGIN(scale_plugin, "test::scale")
 QDP_PLUGIN(fp16_only, "test::fp16_only")
     .desc([](qdp::TensorDesc const& x) { return x.like(); })
     .impl<qdp::cpu>([](qdp::In<qdp::half> x, qdp::Out<qdp::half> y) {
-      for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = qdp::half(static_cast<float>(x.data()[i]) + 1.0f);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        y.data()[i] = qdp::half(static_cast<float>(x.data()[i]) + 1.0f);
     })
-    .autotune([](qdp::TensorDesc const&) { return std::vector{qdp::AutoTuneCombination("FP16, FP16")}; });
+    .autotune([](qdp::TensorDesc const&) {
+      return std::vector{qdp::AutoTuneCombination("FP16, FP16")};
+    });
 
 // In place: x += delta, the output aliased to the input; LINEAR or HWC.
 struct DeltaAttrs {
@@ -68,7 +73,8 @@ QDP_PLUGIN(filter, "test::filter")
       auto n = qdp::size_tensor(x.shape_expr[0] / 2, x.shape_expr[0]);
       return std::tuple{qdp::from_shape_expr({n.expr()}, x.dtype), n};
     })
-    .impl<qdp::cpu>([](qdp::In<float> x, qdp::Out<float> y, qdp::Out<int64_t> count, FilterAttrs const& a) {
+    .impl<qdp::cpu>([](qdp::In<float> x, qdp::Out<float> y, qdp::Out<int64_t> count,
+                       FilterAttrs const& a) {
       int64_t k = 0;
       for (int64_t i = 0; i < x.numel(); ++i)
         if (x.data()[i] > a.threshold) y.data()[k++] = x.data()[i];
@@ -82,7 +88,9 @@ QDP_PLUGIN(copy_any_format, "test::copy_any_format")
       if (x.format() != y.format()) qdp::fail("formats differ");
       std::copy(x.data(), x.data() + x.numel(), y.data());
     })
-    .autotune([](qdp::TensorDesc const&) { return std::vector{qdp::AutoTuneCombination("FP32, FP32", "HWC")}; });
+    .autotune([](qdp::TensorDesc const&) {
+      return std::vector{qdp::AutoTuneCombination("FP32, FP32", "HWC")};
+    });
 
 // Has no CPU impl.
 QDP_PLUGIN(cuda_only, "test::cuda_only")
@@ -93,9 +101,11 @@ QDP_PLUGIN(cuda_only, "test::cuda_only")
 QDP_PLUGIN(both_impls, "test::both_impls")
     .desc([](qdp::TensorDesc const& x) { return x.like(); })
     .impl<qdp::cpu>([](qdp::In<float>, qdp::Out<float>) {})
-    .aot_impl([](qdp::TensorDesc const&, qdp::Outputs) { qdp::AotKernel k;
+    .aot_impl([](qdp::TensorDesc const&, qdp::Outputs) {
+      qdp::AotKernel k;
       k.name = std::string("both_impls_kernel");
-      return k; });
+      return k;
+    });
 
 // A desc that rejects its input.
 QDP_PLUGIN(picky, "test::picky")

@@ -2,7 +2,6 @@
 // test::scale, test::fp16_only, test::add_inplace, test::sum2, test::filter,
 // test::copy_any_format, test::cuda_only, test::both_impls, test::picky: see test_plugins.cpp.
 #include <qdp/qdp.hpp>
-
 #include <sstream>
 #include <string>
 #include <vector>

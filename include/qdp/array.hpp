@@ -1,10 +1,9 @@
 #pragma once
 // Array: an owning, dense, host-side n-d array (LINEAR), what the Runner takes and returns.
+#include <cstddef>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
 #include <qdp/error.hpp>
-
-#include <cstddef>
 #include <vector>
 
 namespace qdp {
@@ -12,7 +11,10 @@ namespace qdp {
 class Array {
  public:
   Array() = default;
-  Array(DataType dtype, Dims shape) : dtype_(dtype), shape_(shape), bytes_(static_cast<size_t>(shape.numel()) * element_size(dtype)) {}
+  Array(DataType dtype, Dims shape)
+      : dtype_(dtype),
+        shape_(shape),
+        bytes_(static_cast<size_t>(shape.numel()) * element_size(dtype)) {}
 
   template <Element T>
   static Array from(Dims shape, std::vector<T> const& values) {
@@ -42,7 +44,8 @@ class Array {
   }
   // Keeps the first elements, seen with a smaller shape (data-dependent outputs).
   void reshape(Dims shape) {
-    if (shape.numel() > shape_.numel()) fail("Array::reshape: {} is larger than {}", to_string(shape), to_string(shape_));
+    if (shape.numel() > shape_.numel())
+      fail("Array::reshape: {} is larger than {}", to_string(shape), to_string(shape_));
     shape_ = shape;
     bytes_.resize(bytes());
   }

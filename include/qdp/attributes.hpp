@@ -2,12 +2,11 @@
 // Plugin attributes: typed, named values fixed when the network is built (SPEC §1).
 // A plugin's schema lists each attribute's name, type and default; values coming from the
 // network API or ONNX are converted to the declared type with range checks.
-#include <qdp/data_type.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <qdp/data_type.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -21,27 +20,44 @@ struct Bytes {
 };
 
 enum class AttrType : uint8_t {
-  INT32, INT64, FLOAT32, FLOAT64, BOOL, STRING, BYTES,
-  INT8S, INT16S, INT32S, INT64S, FLOAT16S, FLOAT32S, FLOAT64S, BOOLS
+  INT32,
+  INT64,
+  FLOAT32,
+  FLOAT64,
+  BOOL,
+  STRING,
+  BYTES,
+  INT8S,
+  INT16S,
+  INT32S,
+  INT64S,
+  FLOAT16S,
+  FLOAT32S,
+  FLOAT64S,
+  BOOLS
 };
 
 // One attribute value. The alternatives line up with AttrType, one to one.
-using AttrValue = std::variant<int32_t, int64_t, float, double, bool, std::string, Bytes,
-                               std::vector<int8_t>, std::vector<int16_t>, std::vector<int32_t>,
-                               std::vector<int64_t>, std::vector<half>, std::vector<float>,
-                               std::vector<double>, std::vector<bool>>;
+using AttrValue =
+    std::variant<int32_t, int64_t, float, double, bool, std::string, Bytes, std::vector<int8_t>,
+                 std::vector<int16_t>, std::vector<int32_t>, std::vector<int64_t>,
+                 std::vector<half>, std::vector<float>, std::vector<double>, std::vector<bool>>;
 
-inline AttrType type_of(AttrValue const& v) { return static_cast<AttrType>(v.index()); }
+inline AttrType type_of(AttrValue const& v) {
+  return static_cast<AttrType>(v.index());
+}
 std::string_view name(AttrType t);  // "int32", "float32[]", ...
 
 // The C++ type that holds an attribute of a given AttrType, and back.
 template <class T>
 struct attr_type_of;
 template <class T>
-concept AttributeType = requires { attr_type_of<T>::value; };
-#define QDP_ATTR_TYPE(CPP, TAG) \
-  template <>                   \
-  struct attr_type_of<CPP> {    \
+concept AttributeType = requires {
+  attr_type_of<T>::value;
+};
+#define QDP_ATTR_TYPE(CPP, TAG)                      \
+  template <>                                        \
+  struct attr_type_of<CPP> {                         \
     static constexpr AttrType value = AttrType::TAG; \
   }
 QDP_ATTR_TYPE(int32_t, INT32);
@@ -72,12 +88,14 @@ using Attrs = std::map<std::string, AttrValue, std::less<>>;
 
 // Converts `value` to `type` where no information is lost (int64 -> int32 in range, an int
 // array -> float array, double -> float, ...); otherwise nullopt. `why` says what failed.
-std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type, std::string* why = nullptr);
+std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type,
+                                      std::string* why = nullptr);
 
 // Checks `given` against `schema`: unknown names, wrong types and missing required values are
 // errors that name the plugin, the attribute, the expected and the received type. Returns the
 // complete set, defaults filled in, each value of its declared type.
-Attrs resolve_attrs(std::string_view plugin_id, std::vector<AttrSpec> const& schema, Attrs const& given);
+Attrs resolve_attrs(std::string_view plugin_id, std::vector<AttrSpec> const& schema,
+                    Attrs const& given);
 
 std::string to_string(AttrValue const& v);  // for logs: "256", "[1, 1, 1, 1]"
 

@@ -5,9 +5,8 @@
 //   "FP32*FP16, FP32"        independent: each existing combination once per option
 //   "FP32"                   a single entry applies to every position
 // Types and layouts are crossed; tactics (positive integers) multiply the result.
-#include <qdp/data_type.hpp>
-
 #include <cstdint>
+#include <qdp/data_type.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +40,7 @@ class AutoTuneCombination {
   std::string to_string() const;
 
  private:
-  struct Group {  // one string (or one pos() call): entries by position
+  struct Group {                 // one string (or one pos() call): entries by position
     std::vector<int> positions;  // empty: every position, in order
     std::string types, layouts;
   };

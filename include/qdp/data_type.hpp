@@ -21,10 +21,18 @@ enum class Device : uint8_t { CPU, CUDA };
 
 constexpr size_t element_size(DataType t) {
   switch (t) {
-    case DataType::FP32: case DataType::INT32: return 4;
-    case DataType::FP16: case DataType::BF16: return 2;
-    case DataType::INT8: case DataType::UINT8: case DataType::BOOL: return 1;
-    case DataType::INT64: return 8;
+    case DataType::FP32:
+    case DataType::INT32:
+      return 4;
+    case DataType::FP16:
+    case DataType::BF16:
+      return 2;
+    case DataType::INT8:
+    case DataType::UINT8:
+    case DataType::BOOL:
+      return 1;
+    case DataType::INT64:
+      return 8;
   }
   return 0;
 }
@@ -54,17 +62,43 @@ struct bfloat16 {
 // The DataType of a C++ element type; specialised for CUDA's types in qdp/cuda.hpp.
 template <class T>
 struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DataType value = DataType::FP32; };
-template <> struct dtype_of<half> { static constexpr DataType value = DataType::FP16; };
-template <> struct dtype_of<bfloat16> { static constexpr DataType value = DataType::BF16; };
-template <> struct dtype_of<int8_t> { static constexpr DataType value = DataType::INT8; };
-template <> struct dtype_of<uint8_t> { static constexpr DataType value = DataType::UINT8; };
-template <> struct dtype_of<int32_t> { static constexpr DataType value = DataType::INT32; };
-template <> struct dtype_of<int64_t> { static constexpr DataType value = DataType::INT64; };
-template <> struct dtype_of<bool> { static constexpr DataType value = DataType::BOOL; };
+template <>
+struct dtype_of<float> {
+  static constexpr DataType value = DataType::FP32;
+};
+template <>
+struct dtype_of<half> {
+  static constexpr DataType value = DataType::FP16;
+};
+template <>
+struct dtype_of<bfloat16> {
+  static constexpr DataType value = DataType::BF16;
+};
+template <>
+struct dtype_of<int8_t> {
+  static constexpr DataType value = DataType::INT8;
+};
+template <>
+struct dtype_of<uint8_t> {
+  static constexpr DataType value = DataType::UINT8;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DataType value = DataType::INT32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DataType value = DataType::INT64;
+};
+template <>
+struct dtype_of<bool> {
+  static constexpr DataType value = DataType::BOOL;
+};
 
 template <class T>
-concept Element = requires { dtype_of<std::remove_cv_t<T>>::value; };
+concept Element = requires {
+  dtype_of<std::remove_cv_t<T>>::value;
+};
 
 template <class T>
 inline constexpr DataType dtype_v = dtype_of<std::remove_cv_t<T>>::value;

@@ -1,8 +1,7 @@
 #pragma once
 // DeviceBuffer: memory on a backend's device (host memory for the CPU), freed on destruction.
-#include <qdp/data_type.hpp>
-
 #include <cstddef>
+#include <qdp/data_type.hpp>
 
 namespace qdp {
 

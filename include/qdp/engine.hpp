@@ -2,11 +2,10 @@
 // Engine: an immutable, built network (SPEC §1): per node the chosen implementation, types,
 // formats and tactic; the memory plan; the attributes its JIT impls need. Engines are cheap to
 // copy (shared, immutable); each ExecutionContext holds the per-run state.
+#include <memory>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
 #include <qdp/network.hpp>
-
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +22,7 @@ struct IOInfo {
   std::string name;
   DataType dtype;
   TensorFormat format;
-  std::vector<int64_t> dims;  // -1 where dynamic or data-dependent
+  std::vector<int64_t> dims;       // -1 where dynamic or data-dependent
   std::optional<Profile> profile;  // inputs with dynamic dimensions
   bool is_input = true;
   size_t max_bytes = 0;  // the most bytes it takes (profile max, size tensors at their upper bound)
@@ -32,9 +31,9 @@ struct IOInfo {
 // One step of the engine, for --dumpLayerInfo and the verbose log.
 struct LayerInfo {
   std::string name;
-  std::string kind;       // "plugin", "reformat" or "copy"
-  std::string plugin_id;  // plugins only
-  std::string implementation;  // "jit" / "aot" / "builtin"
+  std::string kind;             // "plugin", "reformat" or "copy"
+  std::string plugin_id;        // plugins only
+  std::string implementation;   // "jit" / "aot" / "builtin"
   std::vector<DataType> types;  // inputs then outputs
   std::vector<TensorFormat> formats;
   int32_t tactic = 0;

@@ -2,11 +2,10 @@
 // ExecutionContext: runs an engine. Bind every input and output by name, set the shapes of
 // dynamic inputs, enqueue on a stream. Data-dependent outputs report their actual shape after
 // the run.
+#include <memory>
 #include <qdp/engine.hpp>
 #include <qdp/logger.hpp>
 #include <qdp/plugin_definition.hpp>
-
-#include <memory>
 #include <string_view>
 
 namespace qdp {
@@ -31,6 +30,12 @@ class ExecutionContext {
   Dims tensor_shape(std::string_view name) const;
   // Runs the engine on `stream`. Missing bindings and unset dynamic shapes are errors.
   void enqueue(Stream stream = {});
+
+  // CUDA graphs: capture_graph records one enqueue on `stream` (with the current bindings and
+  // shapes) into a graph that launch_graph replays. An engine with data-dependent shapes cannot
+  // be captured: its size values are read back in the middle of a run.
+  void capture_graph(Stream stream);
+  void launch_graph(Stream stream);
 
   Engine const& engine() const;
   // With a logger, each plugin step is logged (Verbose) as it is enqueued, with the types,

@@ -2,11 +2,10 @@
 // Network: the graph a user builds through this API (or that ONNX import builds): inputs with
 // types and (possibly dynamic) dimensions, plugin layers with attributes, named outputs.
 // Mistakes are reported as they are made, naming the layer and plugin.
+#include <optional>
 #include <qdp/attributes.hpp>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
-
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,8 +55,8 @@ class Network {
   // Shapes for an input with dynamic dimensions: min <= opt <= max, static dims equal.
   void set_profile(std::string_view input, Dims min, Dims opt, Dims max);
   // Adds a layer running plugin `plugin_id` (which must be defined in this process).
-  std::vector<TensorRef> add_plugin(std::string_view plugin_id, std::vector<TensorRef> inputs, Attrs attrs = {},
-                                    LayerOptions options = {});
+  std::vector<TensorRef> add_plugin(std::string_view plugin_id, std::vector<TensorRef> inputs,
+                                    Attrs attrs = {}, LayerOptions options = {});
   void mark_output(TensorRef tensor, std::string name);
 
   std::vector<Input> const& inputs() const { return inputs_; }

@@ -9,8 +9,8 @@
 //   QDP_PLUGIN(elemwise_add, "sample::elemwise_add_plugin")
 //       .desc([](qdp::TensorDesc const& x, AddAttrs const&) { return x.like(); })
 //       .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y) { ... });
+#include <algorithm>
 #include <qdp/registry.hpp>
-
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -19,8 +19,12 @@
 namespace qdp {
 
 // ---- backends an impl can target -------------------------------------------------------
-struct cpu { static constexpr Device device = Device::CPU; };
-struct cuda { static constexpr Device device = Device::CUDA; };
+struct cpu {
+  static constexpr Device device = Device::CPU;
+};
+struct cuda {
+  static constexpr Device device = Device::CUDA;
+};
 
 // ---- run-time views handed to impls -------------------------------------------------------
 // In<T> / Out<T>: an input / output tensor whose elements are T (void: any type, checked by
@@ -62,54 +66,78 @@ using Outputs = std::span<const TensorDesc>;
 namespace detail {
 template <class S, class T>
 struct Field {
-  static_assert(AttributeType<T>,
-                "qdp: this attribute type is not supported. Use int32_t, int64_t, float, double, bool, "
-                "std::string, qdp::Bytes, or std::vector of int8_t, int16_t, int32_t, int64_t, "
-                "qdp::half, float, double or bool.");
+  static_assert(
+      AttributeType<T>,
+      "qdp: this attribute type is not supported. Use int32_t, int64_t, float, double, bool, "
+      "std::string, qdp::Bytes, or std::vector of int8_t, int16_t, int32_t, int64_t, "
+      "qdp::half, float, double or bool.");
+  using Member = T S::*;  // an alias: nvcc's host pass warns about `T S::*member`
   std::string_view name;
-  T S::*member;
+  Member member;
 };
 template <class S, class T>
 Field(std::string_view, T S::*) -> Field<S, T>;
 }  // namespace detail
 
 #define QDP_DETAIL_EXPAND(x) x
-#define QDP_DETAIL_FIELD(S, f) ::qdp::detail::Field{#f, &S::f}
+#define QDP_DETAIL_FIELD(S, f) \
+  ::qdp::detail::Field {       \
+#f, &S::f                  \
+  }
 #define QDP_DETAIL_F1(S, a) QDP_DETAIL_FIELD(S, a)
-#define QDP_DETAIL_F2(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F1(S, __VA_ARGS__))
-#define QDP_DETAIL_F3(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F2(S, __VA_ARGS__))
-#define QDP_DETAIL_F4(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F3(S, __VA_ARGS__))
-#define QDP_DETAIL_F5(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F4(S, __VA_ARGS__))
-#define QDP_DETAIL_F6(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F5(S, __VA_ARGS__))
-#define QDP_DETAIL_F7(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F6(S, __VA_ARGS__))
-#define QDP_DETAIL_F8(S, a, ...) QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F7(S, __VA_ARGS__))
+#define QDP_DETAIL_F2(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F1(S, __VA_ARGS__))
+#define QDP_DETAIL_F3(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F2(S, __VA_ARGS__))
+#define QDP_DETAIL_F4(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F3(S, __VA_ARGS__))
+#define QDP_DETAIL_F5(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F4(S, __VA_ARGS__))
+#define QDP_DETAIL_F6(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F5(S, __VA_ARGS__))
+#define QDP_DETAIL_F7(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F6(S, __VA_ARGS__))
+#define QDP_DETAIL_F8(S, a, ...) \
+  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F7(S, __VA_ARGS__))
 #define QDP_DETAIL_PICK(_1, _2, _3, _4, _5, _6, _7, _8, NAME, ...) NAME
-#define QDP_ATTRS(S, ...)                                                                   \
-  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                  \
-    return std::make_tuple(QDP_DETAIL_EXPAND(QDP_DETAIL_PICK(                               \
-        __VA_ARGS__, QDP_DETAIL_F8, QDP_DETAIL_F7, QDP_DETAIL_F6, QDP_DETAIL_F5,             \
-        QDP_DETAIL_F4, QDP_DETAIL_F3, QDP_DETAIL_F2, QDP_DETAIL_F1)(S, __VA_ARGS__)));        \
+#define QDP_ATTRS(S, ...)                                                                       \
+  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                      \
+    return std::make_tuple(QDP_DETAIL_EXPAND(QDP_DETAIL_PICK(                                   \
+        __VA_ARGS__, QDP_DETAIL_F8, QDP_DETAIL_F7, QDP_DETAIL_F6, QDP_DETAIL_F5, QDP_DETAIL_F4, \
+        QDP_DETAIL_F3, QDP_DETAIL_F2, QDP_DETAIL_F1)(S, __VA_ARGS__)));                         \
   }
 
 template <class S>
-concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) { qdp_attr_fields(s); };
+concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) {
+  qdp_attr_fields(s);
+};
 
 namespace detail {
 template <AttrStruct S>
 std::vector<AttrSpec> schema_of() {
   std::vector<AttrSpec> specs;
   S defaults{};
-  std::apply([&](auto... f) { (specs.push_back({std::string(f.name), attr_type_of<std::remove_cvref_t<decltype(defaults.*f.member)>>::value, AttrValue(defaults.*f.member)}), ...); },
-             qdp_attr_fields(static_cast<S const*>(nullptr)));
+  std::apply(
+      [&](auto... f) {
+        (specs.push_back({std::string(f.name),
+                          attr_type_of<std::remove_cvref_t<decltype(defaults.*f.member)>>::value,
+                          AttrValue(defaults.*f.member)}),
+         ...);
+      },
+      qdp_attr_fields(static_cast<S const*>(nullptr)));
   return specs;
 }
 // `attrs` went through resolve_attrs(): every value is present and of its declared type.
 template <AttrStruct S>
 S decode(Attrs const& attrs) {
   S s{};
-  std::apply([&](auto... f) {
-    ((s.*f.member = std::get<std::remove_cvref_t<decltype(s.*f.member)>>(attrs.find(f.name)->second)), ...);
-  }, qdp_attr_fields(static_cast<S const*>(nullptr)));
+  std::apply(
+      [&](auto... f) {
+        ((s.*f.member =
+              std::get<std::remove_cvref_t<decltype(s.*f.member)>>(attrs.find(f.name)->second)),
+         ...);
+      },
+      qdp_attr_fields(static_cast<S const*>(nullptr)));
   return s;
 }
 }  // namespace detail
@@ -126,8 +154,13 @@ Attrs attrs(S const& s) {
 // ---- signature analysis -----------------------------------------------------------------
 namespace detail {
 
-template <class T> struct is_view : std::false_type {};
-template <class T, bool W> struct is_view<TensorView<T, W>> { static constexpr bool value = true; static constexpr bool writable = W; };
+template <class T>
+struct is_view : std::false_type {};
+template <class T, bool W>
+struct is_view<TensorView<T, W>> {
+  static constexpr bool value = true;
+  static constexpr bool writable = W;
+};
 
 enum class Kind { Input, Output, Attrs, Stream, Tactic, Outputs, Unknown };
 
@@ -135,38 +168,65 @@ enum class Kind { Input, Output, Attrs, Stream, Tactic, Outputs, Unknown };
 template <class P>
 constexpr Kind impl_kind() {
   using T = std::remove_cvref_t<P>;
-  if constexpr (is_view<T>::value) return is_view<T>::writable ? Kind::Output : Kind::Input;
-  else if constexpr (AttrStruct<T>) return Kind::Attrs;
-  else if constexpr (std::is_same_v<T, Stream>) return Kind::Stream;
-  else if constexpr (std::is_same_v<T, Tactic>) return Kind::Tactic;
-  else return Kind::Unknown;
+  if constexpr (is_view<T>::value)
+    return is_view<T>::writable ? Kind::Output : Kind::Input;
+  else if constexpr (AttrStruct<T>)
+    return Kind::Attrs;
+  else if constexpr (std::is_same_v<T, Stream>)
+    return Kind::Stream;
+  else if constexpr (std::is_same_v<T, Tactic>)
+    return Kind::Tactic;
+  else
+    return Kind::Unknown;
 }
 // Parameters of desc, autotune and aot_impl callables: TensorDesc inputs, attributes,
 // the output descs (qdp::Outputs) and the Tactic.
 template <class P>
 constexpr Kind desc_kind() {
   using T = std::remove_cvref_t<P>;
-  if constexpr (std::is_same_v<T, TensorDesc>) return Kind::Input;
-  else if constexpr (std::is_same_v<T, Outputs>) return Kind::Outputs;
-  else if constexpr (AttrStruct<T>) return Kind::Attrs;
-  else if constexpr (std::is_same_v<T, Tactic>) return Kind::Tactic;
-  else return Kind::Unknown;
+  if constexpr (std::is_same_v<T, TensorDesc>)
+    return Kind::Input;
+  else if constexpr (std::is_same_v<T, Outputs>)
+    return Kind::Outputs;
+  else if constexpr (AttrStruct<T>)
+    return Kind::Attrs;
+  else if constexpr (std::is_same_v<T, Tactic>)
+    return Kind::Tactic;
+  else
+    return Kind::Unknown;
 }
 
-template <class... P> struct TypeList { static constexpr size_t size = sizeof...(P); };
-
-template <class... P> struct first_attrs { using type = void; };
-template <class P0, class... P> struct first_attrs<P0, P...> {
-  using type = std::conditional_t<AttrStruct<std::remove_cvref_t<P0>>, std::remove_cvref_t<P0>, typename first_attrs<P...>::type>;
+template <class... P>
+struct TypeList {
+  static constexpr size_t size = sizeof...(P);
 };
 
-template <class F> struct signature : signature<decltype(&F::operator())> {};
-template <class R, class... P> struct signature<R (*)(P...)> { using result = R; using params = TypeList<P...>; };
-template <class R, class... P> struct signature<R(P...)> : signature<R (*)(P...)> {};
-template <class C, class R, class... P> struct signature<R (C::*)(P...) const> : signature<R (*)(P...)> {};
-template <class C, class R, class... P> struct signature<R (C::*)(P...)> : signature<R (*)(P...)> {};
+template <class... P>
+struct first_attrs {
+  using type = void;
+};
+template <class P0, class... P>
+struct first_attrs<P0, P...> {
+  using type = std::conditional_t<AttrStruct<std::remove_cvref_t<P0>>, std::remove_cvref_t<P0>,
+                                  typename first_attrs<P...>::type>;
+};
 
-template <auto KindOf, class List> struct Params;
+template <class F>
+struct signature : signature<decltype(&F::operator())> {};
+template <class R, class... P>
+struct signature<R (*)(P...)> {
+  using result = R;
+  using params = TypeList<P...>;
+};
+template <class R, class... P>
+struct signature<R(P...)> : signature<R (*)(P...)> {};
+template <class C, class R, class... P>
+struct signature<R (C::*)(P...) const> : signature<R (*)(P...)> {};
+template <class C, class R, class... P>
+struct signature<R (C::*)(P...)> : signature<R (*)(P...)> {};
+
+template <auto KindOf, class List>
+struct Params;
 template <auto KindOf, class... P>
 struct Params<KindOf, TypeList<P...>> {
   static constexpr Kind kinds[] = {KindOf.template operator()<P>()..., Kind::Unknown};
@@ -185,19 +245,41 @@ struct Params<KindOf, TypeList<P...>> {
   using attrs_value = typename first_attrs<P...>::type;
 };
 
-struct ImplKindOf { template <class P> constexpr Kind operator()() const { return impl_kind<P>(); } };
-struct DescKindOf { template <class P> constexpr Kind operator()() const { return desc_kind<P>(); } };
+struct ImplKindOf {
+  template <class P>
+  constexpr Kind operator()() const {
+    return impl_kind<P>();
+  }
+};
+struct DescKindOf {
+  template <class P>
+  constexpr Kind operator()() const {
+    return desc_kind<P>();
+  }
+};
 
-template <class R> struct desc_outputs { static constexpr int value = -1; };
-template <> struct desc_outputs<TensorDesc> { static constexpr int value = 1; };
-template <class... T> struct desc_outputs<std::tuple<T...>> {
-  static constexpr int value = (std::is_same_v<T, TensorDesc> && ...) ? static_cast<int>(sizeof...(T)) : -1;
+template <class R>
+struct desc_outputs {
+  static constexpr int value = -1;
+};
+template <>
+struct desc_outputs<TensorDesc> {
+  static constexpr int value = 1;
+};
+template <class... T>
+struct desc_outputs<std::tuple<T...>> {
+  static constexpr int value =
+      (std::is_same_v<T, TensorDesc> && ...) ? static_cast<int>(sizeof...(T)) : -1;
 };
 
 template <class R>
 std::vector<TensorDesc> to_vector(R&& r) {
-  if constexpr (std::is_same_v<std::remove_cvref_t<R>, TensorDesc>) return {std::forward<R>(r)};
-  else return std::apply([](auto&&... d) { return std::vector<TensorDesc>{std::forward<decltype(d)>(d)...}; }, std::forward<R>(r));
+  if constexpr (std::is_same_v<std::remove_cvref_t<R>, TensorDesc>)
+    return {std::forward<R>(r)};
+  else
+    return std::apply(
+        [](auto&&... d) { return std::vector<TensorDesc>{std::forward<decltype(d)>(d)...}; },
+        std::forward<R>(r));
 }
 
 // Calls an impl-shaped `f` with views built from the spans.
@@ -205,14 +287,19 @@ template <class F, class... P, size_t... I, class A>
 void call_impl(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* attrs,
                std::span<const Tensor> in, std::span<Tensor> out, Stream stream, Tactic tactic) {
   using Ps = Params<ImplKindOf{}, TypeList<P...>>;
-  auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
+  [[maybe_unused]] auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
     constexpr Kind k = Ps::kinds[i];
     using T = std::remove_cvref_t<Param>;
-    if constexpr (k == Kind::Input) return T(in[static_cast<size_t>(Ps::ordinal(i))]);
-    else if constexpr (k == Kind::Output) return T(out[static_cast<size_t>(Ps::ordinal(i))]);
-    else if constexpr (k == Kind::Attrs) return static_cast<T const&>(*attrs);
-    else if constexpr (k == Kind::Stream) return stream;
-    else return tactic;
+    if constexpr (k == Kind::Input)
+      return T(in[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Output)
+      return T(out[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Attrs)
+      return static_cast<T const&>(*attrs);
+    else if constexpr (k == Kind::Stream)
+      return stream;
+    else
+      return tactic;
   };
   f(arg.template operator()<I, P>()...);
 }
@@ -222,13 +309,17 @@ template <class F, class... P, size_t... I, class A>
 decltype(auto) call_desc(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* attrs,
                          std::span<const TensorDesc> in, Outputs out, Tactic tactic) {
   using Ps = Params<DescKindOf{}, TypeList<P...>>;
-  auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
+  [[maybe_unused]] auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
     constexpr Kind k = Ps::kinds[i];
     using T = std::remove_cvref_t<Param>;
-    if constexpr (k == Kind::Input) return static_cast<TensorDesc const&>(in[static_cast<size_t>(Ps::ordinal(i))]);
-    else if constexpr (k == Kind::Outputs) return out;
-    else if constexpr (k == Kind::Attrs) return static_cast<T const&>(*attrs);
-    else return tactic;
+    if constexpr (k == Kind::Input)
+      return static_cast<TensorDesc const&>(in[static_cast<size_t>(Ps::ordinal(i))]);
+    else if constexpr (k == Kind::Outputs)
+      return out;
+    else if constexpr (k == Kind::Attrs)
+      return static_cast<T const&>(*attrs);
+    else
+      return tactic;
   };
   return f(arg.template operator()<I, P>()...);
 }
@@ -237,25 +328,41 @@ struct NoAttrs {};
 
 template <class S>
 S decode_or_empty(Attrs const& a) {
-  if constexpr (std::is_same_v<S, NoAttrs>) return {};
-  else return decode<S>(a);
+  if constexpr (std::is_same_v<S, NoAttrs>)
+    return {};
+  else
+    return decode<S>(a);
 }
 template <class S>
 std::vector<std::string> field_names() {
   std::vector<std::string> names;
   if constexpr (!std::is_same_v<S, NoAttrs>)
-    std::apply([&](auto... f) { (names.emplace_back(f.name), ...); }, qdp_attr_fields(static_cast<S const*>(nullptr)));
+    std::apply([&](auto... f) { (names.emplace_back(f.name), ...); },
+               qdp_attr_fields(static_cast<S const*>(nullptr)));
   return names;
 }
 
 // Checks a desc-shaped callable's parameters against the plugin's inputs and attributes.
 template <class Sig, class DescAttrs, int NumIn>
+constexpr bool desc_like_valid() {
+  using Ps = Params<DescKindOf{}, typename Sig::params>;
+  if constexpr (!Ps::all_known() || Ps::count(Kind::Attrs) > 1)
+    return false;
+  else if constexpr (NumIn >= 0 && Ps::count(Kind::Input) != NumIn)
+    return false;
+  else if constexpr (Ps::count(Kind::Attrs) == 1 && !std::is_same_v<DescAttrs, void>)
+    return std::is_same_v<typename Ps::attrs_value, DescAttrs>;
+  else
+    return true;
+}
+template <class Sig, class DescAttrs, int NumIn>
 constexpr void check_desc_like() {
   using Ps = Params<DescKindOf{}, typename Sig::params>;
-  static_assert(Ps::all_known(),
-                "qdp: a desc/autotune/aot_impl parameter has a type qdp does not know. Take inputs as "
-                "qdp::TensorDesc const&, the attributes as the struct declared with QDP_ATTRS, the "
-                "output descs as qdp::Outputs and the tactic as qdp::Tactic.");
+  static_assert(
+      Ps::all_known(),
+      "qdp: a desc/autotune/aot_impl parameter has a type qdp does not know. Take inputs as "
+      "qdp::TensorDesc const&, the attributes as the struct declared with QDP_ATTRS, the "
+      "output descs as qdp::Outputs and the tactic as qdp::Tactic.");
   static_assert(Ps::count(Kind::Attrs) <= 1, "qdp: take the attributes as one struct.");
   static_assert(NumIn < 0 || Ps::count(Kind::Input) == NumIn,
                 "qdp: this callable takes a different number of qdp::TensorDesc inputs than desc.");
@@ -288,14 +395,17 @@ class PluginBuilder {
                   "qdp: desc takes only input descs and the attribute struct.");
     constexpr int outputs = detail::desc_outputs<std::remove_cvref_t<typename Sig::result>>::value;
     static_assert(outputs > 0, "qdp: desc returns a qdp::TensorDesc or a std::tuple of them.");
-    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
+                                 typename Ps::attrs_value>;
     constexpr int inputs = Ps::count(detail::Kind::Input);
     def_.num_inputs = inputs;
     def_.num_outputs = outputs;
     if constexpr (!std::is_same_v<S, detail::NoAttrs>) def_.attrs = detail::schema_of<S>();
     def_.desc = [f](std::span<const TensorDesc> in, Attrs const& a) {
       S s = detail::decode_or_empty<S>(a);
-      return detail::to_vector(detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, {}, {}));
+      return detail::to_vector(detail::call_desc(f, typename Sig::params{},
+                                                 std::make_index_sequence<Sig::params::size>{}, &s,
+                                                 in, {}, {}));
     };
     return PluginBuilder<S, inputs, outputs>(std::move(def_));
   }
@@ -304,19 +414,23 @@ class PluginBuilder {
   // (template <class T>) instantiated for each T and chosen by the first input's dtype.
   template <class Backend, class... Types, class F>
   PluginBuilder impl(F f) && {
-    static_assert(NumIn >= 0, "qdp: define desc before impl: desc says what the inputs and outputs are.");
+    static_assert(NumIn >= 0,
+                  "qdp: define desc before impl: desc says what the inputs and outputs are.");
     if constexpr (sizeof...(Types) == 0) {
-      static_assert(requires { &F::operator(); } || std::is_function_v<std::remove_pointer_t<F>>,
-                    "qdp: this impl is generic; list the element types it supports: "
-                    ".impl<qdp::cpu, float, qdp::half>(f).");
-      add_impl<Backend, detail::signature<F>>([f](auto&&... args) { f(std::forward<decltype(args)>(args)...); });
+      static_assert(
+          requires { &F::operator(); } || std::is_function_v<std::remove_pointer_t<F>>,
+          "qdp: this impl is generic; list the element types it supports: "
+          ".impl<qdp::cpu, float, qdp::half>(f).");
+      add_impl<Backend, detail::signature<F>>(
+          [f](auto&&... args) { f(std::forward<decltype(args)>(args)...); });
     } else {
       add_generic_impl<Backend, F, Types...>(std::move(f));
     }
     return std::move(*this);
   }
 
-  // autotune(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs]) -> vector<AutoTuneCombination>
+  // autotune(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs]) ->
+  // vector<AutoTuneCombination>
   template <class F>
   PluginBuilder autotune(F f) && {
     static_assert(NumIn >= 0, "qdp: define desc before autotune.");
@@ -324,24 +438,35 @@ class PluginBuilder {
     detail::check_desc_like<Sig, A, NumIn>();
     static_assert(std::is_convertible_v<typename Sig::result, std::vector<AutoTuneCombination>>,
                   "qdp: autotune returns a std::vector<qdp::AutoTuneCombination>.");
-    def_.autotune = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out) -> std::vector<AutoTuneCombination> {
-      A s = detail::decode_or_empty<A>(a);
-      return detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, {});
-    };
+    // Only a valid callable is wrapped, so that a mistake shows the message above and nothing else.
+    if constexpr (detail::desc_like_valid<Sig, A, NumIn>()) {
+      def_.autotune = [f](std::span<const TensorDesc> in, Attrs const& a,
+                          Outputs out) -> std::vector<AutoTuneCombination> {
+        A s = detail::decode_or_empty<A>(a);
+        return detail::call_desc(f, typename Sig::params{},
+                                 std::make_index_sequence<Sig::params::size>{}, &s, in, out, {});
+      };
+    }
     return std::move(*this);
   }
 
-  // aot_impl(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs], [qdp::Tactic]) -> AotKernel
+  // aot_impl(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs], [qdp::Tactic]) ->
+  // AotKernel
   template <class F>
   PluginBuilder aot_impl(F f) && {
     static_assert(NumIn >= 0, "qdp: define desc before aot_impl.");
     using Sig = detail::signature<F>;
     detail::check_desc_like<Sig, A, NumIn>();
-    static_assert(std::is_convertible_v<typename Sig::result, AotKernel>, "qdp: aot_impl returns a qdp::AotKernel.");
-    def_.aot_impl = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out, Tactic t) -> AotKernel {
-      A s = detail::decode_or_empty<A>(a);
-      return detail::call_desc(f, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, t);
-    };
+    static_assert(std::is_convertible_v<typename Sig::result, AotKernel>,
+                  "qdp: aot_impl returns a qdp::AotKernel.");
+    if constexpr (detail::desc_like_valid<Sig, A, NumIn>()) {
+      def_.aot_impl = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out,
+                          Tactic t) -> AotKernel {
+        A s = detail::decode_or_empty<A>(a);
+        return detail::call_desc(f, typename Sig::params{},
+                                 std::make_index_sequence<Sig::params::size>{}, &s, in, out, t);
+      };
+    }
     return std::move(*this);
   }
 
@@ -357,21 +482,27 @@ class PluginBuilder {
   template <class Backend, class Sig, class G>
   void add_impl(G call) {
     using Ps = detail::Params<detail::ImplKindOf{}, typename Sig::params>;
-    static_assert(Ps::all_known(),
-                  "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
-                  "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and qdp::Tactic.");
+    static_assert(
+        Ps::all_known(),
+        "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
+        "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and "
+        "qdp::Tactic.");
     static_assert(Ps::count(detail::Kind::Input) == NumIn,
-                  "qdp: the impl takes a different number of qdp::In inputs than desc takes qdp::TensorDesc inputs.");
+                  "qdp: the impl takes a different number of qdp::In inputs than desc takes "
+                  "qdp::TensorDesc inputs.");
     static_assert(Ps::count(detail::Kind::Output) == NumOut,
                   "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
     static_assert(Ps::count(detail::Kind::Attrs) <= 1, "qdp: take the attributes as one struct.");
-    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
-    check_subset(detail::field_names<S>());
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
+                                 typename Ps::attrs_value>;
+    check_subset<S>();
     PluginImpl impl;
     impl.attrs_used = detail::field_names<S>();
     impl.bind = [call](Attrs const& a) -> BoundImpl {
-      return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
-        detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t);
+      return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
+                                                       std::span<Tensor> out, Stream st, Tactic t) {
+        detail::call_impl(call, typename Sig::params{},
+                          std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t);
       };
     };
     set_impl(Backend::device, std::move(impl));
@@ -379,35 +510,49 @@ class PluginBuilder {
 
   template <class Backend, class F, class... Types>
   void add_generic_impl(F f) {
-    using First = detail::signature<decltype(&F::template operator()<std::tuple_element_t<0, std::tuple<Types...>>>)>;
+    using First = detail::signature<
+        decltype(&F::template operator()<std::tuple_element_t<0, std::tuple<Types...>>>)>;
     using Ps = detail::Params<detail::ImplKindOf{}, typename First::params>;
-    static_assert(Ps::all_known(),
-                  "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
-                  "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and qdp::Tactic.");
+    static_assert(
+        Ps::all_known(),
+        "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
+        "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and "
+        "qdp::Tactic.");
     static_assert(Ps::count(detail::Kind::Input) == NumIn,
-                  "qdp: the impl takes a different number of qdp::In inputs than desc takes qdp::TensorDesc inputs.");
+                  "qdp: the impl takes a different number of qdp::In inputs than desc takes "
+                  "qdp::TensorDesc inputs.");
     static_assert(Ps::count(detail::Kind::Output) == NumOut,
                   "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
-    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs, typename Ps::attrs_value>;
-    check_subset(detail::field_names<S>());
+    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
+                                 typename Ps::attrs_value>;
+    check_subset<S>();
     PluginImpl impl;
     impl.attrs_used = detail::field_names<S>();
     std::string id = def_.id;
     impl.bind = [f, id](Attrs const& a) -> BoundImpl {
-      return [f, id, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
+      return [f, id, s = detail::decode_or_empty<S>(a)](
+                 std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
         DataType key = !in.empty() ? in[0].dtype : out[0].dtype;
-        bool done = ((key == dtype_v<Types> ? (call_typed<Types>(f, &s, in, out, st, t), true) : false) || ...);
-        if (!done) fail("plugin {}: no impl for element type {} (the impl lists {})", id, name(key), list_types<Types...>());
+        bool done =
+            ((key == dtype_v<Types> ? (call_typed<Types>(f, &s, in, out, st, t), true) : false) ||
+             ...);
+        if (!done)
+          fail("plugin {}: no impl for element type {} (the impl lists {})", id, name(key),
+               list_types<Types...>());
       };
     };
     set_impl(Backend::device, std::move(impl));
   }
 
   template <class T, class F, class S>
-  static void call_typed(F const& f, S const* s, std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
+  static void call_typed(F const& f, S const* s, std::span<const Tensor> in, std::span<Tensor> out,
+                         Stream st, Tactic t) {
     using Sig = detail::signature<decltype(&F::template operator()<T>)>;
-    auto call = [&f](auto&&... args) { f.template operator()<T>(std::forward<decltype(args)>(args)...); };
-    detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{}, s, in, out, st, t);
+    auto call = [&f](auto&&... args) {
+      f.template operator()<T>(std::forward<decltype(args)>(args)...);
+    };
+    detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{},
+                      s, in, out, st, t);
   }
   template <class... Types>
   static std::string list_types() {
@@ -416,11 +561,20 @@ class PluginBuilder {
     return s;
   }
 
-  void check_subset(std::vector<std::string> const& used) const {
-    for (auto const& u : used) {
-      bool found = false;
-      for (auto const& spec : def_.attrs) found |= spec.name == u;
-      if (!found) fail("plugin {}: the impl uses attribute '{}', which desc does not declare", def_.id, u);
+  // The impl's attribute struct may be desc's or a subset of it: same names, same types.
+  template <class S>
+  void check_subset() const {
+    if constexpr (!std::is_same_v<S, detail::NoAttrs>) {
+      for (auto const& used : detail::schema_of<S>()) {
+        auto it = std::find_if(def_.attrs.begin(), def_.attrs.end(),
+                               [&](AttrSpec const& a) { return a.name == used.name; });
+        if (it == def_.attrs.end())
+          fail("plugin {}: the impl uses attribute '{}', which desc does not declare", def_.id,
+               used.name);
+        if (it->type != used.type)
+          fail("plugin {}: the impl takes attribute '{}' as {}, but desc declares it {}", def_.id,
+               used.name, name(used.type), name(it->type));
+      }
     }
   }
   void set_impl(Device d, PluginImpl impl) {
@@ -441,6 +595,7 @@ inline PluginBuilder<> define(std::string id) {
   return PluginBuilder<>(std::move(def));
 }
 
-#define QDP_PLUGIN(var, id) [[maybe_unused]] static ::qdp::Registration const var = ::qdp::define(id)
+#define QDP_PLUGIN(var, id) \
+  [[maybe_unused]] static ::qdp::Registration const var = ::qdp::define(id)
 
 }  // namespace qdp

@@ -2,15 +2,14 @@
 // The core, type-erased plugin definition (SPEC §2, layer 1). The C++ front end
 // (qdp/plugin.hpp) builds these from typed callables; the network, builder and runtime read
 // only this.
+#include <array>
+#include <functional>
+#include <map>
 #include <qdp/attributes.hpp>
 #include <qdp/autotune.hpp>
 #include <qdp/shape_expr.hpp>
 #include <qdp/tensor.hpp>
 #include <qdp/tensor_desc.hpp>
-
-#include <array>
-#include <functional>
-#include <map>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -23,7 +22,7 @@ namespace qdp {
 struct Stream {
   void* handle = nullptr;
   template <class P>
-    requires std::is_pointer_v<P>
+  requires std::is_pointer_v<P>
   operator P() const {  // NOLINT: implicit by design
     return static_cast<P>(handle);
   }
@@ -47,9 +46,11 @@ struct AotKernel {
   std::vector<ShapeExpr> extra_args;  // 32-bit integer scalars after the input pointers
 };
 
-using DescFn = std::function<std::vector<TensorDesc>(std::span<const TensorDesc> inputs, Attrs const& attrs)>;
+using DescFn =
+    std::function<std::vector<TensorDesc>(std::span<const TensorDesc> inputs, Attrs const& attrs)>;
 // An impl with its attributes already decoded: what runs at every enqueue.
-using BoundImpl = std::function<void(std::span<const Tensor> inputs, std::span<Tensor> outputs, Stream stream, Tactic tactic)>;
+using BoundImpl = std::function<void(std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                                     Stream stream, Tactic tactic)>;
 using ImplFactory = std::function<BoundImpl(Attrs const& attrs)>;
 using AutotuneFn = std::function<std::vector<AutoTuneCombination>(
     std::span<const TensorDesc> inputs, Attrs const& attrs, std::span<const TensorDesc> outputs)>;

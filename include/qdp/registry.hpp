@@ -1,10 +1,9 @@
 #pragma once
 // The plugin registry: the one piece of global state. Definitions register themselves when
 // their translation unit (or plugin library) is loaded; users never touch this directly.
-#include <qdp/plugin_definition.hpp>
-
 #include <memory>
 #include <mutex>
+#include <qdp/plugin_definition.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

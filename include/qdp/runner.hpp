@@ -1,10 +1,9 @@
 #pragma once
 // Runner: one call from host arrays to host arrays, like Polygraphy's TrtRunner.
-#include <qdp/array.hpp>
-#include <qdp/engine.hpp>
-
 #include <map>
 #include <memory>
+#include <qdp/array.hpp>
+#include <qdp/engine.hpp>
 #include <string>
 
 namespace qdp {

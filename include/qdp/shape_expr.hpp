@@ -4,10 +4,9 @@
 // nodes are + - * floor-division cdiv min max. Constants fold as expressions are built, so a
 // static network's shapes are plain numbers. Expressions evaluate against concrete input
 // shapes and serialize to a stable text form that is stored in engines.
-#include <qdp/dims.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <qdp/dims.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,7 +23,19 @@ struct ShapeEnv {
 
 class ShapeExpr {
  public:
-  enum class Op : uint8_t { Const, InputDim, Size, PendingSize, Add, Sub, Mul, FloorDiv, CDiv, Min, Max };
+  enum class Op : uint8_t {
+    Const,
+    InputDim,
+    Size,
+    PendingSize,
+    Add,
+    Sub,
+    Mul,
+    FloorDiv,
+    CDiv,
+    Min,
+    Max
+  };
 
   ShapeExpr(int64_t constant = 0);  // NOLINT: a number is an expression
   ShapeExpr(int constant) : ShapeExpr(static_cast<int64_t>(constant)) {}  // NOLINT
@@ -39,8 +50,8 @@ class ShapeExpr {
   Op op() const;
 
   int64_t eval(ShapeEnv const& env) const;
-  std::string to_string() const;   // for people: "(in0[0] * in0[1])"
-  std::string serialize() const;   // stable text form, read back by parse()
+  std::string to_string() const;  // for people: "(in0[0] * in0[1])"
+  std::string serialize() const;  // stable text form, read back by parse()
   static ShapeExpr parse(std::string_view text);
 
   // Rewrites every leaf through `f` (used to bind size tensors to ids).
@@ -70,30 +81,49 @@ class ShapeExpr {
 
 struct ShapeExpr::Node {
   Op op = Op::Const;
-  int64_t value = 0;  // Const: the value; InputDim: input; Size: id
-  int axis = 0;       // InputDim only
-  std::shared_ptr<const void> token;  // PendingSize only
+  int64_t value = 0;                     // Const: the value; InputDim: input; Size: id
+  int axis = 0;                          // InputDim only
+  std::shared_ptr<const void> token;     // PendingSize only
   std::shared_ptr<const Node> lhs, rhs;  // binary ops only
 };
 
+// Also declared here, not only as friends, so that qdp::min(a, b) and friends are found by name.
+ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
+ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
+ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
 ShapeExpr numel(std::span<const ShapeExpr> shape);
-inline ShapeExpr floordiv(ShapeExpr const& a, ShapeExpr const& b) { return a / b; }
+inline ShapeExpr floordiv(ShapeExpr const& a, ShapeExpr const& b) {
+  return a / b;
+}
 // Host-side ceil division, for launch grids.
-constexpr int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+constexpr int64_t cdiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 template <class F>
 ShapeExpr ShapeExpr::map_leaves(F&& f) const {
   auto l = [&] { return ShapeExpr(node_->lhs).map_leaves(f); };
   auto r = [&] { return ShapeExpr(node_->rhs).map_leaves(f); };
   switch (node_->op) {
-    case Op::Const: case Op::InputDim: case Op::Size: case Op::PendingSize: return f(*this);
-    case Op::Add: return l() + r();
-    case Op::Sub: return l() - r();
-    case Op::Mul: return l() * r();
-    case Op::FloorDiv: return l() / r();
-    case Op::CDiv: return cdiv(l(), r());
-    case Op::Min: return min(l(), r());
-    case Op::Max: return max(l(), r());
+    case Op::Const:
+    case Op::InputDim:
+    case Op::Size:
+    case Op::PendingSize:
+      return f(*this);
+    case Op::Add:
+      return l() + r();
+    case Op::Sub:
+      return l() - r();
+    case Op::Mul:
+      return l() * r();
+    case Op::FloorDiv:
+      return l() / r();
+    case Op::CDiv:
+      return cdiv(l(), r());
+    case Op::Min:
+      return min(l(), r());
+    case Op::Max:
+      return max(l(), r());
   }
   return *this;
 }

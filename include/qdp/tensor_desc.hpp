@@ -2,10 +2,9 @@
 // TensorDesc: what a tensor looks like at build time (SPEC §1). Shapes are symbolic; a desc
 // callable receives its inputs' descs (read-only) and returns its outputs' descs, built with
 // like(), aliased(), from_shape_expr() and size_tensor().
+#include <memory>
 #include <qdp/data_type.hpp>
 #include <qdp/shape_expr.hpp>
-
-#include <memory>
 #include <vector>
 
 namespace qdp {
@@ -23,7 +22,8 @@ class TensorDesc {
   std::vector<ShapeExpr> shape_expr;
 
   TensorDesc() = default;
-  TensorDesc(DataType type, std::vector<ShapeExpr> shape) : dtype(type), shape_expr(std::move(shape)) {}
+  TensorDesc(DataType type, std::vector<ShapeExpr> shape)
+      : dtype(type), shape_expr(std::move(shape)) {}
 
   int rank() const { return static_cast<int>(shape_expr.size()); }
   TensorDesc with_format(TensorFormat f) const {
@@ -39,8 +39,10 @@ class TensorDesc {
   TensorDesc aliased() const;
 
   // -- filled in by qdp --
-  int input_index() const { return input_index_; }      // position among the plugin's inputs, or -1
-  int aliased_input() const { return aliased_input_; }  // for an output: the input it aliases, or -1
+  int input_index() const { return input_index_; }  // position among the plugin's inputs, or -1
+  int aliased_input() const {
+    return aliased_input_;
+  }  // for an output: the input it aliases, or -1
   bool is_size_tensor() const { return size_ != nullptr; }
   SizeTensorInfo const& size_info() const;
   // A size tensor's value as a dimension expression (only for size_tensor() descs).

@@ -3,6 +3,12 @@
 
 #include "plugins/sample_plugins.hpp"
 
+#ifdef __CUDACC__
+#include <qdp/cuda.hpp>
+
+#include "plugins/cuda_elementwise.cuh"
+#endif
+
 namespace qdp::samples {
 namespace {
 
@@ -18,6 +24,16 @@ void add_one_cpu(T const* x, T* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(static_cast<float>(x[i]) + 1.0f);
 }
 
+#ifdef __CUDACC__
+struct AddOne {
+  float delta = 1.0f;
+  template <class T>
+  __device__ T operator()(T v) const {
+    return from_float<T>(to_float(v) + delta);
+  }
+};
+#endif
+
 }  // namespace
 
 void define_elemwise_add(bool with_autotune) {
@@ -25,7 +41,14 @@ void define_elemwise_add(bool with_autotune) {
       qdp::define("sample::elemwise_add_plugin")
           .desc([](TensorDesc const& x, AddAttrs const&) { return x.like(); })
           .impl<qdp::cpu, float, half, bfloat16>(
-              []<class T>(In<T> x, Out<T> y) { add_one_cpu(x.data(), y.data(), x.numel()); });
+              []<class T>(In<T> x, Out<T> y) { add_one_cpu(x.data(), y.data(), x.numel()); })
+#ifdef __CUDACC__
+          .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y,
+                                                                     AddAttrs const& a, Stream s) {
+            launch_elementwise(x.data(), y.data(), x.numel(), AddOne{}, a.block_size, native(s));
+          })
+#endif
+      ;
   if (with_autotune) {
     std::move(plugin)
         .autotune([](TensorDesc const&, AddAttrs const&) {

@@ -1,10 +1,10 @@
 #pragma once
 // The interface every backend implements (CPU, CUDA): memory, copies, reformats, timing.
 // Internal to qdp: users see Device, Stream and DeviceBuffer.
+#include <functional>
+#include <memory>
 #include <qdp/plugin_definition.hpp>
 #include <qdp/tensor.hpp>
-
-#include <functional>
 
 namespace qdp::detail {
 
@@ -25,7 +25,19 @@ class Backend {
   virtual void synchronize(Stream stream) = 0;
   // The median time of `run` in milliseconds over `timed_runs` runs after `warmup_runs`
   // (device events on the GPU, a steady clock on the CPU).
-  virtual double time_ms(std::function<void(Stream)> const& run, int warmup_runs, int timed_runs) = 0;
+  virtual double time_ms(std::function<void(Stream)> const& run, int warmup_runs,
+                         int timed_runs) = 0;
+
+  // Graphs (CUDA only): records what `run` enqueues on `stream` into a replayable graph.
+  virtual std::shared_ptr<void> capture_graph(std::function<void(Stream)> const& run,
+                                              Stream stream) {
+    (void)run, (void)stream;
+    fail("graph capture needs the CUDA backend; this engine runs on the {}", name(device()));
+  }
+  virtual void launch_graph(void* graph, Stream stream) {
+    (void)graph, (void)stream;
+    fail("graph replay needs the CUDA backend; this engine runs on the {}", name(device()));
+  }
 };
 
 // The backend for `device`; a clear qdp::Error when it is not available.

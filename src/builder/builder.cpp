@@ -1,13 +1,12 @@
 // The builder (SPEC §2, layer 4): shape inference through each desc, JIT/AOT choice,
 // autotuning on the target backend, reformat insertion, memory planning.
-#include <qdp/builder.hpp>
-#include <qdp/device_buffer.hpp>
-#include <qdp/registry.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <numeric>
+#include <qdp/builder.hpp>
+#include <qdp/device_buffer.hpp>
+#include <qdp/registry.hpp>
 #include <random>
 #include <set>
 
@@ -34,7 +33,8 @@ std::string join_formats(std::vector<TensorFormat> const& v) {
   return "[" + s + "]";
 }
 std::string describe(Candidate const& c) {
-  return fmt::format("types {} formats {} tactic {}", join_types(c.types), join_formats(c.formats), c.tactic);
+  return fmt::format("types {} formats {} tactic {}", join_types(c.types), join_formats(c.formats),
+                     c.tactic);
 }
 
 Dims eval_shape(std::vector<ShapeExpr> const& shape, ShapeEnv const& env) {
@@ -48,7 +48,8 @@ void fill_random(Tensor const& t, std::mt19937& rng) {
   std::vector<float> values(static_cast<size_t>(t.numel()));
   std::uniform_int_distribution<int> dist(0, 7);
   for (auto& v : values) v = static_cast<float>(dist(rng));
-  Tensor src{values.data(), DataType::FP32, TensorFormat::LINEAR, Device::CPU, t.shape, dense_strides(t.shape, TensorFormat::LINEAR)};
+  Tensor src{values.data(), DataType::FP32, TensorFormat::LINEAR,
+             Device::CPU,   t.shape,        dense_strides(t.shape, TensorFormat::LINEAR)};
   std::vector<std::byte> host(t.bytes());
   Tensor dst = t;
   dst.data = host.data();
@@ -79,7 +80,8 @@ class Builder {
     infer_shapes();
     lower();
     detail::plan_memory(plan_, max_env_inputs_, config_.logger);
-    plan_.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    plan_.build_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     info("Activation memory: {} bytes", plan_.arena_bytes);
     info("Finished engine building in {:.3f} seconds", plan_.build_seconds);
     return Engine(detail::make_engine_impl(std::move(plan_)));
@@ -91,9 +93,13 @@ class Builder {
     if (config_.logger) config_.logger->log(s, fmt::format(f, std::forward<A>(a)...));
   }
   template <class... A>
-  void verbose(fmt::format_string<A...> f, A&&... a) { log(Severity::Verbose, f, std::forward<A>(a)...); }
+  void verbose(fmt::format_string<A...> f, A&&... a) {
+    log(Severity::Verbose, f, std::forward<A>(a)...);
+  }
   template <class... A>
-  void info(fmt::format_string<A...> f, A&&... a) { log(Severity::Info, f, std::forward<A>(a)...); }
+  void info(fmt::format_string<A...> f, A&&... a) {
+    log(Severity::Info, f, std::forward<A>(a)...);
+  }
 
   // ---- shapes ----------------------------------------------------------------------------
   void infer_shapes() {
@@ -113,7 +119,10 @@ class Builder {
         }
       }
       if (dynamic && !in.profile)
-        fail("network input '{}' has dynamic dimensions: set its profile (min, opt, max shapes) before building", in.name);
+        fail(
+            "network input '{}' has dynamic dimensions: set its profile (min, opt, max shapes) "
+            "before building",
+            in.name);
       if (in.profile) {
         mn = in.profile->min, opt = in.profile->opt, mx = in.profile->max;
       } else {
@@ -143,7 +152,8 @@ class Builder {
       fail("layer '{}' (plugin {}): desc failed: {}", layer.name, layer.plugin_id, e.what());
     }
     if (static_cast<int>(outs.size()) != def.num_outputs)
-      fail("layer '{}' (plugin {}): desc returned {} outputs, the plugin declares {}", layer.name, layer.plugin_id, outs.size(), def.num_outputs);
+      fail("layer '{}' (plugin {}): desc returned {} outputs, the plugin declares {}", layer.name,
+           layer.plugin_id, outs.size(), def.num_outputs);
     // Give each size tensor an id and rewrite the expressions that use it.
     std::map<void const*, int> ids;
     for (auto& out : outs) {
@@ -157,9 +167,11 @@ class Builder {
         if (leaf.op() != ShapeExpr::Op::PendingSize) return leaf;
         auto it = ids.find(leaf.node().token.get());
         if (it == ids.end())
-          fail("layer '{}' (plugin {}): an output shape uses a size tensor that desc does not return as an output; "
-               "return every size_tensor() among the outputs",
-               layer.name, layer.plugin_id);
+          fail(
+              "layer '{}' (plugin {}): an output shape uses a size tensor that desc does not "
+              "return as an output; "
+              "return every size_tensor() among the outputs",
+              layer.name, layer.plugin_id);
         return ShapeExpr::size_value(it->second);
       });
     };
@@ -169,19 +181,25 @@ class Builder {
       NetTensor& t = tensors_[static_cast<size_t>(layer.outputs[o])];
       if (out.is_size_tensor()) {
         int id = ids[&out.size_info()];
-        sizes_[static_cast<size_t>(id)] = {bind(out.size_info().opt), bind(out.size_info().upper_bound), l};
+        sizes_[static_cast<size_t>(id)] = {bind(out.size_info().opt),
+                                           bind(out.size_info().upper_bound), l};
         t.size_id = id;
       }
-      if (out.rank() > kMaxRank) fail("layer '{}' (plugin {}): output {} has rank {} (at most {})", layer.name, layer.plugin_id, o, out.rank(), kMaxRank);
+      if (out.rank() > kMaxRank)
+        fail("layer '{}' (plugin {}): output {} has rank {} (at most {})", layer.name,
+             layer.plugin_id, o, out.rank(), kMaxRank);
       t.desc = out;
     }
   }
 
-  ShapeEnv env(std::vector<Dims> const& inputs, std::vector<int64_t> const& sizes) const { return {inputs, sizes}; }
+  ShapeEnv env(std::vector<Dims> const& inputs, std::vector<int64_t> const& sizes) const {
+    return {inputs, sizes};
+  }
 
   // Size values at opt (what the autotuner assumes) and at their upper bound (what is allocated).
   void evaluate_sizes_up_to(int layer) {
-    while (static_cast<int>(opt_sizes_.size()) < static_cast<int>(sizes_.size()) && sizes_[opt_sizes_.size()].layer <= layer) {
+    while (static_cast<int>(opt_sizes_.size()) < static_cast<int>(sizes_.size()) &&
+           sizes_[opt_sizes_.size()].layer <= layer) {
       auto const& s = sizes_[opt_sizes_.size()];
       opt_sizes_.push_back(s.opt.eval(env(opt_env_inputs_, opt_sizes_)));
       opt_upper_.push_back(s.upper.eval(env(opt_env_inputs_, opt_sizes_)));
@@ -193,32 +211,45 @@ class Builder {
     bool has_jit = def.impl(config_.device) != nullptr;
     bool has_aot = static_cast<bool>(def.aot_impl);
     auto no_jit = [&] {
-      fail("layer '{}' (plugin {}): the plugin has no impl for the {} backend{}", layer.name, layer.plugin_id,
-           name(config_.device), def.impls.empty() ? "" : " (it has impls for other backends only)");
+      fail("layer '{}' (plugin {}): the plugin has no impl for the {} backend{}", layer.name,
+           layer.plugin_id, name(config_.device),
+           def.impls.empty() ? "" : " (it has impls for other backends only)");
     };
     bool aot = false;
-    if (layer.impl == ImplChoice::AOT) aot = true;
-    else if (layer.impl == ImplChoice::JIT) aot = false;
+    if (layer.impl == ImplChoice::AOT)
+      aot = true;
+    else if (layer.impl == ImplChoice::JIT)
+      aot = false;
     else if (has_aot && !def.impls.empty()) {
       if (config_.preference == ImplPreference::None)
-        fail("layer '{}' (plugin {}) has both a JIT impl and an aot_impl: say which to use on the layer "
-             "(LayerOptions::impl, ONNX attribute aot) or for the network (BuildConfig::preference)",
-             layer.name, layer.plugin_id);
+        fail(
+            "layer '{}' (plugin {}) has both a JIT impl and an aot_impl: say which to use on the "
+            "layer "
+            "(LayerOptions::impl, ONNX attribute aot) or for the network (BuildConfig::preference)",
+            layer.name, layer.plugin_id);
       aot = config_.preference == ImplPreference::PreferAOT;
     } else {
       aot = has_aot;
     }
     if (!aot && !has_jit) no_jit();
     if (aot) {
-      if (!has_aot) fail("layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no aot_impl", layer.name, layer.plugin_id);
-      fail("layer '{}' (plugin {}): AOT implementations are not supported by this qdp build yet; use the JIT impl", layer.name, layer.plugin_id);
+      if (!has_aot)
+        fail(
+            "layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no "
+            "aot_impl",
+            layer.name, layer.plugin_id);
+      fail(
+          "layer '{}' (plugin {}): AOT implementations are not supported by this qdp build yet; "
+          "use the JIT impl",
+          layer.name, layer.plugin_id);
     }
     return aot;
   }
 
   // ---- autotuning and lowering -----------------------------------------------------------
   std::vector<Candidate> candidates(Network::Layer const& layer, PluginDefinition const& def,
-                                    std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
+                                    std::vector<TensorDesc> const& ins,
+                                    std::vector<TensorDesc> const& outs) {
     size_t n_in = ins.size();
     std::vector<DataType> natural;
     for (auto const& d : ins) natural.push_back(d.dtype);
@@ -233,7 +264,8 @@ class Builder {
       }
       for (auto const& c : combos) {
         try {
-          for (auto& cand : c.expand(static_cast<int>(n_in + outs.size()))) all.push_back(std::move(cand));
+          for (auto& cand : c.expand(static_cast<int>(n_in + outs.size())))
+            all.push_back(std::move(cand));
         } catch (Error const& e) {
           fail("layer '{}' (plugin {}): {}", layer.name, layer.plugin_id, e.what());
         }
@@ -252,12 +284,15 @@ class Builder {
       kept.push_back(std::move(c));
     }
     if (kept.empty())
-      fail("layer '{}' (plugin {}): autotune left no candidate that the engine can honour (run with -v to see why each was dropped)",
-           layer.name, layer.plugin_id);
+      fail(
+          "layer '{}' (plugin {}): autotune left no candidate that the engine can honour (run with "
+          "-v to see why each was dropped)",
+          layer.name, layer.plugin_id);
     return kept;
   }
 
-  std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs,
+  std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins,
+                          std::vector<TensorDesc> const& outs,
                           std::vector<DataType> const& natural) const {
     size_t n_in = ins.size();
     for (size_t p = 0; p < c.types.size(); ++p) {
@@ -271,8 +306,10 @@ class Builder {
     }
     for (size_t o = 0; o < outs.size(); ++o) {
       int a = outs[o].aliased_input();
-      if (a >= 0 && (c.types[n_in + o] != c.types[static_cast<size_t>(a)] || c.formats[n_in + o] != c.formats[static_cast<size_t>(a)]))
-        return fmt::format("output {} aliases input {}, so it takes the same type and format", o, a);
+      if (a >= 0 && (c.types[n_in + o] != c.types[static_cast<size_t>(a)] ||
+                     c.formats[n_in + o] != c.formats[static_cast<size_t>(a)]))
+        return fmt::format("output {} aliases input {}, so it takes the same type and format", o,
+                           a);
     }
     return {};
   }
@@ -327,12 +364,15 @@ class Builder {
   double reformat_cost(PlanTensor const& from, DataType type, TensorFormat format) {
     if (from.dtype == type && from.format == format) return 0;
     Dims shape = eval_shape(from.shape, env(opt_env_inputs_, opt_sizes_));
-    Tensor src{nullptr, from.dtype, from.format, config_.device, shape, dense_strides(shape, from.format)};
+    Tensor src{nullptr,        from.dtype, from.format,
+               config_.device, shape,      dense_strides(shape, from.format)};
     Tensor dst{nullptr, type, format, config_.device, shape, dense_strides(shape, format)};
-    DeviceBuffer a(config_.device, std::max<size_t>(src.bytes(), 1)), b(config_.device, std::max<size_t>(dst.bytes(), 1));
+    DeviceBuffer a(config_.device, std::max<size_t>(src.bytes(), 1)),
+        b(config_.device, std::max<size_t>(dst.bytes(), 1));
     src.data = a.data();
     dst.data = b.data();
-    return backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); }, config_.warmup_runs, config_.timed_runs);
+    return backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); }, config_.warmup_runs,
+                            config_.timed_runs);
   }
 
   int add_plan_tensor(PlanTensor t) {
@@ -363,7 +403,8 @@ class Builder {
     step.outputs = {id};
     step.aliases = {-1};
     plan_.steps.push_back(std::move(step));
-    verbose("Inserted {}: {} {} -> {} {}", plan_.steps.back().name, name(s.dtype), name(s.format), name(type), name(format));
+    verbose("Inserted {}: {} {} -> {} {}", plan_.steps.back().name, name(s.dtype), name(s.format),
+            name(type), name(format));
     variants_[key] = id;
     return id;
   }
@@ -395,8 +436,10 @@ class Builder {
     }
     plan_.io_tensor.resize(plan_.io.size());
     for (size_t i = 0; i < plan_.tensors.size(); ++i)
-      if (plan_.tensors[i].binding >= 0) plan_.io_tensor[static_cast<size_t>(plan_.tensors[i].binding)] = static_cast<int>(i);
-    for (size_t i = 0; i < sizes_.size(); ++i) plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
+      if (plan_.tensors[i].binding >= 0)
+        plan_.io_tensor[static_cast<size_t>(plan_.tensors[i].binding)] = static_cast<int>(i);
+    for (size_t i = 0; i < sizes_.size(); ++i)
+      plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
   }
 
   void lower_layer(Network::Layer const& layer) {
@@ -426,8 +469,11 @@ class Builder {
         double ms = time_candidate(layer, bound, c, ins, outs);
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
-          reformat_ms += reformat_cost(plan_.tensors[static_cast<size_t>(produced_[layer.inputs[k]])], c.types[k], c.formats[k]);
-        verbose("Layer '{}' candidate {}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name, describe(c), ms, reformat_ms);
+          reformat_ms +=
+              reformat_cost(plan_.tensors[static_cast<size_t>(produced_[layer.inputs[k]])],
+                            c.types[k], c.formats[k]);
+        verbose("Layer '{}' candidate {}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name,
+                describe(c), ms, reformat_ms);
         if (i == 0 || ms + reformat_ms < best_total) {
           best = i;
           best_total = ms + reformat_ms;
@@ -448,7 +494,8 @@ class Builder {
     step.attrs = used;
     step.tactic = c.tactic;
     step.autotune_ms = best_ms;
-    for (size_t k = 0; k < n_in; ++k) step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
+    for (size_t k = 0; k < n_in; ++k)
+      step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
     for (size_t o = 0; o < outs.size(); ++o) {
       NetTensor const& nt = tensors_[static_cast<size_t>(layer.outputs[o])];
       PlanTensor t;
@@ -482,6 +529,8 @@ class Builder {
 
 }  // namespace
 
-Engine build_engine(Network const& network, BuildConfig const& config) { return Builder(network, config).build(); }
+Engine build_engine(Network const& network, BuildConfig const& config) {
+  return Builder(network, config).build();
+}
 
 }  // namespace qdp

@@ -8,7 +8,9 @@ namespace {
 
 constexpr int64_t kAlignment = 256;
 
-int64_t align_up(int64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+int64_t align_up(int64_t n) {
+  return (n + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 struct Slot {  // one activation buffer: a tensor, or an in-place group without a caller's buffer
   std::vector<int> members;
@@ -38,7 +40,9 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
   for (auto const& step : plan.steps) {
     for (int t : step.outputs) {
       auto& pt = tensors[static_cast<size_t>(t)];
-      if (pt.size_id >= 0) sizes[static_cast<size_t>(pt.size_id)] = plan.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env);
+      if (pt.size_id >= 0)
+        sizes[static_cast<size_t>(pt.size_id)] =
+            plan.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env);
     }
   }
   for (auto& t : tensors) {
@@ -51,7 +55,8 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     t.capacity = numel * static_cast<int64_t>(element_size(t.dtype));
   }
   for (size_t i = 0; i < plan.io.size(); ++i)
-    plan.io[i].max_bytes = static_cast<size_t>(tensors[static_cast<size_t>(plan.io_tensor[i])].capacity);
+    plan.io[i].max_bytes =
+        static_cast<size_t>(tensors[static_cast<size_t>(plan.io_tensor[i])].capacity);
 
   // Lifetimes: the step that writes a tensor and the last step that reads it.
   std::vector<int> first(n, -1), last(n, -1);
@@ -83,9 +88,12 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
       bool in_is_output = tensors[static_cast<size_t>(in)].storage == PlanTensor::Storage::Output;
       if (read_later || in_is_output) {
         if (logger)
-          logger->log(Severity::Verbose, fmt::format("Step '{}': output {} cannot share the memory of '{}' ({}); the runtime copies it first",
-                                                     step.name, o, tensors[static_cast<size_t>(in)].name,
-                                                     read_later ? "a later step still reads it" : "it is a network output"));
+          logger->log(
+              Severity::Verbose,
+              fmt::format("Step '{}': output {} cannot share the memory of '{}' ({}); the runtime "
+                          "copies it first",
+                          step.name, o, tensors[static_cast<size_t>(in)].name,
+                          read_later ? "a later step still reads it" : "it is a network output"));
         continue;
       }
       group[static_cast<size_t>(root(out))] = root(in);
@@ -95,11 +103,14 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
   // Each group's home: the caller's output buffer if the group holds an output, else one
   // activation slot. A network input keeps the caller's input buffer.
   std::vector<std::vector<int>> members(n);
-  for (size_t t = 0; t < n; ++t) members[static_cast<size_t>(root(static_cast<int>(t)))].push_back(static_cast<int>(t));
+  for (size_t t = 0; t < n; ++t)
+    members[static_cast<size_t>(root(static_cast<int>(t)))].push_back(static_cast<int>(t));
   std::vector<Slot> slots;
   for (auto const& m : members) {
     if (m.empty()) continue;
-    auto output = std::find_if(m.begin(), m.end(), [&](int t) { return tensors[static_cast<size_t>(t)].storage == PlanTensor::Storage::Output; });
+    auto output = std::find_if(m.begin(), m.end(), [&](int t) {
+      return tensors[static_cast<size_t>(t)].storage == PlanTensor::Storage::Output;
+    });
     if (output != m.end()) {
       for (int t : m) {
         auto& pt = tensors[static_cast<size_t>(t)];
@@ -126,7 +137,8 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
   // Pack slots: largest first, each at the lowest offset free over its lifetime.
   std::vector<size_t> order(slots.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slots[a].bytes > slots[b].bytes; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return slots[a].bytes > slots[b].bytes; });
   std::vector<size_t> placed;
   int64_t arena = 0;
   for (size_t i : order) {

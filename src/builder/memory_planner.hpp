@@ -1,6 +1,5 @@
 #pragma once
 #include <qdp/logger.hpp>
-
 #include <vector>
 
 #include "engine/plan.hpp"

@@ -7,15 +7,14 @@
 //   3. then the tactics, in the order given, varying fastest.
 // Within one string, the dependent ('|') option index varies slowest, then the independent
 // ('*') entries in position order, earlier positions varying slower.
-#include <qdp/autotune.hpp>
-#include <qdp/error.hpp>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <qdp/autotune.hpp>
+#include <qdp/error.hpp>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -121,13 +120,14 @@ std::vector<Entry<T>> parse_entries(std::string_view text, std::string const& wh
     bool const has_bar = entry.text.find('|') != std::string_view::npos;
     bool const has_star = entry.text.find('*') != std::string_view::npos;
     if (has_bar && has_star) {
-      fail("{}: entry {} \"{}\" mixes '|' and '*'; use '|' for dependent options (taken together "
-           "with the other '|' entries) or '*' for independent ones, not both in one entry",
-           where, number, entry.text);
+      fail(
+          "{}: entry {} \"{}\" mixes '|' and '*'; use '|' for dependent options (taken together "
+          "with the other '|' entries) or '*' for independent ones, not both in one entry",
+          where, number, entry.text);
     }
     char const separator = has_bar ? '|' : '*';
-    entry.kind = has_bar ? EntryKind::kDependent
-                         : (has_star ? EntryKind::kIndependent : EntryKind::kSingle);
+    entry.kind =
+        has_bar ? EntryKind::kDependent : (has_star ? EntryKind::kIndependent : EntryKind::kSingle);
     for (std::string_view option : split(entry.text, separator)) {
       option = trim(option);
       if (option.empty()) {
@@ -153,11 +153,12 @@ std::vector<Entry<T>> parse_entries(std::string_view text, std::string const& wh
       first_dependent = &entries[i];
       first_number = i + 1;
     } else if (entries[i].options.size() != first_dependent->options.size()) {
-      fail("{}: dependent entries ('|') must have the same number of options ({} vs {}): "
-           "entry {} \"{}\" has {}, entry {} \"{}\" has {}",
-           where, first_dependent->options.size(), entries[i].options.size(), first_number,
-           first_dependent->text, first_dependent->options.size(), i + 1, entries[i].text,
-           entries[i].options.size());
+      fail(
+          "{}: dependent entries ('|') must have the same number of options ({} vs {}): "
+          "entry {} \"{}\" has {}, entry {} \"{}\" has {}",
+          where, first_dependent->options.size(), entries[i].options.size(), first_number,
+          first_dependent->text, first_dependent->options.size(), i + 1, entries[i].text,
+          entries[i].options.size());
     }
   }
   return entries;
@@ -168,10 +169,11 @@ template <class T>
 void check_entry_count(std::vector<Entry<T>> const& entries, size_t num_positions,
                        std::string const& where, std::string_view positions_phrase) {
   if (entries.size() == 1 || entries.size() == num_positions) return;
-  fail("{}: {} entries for {} position{}; expected 1 entry for all of them or {}, one per "
-       "position{}",
-       where, entries.size(), num_positions, num_positions == 1 ? "" : "s", num_positions,
-       positions_phrase);
+  fail(
+      "{}: {} entries for {} position{}; expected 1 entry for all of them or {}, one per "
+      "position{}",
+      where, entries.size(), num_positions, num_positions == 1 ? "" : "s", num_positions,
+      positions_phrase);
 }
 
 // Every combination one string describes, each a value per position of its group.
@@ -190,17 +192,18 @@ std::vector<std::vector<T>> combinations(std::vector<Entry<T>> entries, size_t n
     Entry<T> const& entry = entries[position];
     for (size_t i = 0; i < num_dependent; ++i) {
       // Independent entries are filled in below; the placeholder is overwritten.
-      result[i][position] = entry.kind == EntryKind::kDependent ? entry.options[i]
-                                                                : entry.options.front();
+      result[i][position] =
+          entry.kind == EntryKind::kDependent ? entry.options[i] : entry.options.front();
     }
   }
   for (size_t position = 0; position < num_positions; ++position) {
     Entry<T> const& entry = entries[position];
     if (entry.kind != EntryKind::kIndependent) continue;
     if (result.size() * entry.options.size() > kMaxCandidates) {
-      fail("{}: entry \"{}\" makes more than {} combinations; split the combination or use "
-           "'|' where options go together",
-           where, entry.text, kMaxCandidates);
+      fail(
+          "{}: entry \"{}\" makes more than {} combinations; split the combination or use "
+          "'|' where options go together",
+          where, entry.text, kMaxCandidates);
     }
     std::vector<std::vector<T>> repeated;
     repeated.reserve(result.size() * entry.options.size());
@@ -221,9 +224,10 @@ void cross(std::vector<Candidate>& candidates, std::vector<T> Candidate::*field,
            std::vector<int> const& positions, std::vector<std::vector<T>> const& combinations,
            std::string const& where) {
   if (candidates.size() * combinations.size() > kMaxCandidates) {
-    fail("{}: the combination describes more than {} candidates; split it or use '|' where "
-         "options go together",
-         where, kMaxCandidates);
+    fail(
+        "{}: the combination describes more than {} candidates; split it or use '|' where "
+        "options go together",
+        where, kMaxCandidates);
   }
   std::vector<Candidate> crossed;
   crossed.reserve(candidates.size() * combinations.size());
@@ -242,9 +246,10 @@ void check_tactics(std::vector<int32_t> const& tactics) {
   std::set<int32_t> seen;
   for (int32_t tactic : tactics) {
     if (tactic <= 0) {
-      fail("autotune tactics [{}]: tactic {} is not positive; tactics are positive integers "
-           "(tactic 0, \"no custom tactic\", is used when no tactics are given)",
-           fmt::join(tactics, ", "), tactic);
+      fail(
+          "autotune tactics [{}]: tactic {} is not positive; tactics are positive integers "
+          "(tactic 0, \"no custom tactic\", is used when no tactics are given)",
+          fmt::join(tactics, ", "), tactic);
     }
     if (!seen.insert(tactic).second) {
       fail("autotune tactics [{}]: tactic {} is given more than once; list each tactic once",
@@ -289,16 +294,18 @@ AutoTuneCombination& AutoTuneCombination::pos(std::vector<int> indices, std::str
   }
   for (Group const& earlier : groups_) {
     if (earlier.positions.empty()) {
-      fail("{}: every position already has types from the constructor's io_types \"{}\"; use "
-           "either the constructor's strings or pos(), not both",
-           where, earlier.types);
+      fail(
+          "{}: every position already has types from the constructor's io_types \"{}\"; use "
+          "either the constructor's strings or pos(), not both",
+          where, earlier.types);
     }
     for (int index : indices) {
       if (std::find(earlier.positions.begin(), earlier.positions.end(), index) !=
           earlier.positions.end()) {
-        fail("{}: position {} already has types from pos({}, \"{}\"); give each position in "
-             "one pos() call only",
-             where, index, format_positions(earlier.positions), earlier.types);
+        fail(
+            "{}: position {} already has types from pos({}, \"{}\"); give each position in "
+            "one pos() call only",
+            where, index, format_positions(earlier.positions), earlier.types);
       }
     }
   }
@@ -307,8 +314,8 @@ AutoTuneCombination& AutoTuneCombination::pos(std::vector<int> indices, std::str
   std::string const types_where = describe(indices, "types", group.types);
   std::string const layouts_where = describe(indices, "layouts", group.layouts);
   std::string const positions_phrase = fmt::format(", in the order {}", format_positions(indices));
-  check_entry_count(parse_entries<DataType>(group.types, types_where), indices.size(),
-                    types_where, positions_phrase);
+  check_entry_count(parse_entries<DataType>(group.types, types_where), indices.size(), types_where,
+                    positions_phrase);
   check_entry_count(parse_entries<TensorFormat>(group.layouts, layouts_where), indices.size(),
                     layouts_where, positions_phrase);
   groups_.push_back(std::move(group));
@@ -328,14 +335,16 @@ AutoTuneCombination& AutoTuneCombination::tactics(std::vector<int32_t> tactics) 
 
 std::vector<AutoTuneCombination::Candidate> AutoTuneCombination::expand(int num_positions) const {
   if (num_positions <= 0) {
-    fail("autotune combination {}: a plugin has {} positions; expected at least 1 (inputs, then "
-         "outputs)",
-         to_string(), num_positions);
+    fail(
+        "autotune combination {}: a plugin has {} positions; expected at least 1 (inputs, then "
+        "outputs)",
+        to_string(), num_positions);
   }
   if (groups_.empty()) {
-    fail("autotune combination has no types; give io_types to the constructor or call pos() "
-         "for each of the plugin's {} positions (inputs, then outputs)",
-         num_positions);
+    fail(
+        "autotune combination has no types; give io_types to the constructor or call pos() "
+        "for each of the plugin's {} positions (inputs, then outputs)",
+        num_positions);
   }
   size_t const count = static_cast<size_t>(num_positions);
 
@@ -346,10 +355,11 @@ std::vector<AutoTuneCombination::Candidate> AutoTuneCombination::expand(int num_
   for (Group const& group : groups_) {
     for (int index : group.positions.empty() ? all_positions : group.positions) {
       if (index >= num_positions) {
-        fail("autotune pos({}, \"{}\"): position {} is out of range for a plugin with {} "
-             "position{} (0 to {}: inputs, then outputs)",
-             format_positions(group.positions), group.types, index, num_positions,
-             num_positions == 1 ? "" : "s", num_positions - 1);
+        fail(
+            "autotune pos({}, \"{}\"): position {} is out of range for a plugin with {} "
+            "position{} (0 to {}: inputs, then outputs)",
+            format_positions(group.positions), group.types, index, num_positions,
+            num_positions == 1 ? "" : "s", num_positions - 1);
       }
       if (covered[static_cast<size_t>(index)]) {
         fail("autotune combination {}: position {} is given types more than once", to_string(),
@@ -363,10 +373,11 @@ std::vector<AutoTuneCombination::Candidate> AutoTuneCombination::expand(int num_
     if (!covered[static_cast<size_t>(index)]) missing.push_back(index);
   }
   if (!missing.empty()) {
-    fail("autotune combination {}: position{} {} of the plugin's {} (inputs, then outputs) "
-         "{} no types; give {} with pos()",
-         to_string(), missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), num_positions,
-         missing.size() == 1 ? "has" : "have", missing.size() == 1 ? "it" : "them");
+    fail(
+        "autotune combination {}: position{} {} of the plugin's {} (inputs, then outputs) "
+        "{} no types; give {} with pos()",
+        to_string(), missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), num_positions,
+        missing.size() == 1 ? "has" : "have", missing.size() == 1 ? "it" : "them");
   }
 
   std::vector<Candidate> candidates(1);

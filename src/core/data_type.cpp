@@ -1,25 +1,36 @@
-#include <qdp/data_type.hpp>
-
 #include <bit>
+#include <qdp/data_type.hpp>
 
 namespace qdp {
 
 std::string_view name(DataType t) {
   switch (t) {
-    case DataType::FP32: return "FP32";
-    case DataType::FP16: return "FP16";
-    case DataType::BF16: return "BF16";
-    case DataType::INT8: return "INT8";
-    case DataType::UINT8: return "UINT8";
-    case DataType::INT32: return "INT32";
-    case DataType::INT64: return "INT64";
-    case DataType::BOOL: return "BOOL";
+    case DataType::FP32:
+      return "FP32";
+    case DataType::FP16:
+      return "FP16";
+    case DataType::BF16:
+      return "BF16";
+    case DataType::INT8:
+      return "INT8";
+    case DataType::UINT8:
+      return "UINT8";
+    case DataType::INT32:
+      return "INT32";
+    case DataType::INT64:
+      return "INT64";
+    case DataType::BOOL:
+      return "BOOL";
   }
   return "?";
 }
 
-std::string_view name(TensorFormat f) { return f == TensorFormat::LINEAR ? "LINEAR" : "HWC"; }
-std::string_view name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+std::string_view name(TensorFormat f) {
+  return f == TensorFormat::LINEAR ? "LINEAR" : "HWC";
+}
+std::string_view name(Device d) {
+  return d == Device::CPU ? "cpu" : "cuda";
+}
 
 std::optional<DataType> parse_data_type(std::string_view s) {
   for (DataType t : kAllDataTypes)
@@ -46,10 +57,11 @@ uint16_t float_to_half_bits(float f) {
   uint32_t sign = (x >> 16) & 0x8000u;
   uint32_t exp = (x >> 23) & 0xffu;
   uint32_t mant = x & 0x7fffffu;
-  if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));  // inf / nan
+  if (exp == 0xff)
+    return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));  // inf / nan
   int32_t e = static_cast<int32_t>(exp) - 127 + 15;
   if (e >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow to inf
-  if (e <= 0) {                                                  // subnormal or zero
+  if (e <= 0) {                                                 // subnormal or zero
     if (e < -10) return static_cast<uint16_t>(sign);
     mant |= 0x800000u;
     uint32_t shift = static_cast<uint32_t>(14 - e);
@@ -80,7 +92,9 @@ float half_bits_to_float(uint16_t h) {
 }  // namespace
 
 half::half(float f) : bits(float_to_half_bits(f)) {}
-half::operator float() const { return half_bits_to_float(bits); }
+half::operator float() const {
+  return half_bits_to_float(bits);
+}
 
 bfloat16::bfloat16(float f) {
   uint32_t x = std::bit_cast<uint32_t>(f);
@@ -91,6 +105,8 @@ bfloat16::bfloat16(float f) {
   x += 0x7fffu + ((x >> 16) & 1u);
   bits = static_cast<uint16_t>(x >> 16);
 }
-bfloat16::operator float() const { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+bfloat16::operator float() const {
+  return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+}
 
 }  // namespace qdp

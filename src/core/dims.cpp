@@ -3,14 +3,16 @@
 
 namespace qdp {
 
-Dims::Dims(std::initializer_list<int64_t> dims) : Dims(std::span<const int64_t>(dims.begin(), dims.size())) {}
+Dims::Dims(std::initializer_list<int64_t> dims)
+    : Dims(std::span<const int64_t>(dims.begin(), dims.size())) {}
 
 Dims::Dims(std::span<const int64_t> dims) {
   for (int64_t d : dims) push_back(d);
 }
 
 void Dims::push_back(int64_t v) {
-  if (rank_ == kMaxRank) fail("a tensor has more than {} dimensions, the most qdp supports", kMaxRank);
+  if (rank_ == kMaxRank)
+    fail("a tensor has more than {} dimensions, the most qdp supports", kMaxRank);
   d_[static_cast<size_t>(rank_++)] = v;
 }
 

@@ -1,6 +1,5 @@
-#include <qdp/logger.hpp>
-
 #include <cstdio>
+#include <qdp/logger.hpp>
 
 namespace qdp {
 
@@ -8,7 +7,8 @@ void ConsoleLogger::log(Severity severity, std::string_view message) {
   if (severity > min_) return;
   static constexpr char kTags[] = {'E', 'W', 'I', 'V'};
   std::FILE* out = severity <= Severity::Warning ? stderr : stdout;
-  std::fprintf(out, "[%c] %.*s\n", kTags[static_cast<int>(severity)], static_cast<int>(message.size()), message.data());
+  std::fprintf(out, "[%c] %.*s\n", kTags[static_cast<int>(severity)],
+               static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace qdp

@@ -22,19 +22,24 @@ Dims dense_strides(Dims const& shape, TensorFormat format) {
 }
 
 Tensor Tensor::reshaped(Dims new_shape) const {
+  for (int64_t d : new_shape)
+    if (d < 0) fail("cannot view a tensor as {}: extents are >= 0", to_string(new_shape));
   if (new_shape.numel() > shape.numel())
-    fail("cannot view a tensor of shape {} as {}: that needs more elements than it has", to_string(shape),
-         to_string(new_shape));
+    fail("cannot view a tensor of shape {} as {}: that needs more elements than it has",
+         to_string(shape), to_string(new_shape));
   Tensor t = *this;
   t.shape = new_shape;
   t.strides = dense_strides(new_shape, format);
   return t;
 }
 
-TensorDesc TensorDesc::like() const { return TensorDesc(dtype, shape_expr).with_format(format); }
+TensorDesc TensorDesc::like() const {
+  return TensorDesc(dtype, shape_expr).with_format(format);
+}
 
 TensorDesc TensorDesc::aliased() const {
-  if (input_index_ < 0) fail("aliased() is only for a plugin's input descs: an output can alias only an input");
+  if (input_index_ < 0)
+    fail("aliased() is only for a plugin's input descs: an output can alias only an input");
   TensorDesc out = like();
   out.aliased_input_ = input_index_;
   return out;
@@ -58,7 +63,8 @@ TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype) {
   if (dtype != DataType::INT32 && dtype != DataType::INT64)
     fail("a size tensor is INT32 or INT64, not {}", name(dtype));
   TensorDesc d(dtype, {});
-  d.size_ = std::make_shared<SizeTensorInfo>(SizeTensorInfo{std::move(opt), std::move(upper_bound)});
+  d.size_ =
+      std::make_shared<SizeTensorInfo>(SizeTensorInfo{std::move(opt), std::move(upper_bound)});
   return d;
 }
 

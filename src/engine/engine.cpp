@@ -16,16 +16,23 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
     }
     PluginDefinition const* def = Registry::global().find(step.plugin_id);
     if (!def)
-      fail("the engine's layer '{}' runs plugin {}, which is not defined in this process: link its definition "
-           "into the program, or load the shared library that defines it (qdpexec --plugins LIB.so)",
-           step.name, step.plugin_id);
-    if (step.aot) fail("layer '{}' (plugin {}): AOT steps are not supported by this qdp build", step.name, step.plugin_id);
+      fail(
+          "the engine's layer '{}' runs plugin {}, which is not defined in this process: link its "
+          "definition "
+          "into the program, or load the shared library that defines it (qdpexec --plugins LIB.so)",
+          step.name, step.plugin_id);
+    if (step.aot)
+      fail("layer '{}' (plugin {}): AOT steps are not supported by this qdp build", step.name,
+           step.plugin_id);
     PluginImpl const* pi = def->impl(plan.device);
-    if (!pi) fail("layer '{}': plugin {} has no impl for the {} backend in this process", step.name, step.plugin_id, name(plan.device));
+    if (!pi)
+      fail("layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
+           step.plugin_id, name(plan.device));
     Attrs attrs = step.attrs;
     // An engine stores only the attributes the impl uses; the rest take their defaults.
     for (auto const& spec : def->attrs)
-      if (!attrs.count(spec.name) && spec.default_value) attrs.emplace(spec.name, *spec.default_value);
+      if (!attrs.count(spec.name) && spec.default_value)
+        attrs.emplace(spec.name, *spec.default_value);
     impl->bound.push_back(pi->bind(attrs));
   }
   impl->plan = std::move(plan);
@@ -36,8 +43,12 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
 
 Engine::Engine(std::shared_ptr<const detail::EngineImpl> impl) : impl_(std::move(impl)) {}
 
-Device Engine::device() const { return impl_->plan.device; }
-std::vector<IOInfo> const& Engine::io() const { return impl_->plan.io; }
+Device Engine::device() const {
+  return impl_->plan.device;
+}
+std::vector<IOInfo> const& Engine::io() const {
+  return impl_->plan.io;
+}
 
 IOInfo const& Engine::io(std::string_view name) const {
   for (auto const& io : impl_->plan.io)
@@ -69,8 +80,12 @@ std::vector<LayerInfo> Engine::layers() const {
   return out;
 }
 
-size_t Engine::activation_bytes() const { return static_cast<size_t>(impl_->plan.arena_bytes); }
-double Engine::build_seconds() const { return impl_->plan.build_seconds; }
+size_t Engine::activation_bytes() const {
+  return static_cast<size_t>(impl_->plan.arena_bytes);
+}
+double Engine::build_seconds() const {
+  return impl_->plan.build_seconds;
+}
 
 std::unique_ptr<ExecutionContext> Engine::create_execution_context() const {
   return std::make_unique<ExecutionContext>(*this);

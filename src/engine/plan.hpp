@@ -4,7 +4,6 @@
 #include <qdp/engine.hpp>
 #include <qdp/plugin_definition.hpp>
 #include <qdp/shape_expr.hpp>
-
 #include <string>
 #include <vector>
 
@@ -17,10 +16,11 @@ struct PlanTensor {
   TensorFormat format = TensorFormat::LINEAR;
   std::vector<ShapeExpr> shape;
   Storage storage = Storage::Activation;
-  int binding = -1;      // Input / Output: index into EnginePlan::io
-  int64_t offset = 0;    // Activation: byte offset in the arena
-  int64_t capacity = 0;  // bytes reserved (at the profile's max shapes, size tensors at their upper bound)
-  int size_id = -1;      // a size tensor: the id of its value
+  int binding = -1;    // Input / Output: index into EnginePlan::io
+  int64_t offset = 0;  // Activation: byte offset in the arena
+  int64_t capacity =
+      0;  // bytes reserved (at the profile's max shapes, size tensors at their upper bound)
+  int size_id = -1;             // a size tensor: the id of its value
   bool data_dependent = false;  // the shape uses a size value
 };
 
@@ -30,7 +30,7 @@ struct PlanStep {
   std::string name;
   std::string plugin_id;
   bool aot = false;
-  Attrs attrs;  // JIT: only the attributes the impl uses
+  Attrs attrs;                       // JIT: only the attributes the impl uses
   std::vector<int> inputs, outputs;  // plan tensor ids
   std::vector<int> aliases;          // per output: the input it aliases, or -1
   int32_t tactic = 0;
@@ -44,8 +44,8 @@ struct SizeValue {
 
 struct EnginePlan {
   Device device = Device::CPU;
-  std::vector<IOInfo> io;        // inputs first, then outputs
-  std::vector<int> io_tensor;    // per io entry: its plan tensor
+  std::vector<IOInfo> io;      // inputs first, then outputs
+  std::vector<int> io_tensor;  // per io entry: its plan tensor
   std::vector<PlanTensor> tensors;
   std::vector<PlanStep> steps;
   std::vector<SizeValue> sizes;  // by size id

@@ -1,7 +1,6 @@
+#include <algorithm>
 #include <qdp/network.hpp>
 #include <qdp/registry.hpp>
-
-#include <algorithm>
 
 namespace qdp {
 
@@ -10,47 +9,62 @@ void Network::check_new_name(std::string const& name, std::string_view what) con
   auto taken = [&](auto const& list) {
     return std::any_of(list.begin(), list.end(), [&](auto const& e) { return e.name == name; });
   };
-  if (taken(inputs_) || taken(outputs_)) fail("network {} '{}': the name is already used by another input or output", what, name);
+  if (taken(inputs_) || taken(outputs_))
+    fail("network {} '{}': the name is already used by another input or output", what, name);
 }
 
 void Network::check_tensor(TensorRef t, std::string_view where) const {
-  if (t.id < 0 || t.id >= num_tensors_) fail("{}: tensor #{} does not belong to this network", where, t.id);
+  if (t.id < 0 || t.id >= num_tensors_)
+    fail("{}: tensor #{} does not belong to this network", where, t.id);
 }
 
 TensorRef Network::add_input(std::string name, DataType dtype, std::vector<int64_t> dims) {
   check_new_name(name, "input");
-  if (static_cast<int>(dims.size()) > kMaxRank) fail("network input '{}' has {} dimensions; qdp supports up to {}", name, dims.size(), kMaxRank);
+  if (static_cast<int>(dims.size()) > kMaxRank)
+    fail("network input '{}' has {} dimensions; qdp supports up to {}", name, dims.size(),
+         kMaxRank);
   for (int64_t d : dims)
-    if (d < -1) fail("network input '{}': dimension {} is invalid (use -1 for a dynamic dimension)", name, d);
+    if (d < -1)
+      fail("network input '{}': dimension {} is invalid (use -1 for a dynamic dimension)", name, d);
   inputs_.push_back({std::move(name), dtype, std::move(dims), std::nullopt, num_tensors_});
   return {num_tensors_++};
 }
 
 void Network::set_profile(std::string_view input, Dims min, Dims opt, Dims max) {
-  auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](Input const& i) { return i.name == input; });
+  auto it =
+      std::find_if(inputs_.begin(), inputs_.end(), [&](Input const& i) { return i.name == input; });
   if (it == inputs_.end()) fail("set_profile: the network has no input '{}'", input);
   size_t rank = it->dims.size();
-  if (static_cast<size_t>(min.rank()) != rank || static_cast<size_t>(opt.rank()) != rank || static_cast<size_t>(max.rank()) != rank)
+  if (static_cast<size_t>(min.rank()) != rank || static_cast<size_t>(opt.rank()) != rank ||
+      static_cast<size_t>(max.rank()) != rank)
     fail("profile of input '{}': min, opt and max must have {} dimensions", input, rank);
   for (size_t d = 0; d < rank; ++d) {
     int i = static_cast<int>(d);
     if (!(0 <= min[i] && min[i] <= opt[i] && opt[i] <= max[i]))
-      fail("profile of input '{}', dimension {}: need 0 <= min <= opt <= max, got {}, {}, {}", input, d, min[i], opt[i], max[i]);
+      fail("profile of input '{}', dimension {}: need 0 <= min <= opt <= max, got {}, {}, {}",
+           input, d, min[i], opt[i], max[i]);
     if (it->dims[d] >= 0 && (min[i] != it->dims[d] || max[i] != it->dims[d]))
-      fail("profile of input '{}', dimension {}: the dimension is static ({}) but the profile gives {}..{}", input, d, it->dims[d], min[i], max[i]);
+      fail(
+          "profile of input '{}', dimension {}: the dimension is static ({}) but the profile gives "
+          "{}..{}",
+          input, d, it->dims[d], min[i], max[i]);
   }
   it->profile = Profile{min, opt, max};
 }
 
-std::vector<TensorRef> Network::add_plugin(std::string_view plugin_id, std::vector<TensorRef> inputs, Attrs attrs, LayerOptions options) {
+std::vector<TensorRef> Network::add_plugin(std::string_view plugin_id,
+                                           std::vector<TensorRef> inputs, Attrs attrs,
+                                           LayerOptions options) {
   PluginDefinition const& def = Registry::global().get(plugin_id);
-  std::string layer_name = options.name.empty()
-                               ? fmt::format("{}_{}", plugin_id.substr(plugin_id.find("::") + 2), layers_.size())
-                               : options.name;
+  std::string layer_name =
+      options.name.empty()
+          ? fmt::format("{}_{}", plugin_id.substr(plugin_id.find("::") + 2), layers_.size())
+          : options.name;
   for (auto const& l : layers_)
     if (l.name == layer_name) fail("layer name '{}' is used twice", layer_name);
   if (static_cast<int>(inputs.size()) != def.num_inputs)
-    fail("layer '{}' (plugin {}): the plugin takes {} input(s), {} given", layer_name, plugin_id, def.num_inputs, inputs.size());
+    fail("layer '{}' (plugin {}): the plugin takes {} input(s), {} given", layer_name, plugin_id,
+         def.num_inputs, inputs.size());
   Layer layer;
   layer.name = layer_name;
   layer.plugin_id = std::string(plugin_id);
@@ -64,9 +78,11 @@ std::vector<TensorRef> Network::add_plugin(std::string_view plugin_id, std::vect
     fail("layer '{}': {}", layer_name, e.what());
   }
   if (options.impl == ImplChoice::AOT && !def.aot_impl)
-    fail("layer '{}' asks for the AOT implementation of plugin {}, which has no aot_impl", layer_name, plugin_id);
+    fail("layer '{}' asks for the AOT implementation of plugin {}, which has no aot_impl",
+         layer_name, plugin_id);
   if (options.impl == ImplChoice::JIT && def.impls.empty())
-    fail("layer '{}' asks for a JIT implementation of plugin {}, which has only an aot_impl", layer_name, plugin_id);
+    fail("layer '{}' asks for a JIT implementation of plugin {}, which has only an aot_impl",
+         layer_name, plugin_id);
   layer.impl = options.impl;
   std::vector<TensorRef> outs;
   for (int o = 0; o < def.num_outputs; ++o) {
@@ -81,9 +97,12 @@ void Network::mark_output(TensorRef tensor, std::string name) {
   check_tensor(tensor, fmt::format("mark_output('{}')", name));
   check_new_name(name, "output");
   for (auto const& in : inputs_)
-    if (in.tensor == tensor.id) fail("network output '{}' is the network input '{}' itself; an output must come from a layer", name, in.name);
+    if (in.tensor == tensor.id)
+      fail("network output '{}' is the network input '{}' itself; an output must come from a layer",
+           name, in.name);
   for (auto const& out : outputs_)
-    if (out.tensor == tensor.id) fail("network output '{}': the tensor is already the output '{}'", name, out.name);
+    if (out.tensor == tensor.id)
+      fail("network output '{}': the tensor is already the output '{}'", name, out.name);
   outputs_.push_back({std::move(name), tensor.id});
 }
 

@@ -1,8 +1,7 @@
 // The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
-#include <qdp/execution_context.hpp>
-
 #include <qdp/device_buffer.hpp>
+#include <qdp/execution_context.hpp>
 
 #include "backends/backend.hpp"
 #include "engine/plan.hpp"
@@ -28,7 +27,8 @@ class ContextState {
     }
     addresses_.assign(plan_.io.size(), nullptr);
     sizes_.assign(plan_.sizes.size(), -1);
-    if (plan_.arena_bytes > 0) arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes));
+    if (plan_.arena_bytes > 0)
+      arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes));
     step_tensors_.resize(plan_.steps.size());
   }
 
@@ -44,16 +44,19 @@ class ContextState {
   void set_input_shape(std::string_view name, Dims shape) {
     int i = io_index(name);
     auto const& io = plan_.io[static_cast<size_t>(i)];
-    if (!io.is_input) fail("set_input_shape: '{}' is an output; output shapes follow from the inputs", name);
+    if (!io.is_input)
+      fail("set_input_shape: '{}' is an output; output shapes follow from the inputs", name);
     if (static_cast<size_t>(shape.rank()) != io.dims.size())
-      fail("input '{}' has {} dimensions; shape {} has {}", name, io.dims.size(), to_string(shape), shape.rank());
+      fail("input '{}' has {} dimensions; shape {} has {}", name, io.dims.size(), to_string(shape),
+           shape.rank());
     for (int d = 0; d < shape.rank(); ++d) {
       int64_t fixed = io.dims[static_cast<size_t>(d)];
       if (fixed >= 0 && shape[d] != fixed)
-        fail("input '{}' dimension {} is static ({}); shape {} gives {}", name, d, fixed, to_string(shape), shape[d]);
+        fail("input '{}' dimension {} is static ({}); shape {} gives {}", name, d, fixed,
+             to_string(shape), shape[d]);
       if (io.profile && (shape[d] < io.profile->min[d] || shape[d] > io.profile->max[d]))
-        fail("input '{}' shape {} is outside its profile: dimension {} must be within [{}, {}]", name, to_string(shape), d,
-             io.profile->min[d], io.profile->max[d]);
+        fail("input '{}' shape {} is outside its profile: dimension {} must be within [{}, {}]",
+             name, to_string(shape), d, io.profile->min[d], io.profile->max[d]);
     }
     input_shapes_[static_cast<size_t>(i)] = shape;
     shape_set_[static_cast<size_t>(i)] = true;
@@ -74,7 +77,27 @@ class ContextState {
       if (!shape_set_[static_cast<size_t>(i)]) fail("the shape of input '{}' is not set yet", name);
       return input_shapes_[static_cast<size_t>(i)];
     }
-    return shape_of(plan_.tensors[static_cast<size_t>(plan_.io_tensor[static_cast<size_t>(i)])], name);
+    return shape_of(plan_.tensors[static_cast<size_t>(plan_.io_tensor[static_cast<size_t>(i)])],
+                    name);
+  }
+
+  void capture_graph(Stream stream) {
+    for (auto const& step : plan_.steps)
+      for (int t : step.outputs)
+        if (plan_.tensors[static_cast<size_t>(t)].size_id >= 0)
+          fail(
+              "this engine cannot be captured into a CUDA graph: layer '{}' (plugin {}) has a "
+              "data-dependent output "
+              "shape, whose size is read back during the run; use enqueue()",
+              step.name, step.plugin_id);
+    if (dirty_) prepare();  // resolve shapes and bindings outside the capture
+    graph_ = backend_.capture_graph([&](Stream s) { enqueue(s); }, stream);
+  }
+
+  void launch_graph(Stream stream) {
+    if (!graph_) fail("launch_graph: no graph was captured; call capture_graph first");
+    if (dirty_) fail("launch_graph: bindings or shapes changed since capture_graph; capture again");
+    backend_.launch_graph(graph_.get(), stream);
   }
 
   void enqueue(Stream stream) {
@@ -104,8 +127,10 @@ class ContextState {
   void* address_of(PlanTensor const& t) const {
     switch (t.storage) {
       case PlanTensor::Storage::Input:
-      case PlanTensor::Storage::Output: return addresses_[static_cast<size_t>(t.binding)];
-      case PlanTensor::Storage::Activation: return static_cast<std::byte*>(arena_.data()) + t.offset;
+      case PlanTensor::Storage::Output:
+        return addresses_[static_cast<size_t>(t.binding)];
+      case PlanTensor::Storage::Activation:
+        return static_cast<std::byte*>(arena_.data()) + t.offset;
     }
     return nullptr;
   }
@@ -120,9 +145,12 @@ class ContextState {
     if (!pt.data_dependent) {
       t.shape = shape_of(pt, pt.name);
       t.strides = dense_strides(t.shape, t.format);
-      if (static_cast<int64_t>(t.bytes()) > pt.capacity && pt.storage == PlanTensor::Storage::Activation)
-        fail("tensor '{}' needs {} bytes at shape {}, more than the {} planned for the profile's max shapes", pt.name,
-             t.bytes(), to_string(t.shape), pt.capacity);
+      if (static_cast<int64_t>(t.bytes()) > pt.capacity &&
+          pt.storage == PlanTensor::Storage::Activation)
+        fail(
+            "tensor '{}' needs {} bytes at shape {}, more than the {} planned for the profile's "
+            "max shapes",
+            pt.name, t.bytes(), to_string(t.shape), pt.capacity);
     }
     return t;
   }
@@ -134,7 +162,8 @@ class ContextState {
       if (io.is_input && !shape_set_[i])
         fail("input '{}' has dynamic dimensions: call set_input_shape before enqueue", io.name);
       if (!addresses_[i])
-        fail("{} '{}' is not bound: call set_tensor_address before enqueue", io.is_input ? "input" : "output", io.name);
+        fail("{} '{}' is not bound: call set_tensor_address before enqueue",
+             io.is_input ? "input" : "output", io.name);
     }
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       auto const& step = plan_.steps[s];
@@ -154,7 +183,8 @@ class ContextState {
 
   // Shapes that use size values known by now. A step's own data-dependent outputs are not
   // known until it has run: it is handed them at their upper bound (what was allocated).
-  void refresh_data_dependent(std::vector<int> const& ids, std::vector<Tensor>& tensors, bool outputs) {
+  void refresh_data_dependent(std::vector<int> const& ids, std::vector<Tensor>& tensors,
+                              bool outputs) {
     std::vector<int64_t> sizes = sizes_;
     if (outputs)
       for (size_t i = 0; i < sizes.size(); ++i)
@@ -199,7 +229,9 @@ class ContextState {
     } catch (Error const& e) {
       fail("layer '{}' (plugin {}): {}", step.name, step.plugin_id, e.what());
     }
-    for (auto const& r : restore_) step_tensors_[r.step].inputs[r.input].data = address_of(plan_.tensors[static_cast<size_t>(r.tensor)]);
+    for (auto const& r : restore_)
+      step_tensors_[r.step].inputs[r.input].data =
+          address_of(plan_.tensors[static_cast<size_t>(r.tensor)]);
     restore_.clear();
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
@@ -219,19 +251,25 @@ class ContextState {
     }
     int64_t upper = plan_.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env());
     if (value < 0 || value > upper)
-      fail("layer '{}' (plugin {}) reported a data-dependent extent of {}, outside [0, {}] (its upper bound)", step.name,
-           step.plugin_id, value, upper);
+      fail(
+          "layer '{}' (plugin {}) reported a data-dependent extent of {}, outside [0, {}] (its "
+          "upper bound)",
+          step.name, step.plugin_id, value, upper);
     sizes_[static_cast<size_t>(pt.size_id)] = value;
   }
 
   static std::string describe(std::vector<Tensor> const& ts) {
     std::string s;
-    for (auto const& t : ts) s += fmt::format("{}{} {} {}", s.empty() ? "" : ", ", name(t.dtype), name(t.format), to_string(t.shape));
+    for (auto const& t : ts)
+      s += fmt::format("{}{} {} {}", s.empty() ? "" : ", ", name(t.dtype), name(t.format),
+                       to_string(t.shape));
     return "[" + s + "]";
   }
   void log_step(PlanStep const& step, StepTensors const& st) const {
-    logger_->log(Severity::Verbose, fmt::format("Executing layer '{}' ({}) inputs {} outputs {} tactic {}", step.name, step.plugin_id,
-                                                describe(st.inputs), describe(st.outputs), step.tactic));
+    logger_->log(
+        Severity::Verbose,
+        fmt::format("Executing layer '{}' ({}) inputs {} outputs {} tactic {}", step.name,
+                    step.plugin_id, describe(st.inputs), describe(st.outputs), step.tactic));
   }
 
  public:
@@ -255,17 +293,37 @@ class ContextState {
   std::vector<Restore> restore_;
   bool dirty_ = true;
   Logger* logger_ = nullptr;
+  std::shared_ptr<void> graph_;
 };
 
 }  // namespace detail
 
-ExecutionContext::ExecutionContext(Engine engine) : state_(std::make_unique<detail::ContextState>(std::move(engine))) {}
+ExecutionContext::ExecutionContext(Engine engine)
+    : state_(std::make_unique<detail::ContextState>(std::move(engine))) {}
 ExecutionContext::~ExecutionContext() = default;
-void ExecutionContext::set_input_shape(std::string_view name, Dims shape) { state_->set_input_shape(name, shape); }
-void ExecutionContext::set_tensor_address(std::string_view name, void* data) { state_->set_tensor_address(name, data); }
-Dims ExecutionContext::tensor_shape(std::string_view name) const { return state_->tensor_shape(name); }
-void ExecutionContext::enqueue(Stream stream) { state_->enqueue(stream); }
-Engine const& ExecutionContext::engine() const { return state_->engine(); }
-void ExecutionContext::set_logger(Logger* logger) { state_->set_logger(logger); }
+void ExecutionContext::set_input_shape(std::string_view name, Dims shape) {
+  state_->set_input_shape(name, shape);
+}
+void ExecutionContext::set_tensor_address(std::string_view name, void* data) {
+  state_->set_tensor_address(name, data);
+}
+Dims ExecutionContext::tensor_shape(std::string_view name) const {
+  return state_->tensor_shape(name);
+}
+void ExecutionContext::enqueue(Stream stream) {
+  state_->enqueue(stream);
+}
+Engine const& ExecutionContext::engine() const {
+  return state_->engine();
+}
+void ExecutionContext::set_logger(Logger* logger) {
+  state_->set_logger(logger);
+}
+void ExecutionContext::capture_graph(Stream stream) {
+  state_->capture_graph(stream);
+}
+void ExecutionContext::launch_graph(Stream stream) {
+  state_->launch_graph(stream);
+}
 
 }  // namespace qdp

@@ -12,9 +12,12 @@ struct Runner::State {
   std::map<std::string, DeviceBuffer, std::less<>> buffers;  // device copies, reused across calls
 };
 
-Runner::Runner(Engine engine) : state_(std::make_unique<State>(State{engine, engine.create_execution_context(), {}})) {}
+Runner::Runner(Engine engine)
+    : state_(std::make_unique<State>(State{engine, engine.create_execution_context(), {}})) {}
 Runner::~Runner() = default;
-ExecutionContext& Runner::context() { return *state_->context; }
+ExecutionContext& Runner::context() {
+  return *state_->context;
+}
 
 std::map<std::string, Array> Runner::infer(std::map<std::string, Array> const& inputs) {
   Engine const& engine = state_->engine;
@@ -23,19 +26,22 @@ std::map<std::string, Array> Runner::infer(std::map<std::string, Array> const& i
   ExecutionContext& ctx = *state_->context;
   auto buffer = [&](std::string const& name, size_t bytes) -> DeviceBuffer& {
     auto& b = state_->buffers[name];
-    if (b.size() < bytes || b.device() != device) b = DeviceBuffer(device, std::max<size_t>(bytes, 1));
+    if (b.size() < bytes || b.device() != device)
+      b = DeviceBuffer(device, std::max<size_t>(bytes, 1));
     return b;
   };
   for (auto const& [name, array] : inputs) {
     IOInfo const& io = engine.io(name);
     if (!io.is_input) fail("Runner::infer: '{}' is an output of the engine, not an input", name);
     if (array.dtype() != io.dtype)
-      fail("Runner::infer: input '{}' is {} but the engine takes {}", name, qdp::name(array.dtype()), qdp::name(io.dtype));
+      fail("Runner::infer: input '{}' is {} but the engine takes {}", name,
+           qdp::name(array.dtype()), qdp::name(io.dtype));
     bool dynamic = std::find(io.dims.begin(), io.dims.end(), -1) != io.dims.end();
-    if (dynamic) ctx.set_input_shape(name, array.shape());
+    if (dynamic)
+      ctx.set_input_shape(name, array.shape());
     else if (!(Dims(std::span<const int64_t>(io.dims)) == array.shape()))
-      fail("Runner::infer: input '{}' has shape {}, the engine takes {}", name, to_string(array.shape()),
-           to_string(Dims(std::span<const int64_t>(io.dims))));
+      fail("Runner::infer: input '{}' has shape {}, the engine takes {}", name,
+           to_string(array.shape()), to_string(Dims(std::span<const int64_t>(io.dims))));
     DeviceBuffer& b = buffer(name, array.bytes());
     b.copy_from_host(array.raw(), array.bytes());
     ctx.set_tensor_address(name, b.data());

@@ -43,7 +43,8 @@ TEST(Builder, AutotuneTimesEveryCandidateAndLogsTheWinner) {
   auto out = Runner(engine).infer({{"x", test_plugins::iota_array({4, 8})}});
   auto const& y = out.at("y");
   ASSERT_EQ(y.dtype(), DataType::FP32);
-  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_EQ(y.data<float>()[i], 3.0f * (1.0f + static_cast<float>(i % 97)));
+  for (int64_t i = 0; i < y.numel(); ++i)
+    EXPECT_EQ(y.data<float>()[i], 3.0f * (1.0f + static_cast<float>(i % 97)));
 }
 
 TEST(Builder, StrictTypesKeepTheDeclaredTypes) {
@@ -79,7 +80,8 @@ TEST(Builder, StrictTypesWithAPluginThatCannotHonourThemFails) {
   auto x = net.add_input("x", DataType::FP32, {2, 3});
   net.mark_output(net.add_plugin("test::fp16_only", {x})[0], "y");
   std::string e = error_of([&] { build(net, nullptr, true); });
-  EXPECT_THAT(e, HasSubstr("layer 'fp16_only_0' (plugin test::fp16_only): autotune left no candidate"));
+  EXPECT_THAT(
+      e, HasSubstr("layer 'fp16_only_0' (plugin test::fp16_only): autotune left no candidate"));
 }
 
 TEST(Builder, DropsHwcOnTensorsThatAreNotRank4) {
@@ -102,13 +104,15 @@ TEST(Builder, RunsAnHwcOnlyPluginBetweenLayoutReformats) {
   EXPECT_EQ(layers[1].formats, (std::vector<TensorFormat>{TensorFormat::HWC, TensorFormat::HWC}));
   auto in = test_plugins::iota_array({2, 3, 4, 5});
   auto out = Runner(engine).infer({{"x", in}});
-  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i]);
+  for (int64_t i = 0; i < in.numel(); ++i)
+    ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i]);
 }
 
 TEST(Builder, ImplStoresOnlyTheAttributesItUses) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {4});
-  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}, {"unused_by_impl", 3}})[0], "y");
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}, {"unused_by_impl", 3}})[0],
+                  "y");
   Engine engine = build(net, nullptr, true);
   auto const& steps = engine.layers();
   ASSERT_EQ(steps.size(), 1u);
@@ -122,21 +126,24 @@ TEST(Builder, DescErrorsNameTheLayerAndPlugin) {
   auto x = net.add_input("x", DataType::FP32, {2, 3, 4});
   net.mark_output(net.add_plugin("test::picky", {x})[0], "y");
   EXPECT_THAT(error_of([&] { build(net); }),
-              HasSubstr("layer 'picky_0' (plugin test::picky): desc failed: picky wants a rank-2 input, got rank 3"));
+              HasSubstr("layer 'picky_0' (plugin test::picky): desc failed: picky wants a rank-2 "
+                        "input, got rank 3"));
 }
 
 TEST(Builder, PluginWithoutAnImplForTheDeviceFails) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2});
   net.mark_output(net.add_plugin("test::cuda_only", {x})[0], "y");
-  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("plugin test::cuda_only): the plugin has no impl for the cpu backend"));
+  EXPECT_THAT(error_of([&] { build(net); }),
+              HasSubstr("plugin test::cuda_only): the plugin has no impl for the cpu backend"));
 }
 
 TEST(Builder, BothImplementationsWithoutAPreferenceFails) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2});
   net.mark_output(net.add_plugin("test::both_impls", {x})[0], "y");
-  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("has both a JIT impl and an aot_impl: say which to use"));
+  EXPECT_THAT(error_of([&] { build(net); }),
+              HasSubstr("has both a JIT impl and an aot_impl: say which to use"));
   BuildConfig config;
   config.preference = ImplPreference::PreferJIT;
   EXPECT_NO_THROW(build_engine(net, config));
@@ -146,7 +153,8 @@ TEST(Builder, DynamicInputWithoutProfileFails) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {-1, 3});
   net.mark_output(net.add_plugin("test::scale", {x})[0], "y");
-  EXPECT_THAT(error_of([&] { build(net); }), HasSubstr("network input 'x' has dynamic dimensions: set its profile"));
+  EXPECT_THAT(error_of([&] { build(net); }),
+              HasSubstr("network input 'x' has dynamic dimensions: set its profile"));
 }
 
 TEST(Builder, ChainReusesActivationMemory) {
@@ -164,7 +172,8 @@ TEST(Builder, ChainReusesActivationMemory) {
 TEST(Builder, InPlaceChainNeedsNoActivationMemory) {
   Network net;
   auto t = net.add_input("x", DataType::FP32, {8, 8});
-  for (float d : {1.0f, 2.0f, 4.0f}) t = net.add_plugin("test::add_inplace", {t}, {{"delta", d}})[0];
+  for (float d : {1.0f, 2.0f, 4.0f})
+    t = net.add_plugin("test::add_inplace", {t}, {{"delta", d}})[0];
   net.mark_output(t, "y");
   Engine engine = build(net);
   EXPECT_EQ(engine.activation_bytes(), 0u);
@@ -175,10 +184,12 @@ TEST(Builder, InPlaceChainNeedsNoActivationMemory) {
   ctx->set_tensor_address("x", buffer.data());
   ctx->set_tensor_address("y", buffer.data());
   ctx->enqueue();
-  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(buffer[static_cast<size_t>(i)], in.data<float>()[i] + 7.0f);
+  for (int64_t i = 0; i < in.numel(); ++i)
+    ASSERT_EQ(buffer[static_cast<size_t>(i)], in.data<float>()[i] + 7.0f);
   // Bound to separate buffers: the input is left alone and the output is right.
   auto out = Runner(engine).infer({{"x", in}});
-  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i] + 7.0f);
+  for (int64_t i = 0; i < in.numel(); ++i)
+    ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i] + 7.0f);
 }
 
 TEST(Builder, AliasedInputStillReadLaterIsCopiedFirst) {
@@ -194,7 +205,8 @@ TEST(Builder, AliasedInputStillReadLaterIsCopiedFirst) {
   EXPECT_THAT(log.text(), HasSubstr("cannot share the memory of"));
   auto in = test_plugins::iota_array({16});
   auto out = Runner(engine).infer({{"x", in}});
-  for (int64_t i = 0; i < in.numel(); ++i) ASSERT_EQ(out.at("y").data<float>()[i], 2 * in.data<float>()[i] + 10.0f);
+  for (int64_t i = 0; i < in.numel(); ++i)
+    ASSERT_EQ(out.at("y").data<float>()[i], 2 * in.data<float>()[i] + 10.0f);
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 // Tests of AutoTuneCombination's grammar (SPEC §1): every rule and every error it raises.
-#include <qdp/autotune.hpp>
-#include <qdp/error.hpp>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <qdp/autotune.hpp>
+#include <qdp/error.hpp>
 #include <string>
 #include <vector>
 
@@ -25,8 +24,7 @@ std::string show(AutoTuneCombination::Candidate const& candidate) {
   std::vector<std::string_view> types, formats;
   for (DataType t : candidate.types) types.push_back(name(t));
   for (TensorFormat f : candidate.formats) formats.push_back(name(f));
-  return fmt::format("{} {} t{}", fmt::join(types, ","), fmt::join(formats, ","),
-                     candidate.tactic);
+  return fmt::format("{} {} t{}", fmt::join(types, ","), fmt::join(formats, ","), candidate.tactic);
 }
 
 std::vector<std::string> expand(AutoTuneCombination const& combination, int num_positions) {
@@ -167,17 +165,20 @@ TEST(AutoTune, LaterTacticsCallReplacesTheList) {
 }
 
 TEST(AutoTune, NonPositiveTacticIsError) {
-  EXPECT_THAT(error_of([] { AutoTuneCombination("FP32", "LINEAR", {1, 0}); }),
+  EXPECT_THAT(error_of([] {
+                AutoTuneCombination("FP32", "LINEAR", {1, 0});
+              }),
               AllOf(HasSubstr("[1, 0]"), HasSubstr("tactic 0 is not positive"),
                     HasSubstr("positive integers")));
   AutoTuneCombination combination("FP32");
-  EXPECT_THAT(error_of([&] { combination.tactics({-3}); }),
-              HasSubstr("tactic -3 is not positive"));
+  EXPECT_THAT(error_of([&] { combination.tactics({-3}); }), HasSubstr("tactic -3 is not positive"));
 }
 
 TEST(AutoTune, DuplicateTacticIsError) {
   AutoTuneCombination combination("FP32");
-  EXPECT_THAT(error_of([&] { combination.tactics({1, 2, 1}); }),
+  EXPECT_THAT(error_of([&] {
+                combination.tactics({1, 2, 1});
+              }),
               AllOf(HasSubstr("[1, 2, 1]"), HasSubstr("tactic 1 is given more than once")));
 }
 
@@ -213,15 +214,17 @@ TEST(AutoTune, PosEntriesPerListedIndex) {
 TEST(AutoTune, PosLayouts) {
   AutoTuneCombination c;
   c.pos({0, 1}, "FP16", "LINEAR*HWC").pos(2, "INT32");
-  EXPECT_THAT(expand(c, 3), ElementsAre("FP16,FP16,INT32 LINEAR,LINEAR,LINEAR t0",
-                                        "FP16,FP16,INT32 LINEAR,HWC,LINEAR t0",
-                                        "FP16,FP16,INT32 HWC,LINEAR,LINEAR t0",
-                                        "FP16,FP16,INT32 HWC,HWC,LINEAR t0"));
+  EXPECT_THAT(
+      expand(c, 3),
+      ElementsAre("FP16,FP16,INT32 LINEAR,LINEAR,LINEAR t0", "FP16,FP16,INT32 LINEAR,HWC,LINEAR t0",
+                  "FP16,FP16,INT32 HWC,LINEAR,LINEAR t0", "FP16,FP16,INT32 HWC,HWC,LINEAR t0"));
 }
 
 TEST(AutoTune, PosNegativeIndexIsError) {
   AutoTuneCombination c;
-  EXPECT_THAT(error_of([&] { c.pos({0, -1}, "FP32"); }),
+  EXPECT_THAT(error_of([&] {
+                c.pos({0, -1}, "FP32");
+              }),
               AllOf(HasSubstr("pos({0, -1}, \"FP32\")"), HasSubstr("position -1 is negative")));
   EXPECT_THAT(error_of([&] { c.pos(-2, "FP32"); }), HasSubstr("position -2 is negative"));
 }
@@ -243,10 +246,11 @@ TEST(AutoTune, PosWithoutIndicesIsError) {
 
 TEST(AutoTune, PositionGivenTwiceIsError) {
   AutoTuneCombination c;
-  EXPECT_THAT(error_of([&] { c.pos({1, 1}, "FP32"); }),
-              HasSubstr("position 1 is listed twice"));
+  EXPECT_THAT(error_of([&] { c.pos({1, 1}, "FP32"); }), HasSubstr("position 1 is listed twice"));
   c.pos({0, 1}, "FP32|FP16");
-  EXPECT_THAT(error_of([&] { c.pos({2, 1}, "INT32"); }),
+  EXPECT_THAT(error_of([&] {
+                c.pos({2, 1}, "INT32");
+              }),
               AllOf(HasSubstr("pos({2, 1}, \"INT32\")"),
                     HasSubstr("position 1 already has types from pos({0, 1}, \"FP32|FP16\")")));
   // The failed call changed nothing.
@@ -302,7 +306,9 @@ TEST(AutoTune, DependentEntriesOfUnequalLengthIsError) {
   EXPECT_THAT(error_of([] { AutoTuneCombination("FP32", "LINEAR|HWC|LINEAR, HWC|LINEAR"); }),
               HasSubstr("same number of options (3 vs 2)"));
   AutoTuneCombination c;
-  EXPECT_THAT(error_of([&] { c.pos({0, 1}, "FP32|FP16, INT8|UINT8|BOOL"); }),
+  EXPECT_THAT(error_of([&] {
+                c.pos({0, 1}, "FP32|FP16, INT8|UINT8|BOOL");
+              }),
               AllOf(HasSubstr("pos({0, 1}) types"), HasSubstr("(2 vs 3)")));
 }
 
@@ -331,12 +337,12 @@ TEST(AutoTune, EmptyEntryIsError) {
 }
 
 TEST(AutoTune, EmptyOptionIsError) {
-  EXPECT_THAT(error_of([] { AutoTuneCombination("FP32|"); }),
-              AllOf(HasSubstr("entry 1 \"FP32|\" has an empty option"),
-                    HasSubstr("on each side of '|'")));
-  EXPECT_THAT(error_of([] { AutoTuneCombination("FP32, *FP16"); }),
-              AllOf(HasSubstr("entry 2 \"*FP16\" has an empty option"),
-                    HasSubstr("on each side of '*'")));
+  EXPECT_THAT(
+      error_of([] { AutoTuneCombination("FP32|"); }),
+      AllOf(HasSubstr("entry 1 \"FP32|\" has an empty option"), HasSubstr("on each side of '|'")));
+  EXPECT_THAT(
+      error_of([] { AutoTuneCombination("FP32, *FP16"); }),
+      AllOf(HasSubstr("entry 2 \"*FP16\" has an empty option"), HasSubstr("on each side of '*'")));
   EXPECT_THAT(error_of([] { AutoTuneCombination("FP32| |FP16"); }),
               HasSubstr("has an empty option"));
 }
@@ -358,9 +364,13 @@ TEST(AutoTune, WrongNumberOfEntriesIsError) {
   EXPECT_THAT(error_of([] { AutoTuneCombination("FP32", "LINEAR, HWC").expand(3); }),
               AllOf(HasSubstr("layouts \"LINEAR, HWC\""), HasSubstr("2 entries for 3 positions")));
   AutoTuneCombination c;
-  EXPECT_THAT(error_of([&] { c.pos({0, 1}, "FP32, FP16, INT8"); }),
+  EXPECT_THAT(error_of([&] {
+                c.pos({0, 1}, "FP32, FP16, INT8");
+              }),
               AllOf(HasSubstr("pos({0, 1}) types"), HasSubstr("3 entries for 2 positions")));
-  EXPECT_THAT(error_of([&] { c.pos({0, 1, 2}, "FP32", "HWC, LINEAR"); }),
+  EXPECT_THAT(error_of([&] {
+                c.pos({0, 1, 2}, "FP32", "HWC, LINEAR");
+              }),
               AllOf(HasSubstr("pos({0, 1, 2}) layouts"), HasSubstr("2 entries for 3 positions")));
 }
 

@@ -35,16 +35,23 @@ TEST(Context, DynamicShapesFollowTheInput) {
   for (int64_t rows : {1, 5, 16}) {
     auto out = runner.infer({{"x", test_plugins::iota_array({rows, 4})}});
     ASSERT_EQ(out.at("y").shape(), (Dims{rows, 4}));
-    EXPECT_EQ(out.at("y").data<float>()[rows * 4 - 1], 2.0f * (1.0f + static_cast<float>((rows * 4 - 1) % 97)));
+    EXPECT_EQ(out.at("y").data<float>()[rows * 4 - 1],
+              2.0f * (1.0f + static_cast<float>((rows * 4 - 1) % 97)));
   }
 }
 
 TEST(Context, ShapeOutsideProfileIsAnError) {
   Engine engine = dynamic_scale_engine();
   auto ctx = engine.create_execution_context();
-  EXPECT_THAT(error_of([&] { ctx->set_input_shape("x", {17, 4}); }),
-              HasSubstr("input 'x' shape 17x4 is outside its profile: dimension 0 must be within [1, 16]"));
-  EXPECT_THAT(error_of([&] { ctx->set_input_shape("x", {2, 5}); }), HasSubstr("dimension 1 is static (4)"));
+  EXPECT_THAT(
+      error_of([&] {
+        ctx->set_input_shape("x", {17, 4});
+      }),
+      HasSubstr("input 'x' shape 17x4 is outside its profile: dimension 0 must be within [1, 16]"));
+  EXPECT_THAT(error_of([&] {
+                ctx->set_input_shape("x", {2, 5});
+              }),
+              HasSubstr("dimension 1 is static (4)"));
   EXPECT_THAT(error_of([&] { ctx->set_input_shape("x", {2}); }), HasSubstr("has 2 dimensions"));
   EXPECT_THAT(error_of([&] { ctx->set_input_shape("y", {2, 4}); }), HasSubstr("'y' is an output"));
 }
@@ -55,20 +62,26 @@ TEST(Context, MissingShapeAndBindingsAreErrors) {
   std::vector<float> buf(64);
   ctx->set_tensor_address("x", buf.data());
   ctx->set_tensor_address("y", buf.data());
-  EXPECT_THAT(error_of([&] { ctx->enqueue(); }), HasSubstr("input 'x' has dynamic dimensions: call set_input_shape"));
+  EXPECT_THAT(error_of([&] { ctx->enqueue(); }),
+              HasSubstr("input 'x' has dynamic dimensions: call set_input_shape"));
   auto ctx2 = engine.create_execution_context();
   ctx2->set_input_shape("x", {2, 4});
   ctx2->set_tensor_address("x", buf.data());
   EXPECT_THAT(error_of([&] { ctx2->enqueue(); }), HasSubstr("output 'y' is not bound"));
-  EXPECT_THAT(error_of([&] { ctx2->set_tensor_address("z", buf.data()); }), HasSubstr("no input or output 'z' (it has: x, y)"));
-  EXPECT_THAT(error_of([&] { ctx2->set_tensor_address("y", nullptr); }), HasSubstr("the address is null"));
+  EXPECT_THAT(error_of([&] { ctx2->set_tensor_address("z", buf.data()); }),
+              HasSubstr("no input or output 'z' (it has: x, y)"));
+  EXPECT_THAT(error_of([&] { ctx2->set_tensor_address("y", nullptr); }),
+              HasSubstr("the address is null"));
 }
 
 TEST(Context, RunnerChecksInputs) {
   Runner runner(dynamic_scale_engine());
   EXPECT_THAT(error_of([&] { runner.infer({}); }), HasSubstr("input 'x' is missing"));
   Array ints(DataType::INT32, {2, 4});
-  EXPECT_THAT(error_of([&] { runner.infer({{"x", ints}}); }), HasSubstr("input 'x' is INT32 but the engine takes FP32"));
+  EXPECT_THAT(error_of([&] {
+                runner.infer({{"x", ints}});
+              }),
+              HasSubstr("input 'x' is INT32 but the engine takes FP32"));
 }
 
 Engine filter_engine(bool lie) {
@@ -109,8 +122,11 @@ TEST(Context, DataDependentFeedsADownstreamPlugin) {
 
 TEST(Context, CountAboveTheUpperBoundIsReported) {
   Runner runner(filter_engine(true));
-  EXPECT_THAT(error_of([&] { runner.infer({{"x", test_plugins::iota_array({10})}}); }),
-              HasSubstr("layer 'filter_0' (plugin test::filter) reported a data-dependent extent of 11, outside [0, 10]"));
+  EXPECT_THAT(error_of([&] {
+                runner.infer({{"x", test_plugins::iota_array({10})}});
+              }),
+              HasSubstr("layer 'filter_0' (plugin test::filter) reported a data-dependent extent "
+                        "of 11, outside [0, 10]"));
 }
 
 TEST(Context, ImplErrorsNameTheLayer) {
@@ -126,6 +142,23 @@ TEST(Context, ImplErrorsNameTheLayer) {
   ctx->set_tensor_address("y", b.data());
   EXPECT_NO_THROW(ctx->enqueue());
   EXPECT_EQ(ctx->tensor_shape("y"), (Dims{4}));
+}
+
+TEST(Context, GraphsNeedTheCudaBackendAndStaticShapes) {
+  Engine engine = dynamic_scale_engine();
+  auto ctx = engine.create_execution_context();
+  std::vector<float> buf(64);
+  ctx->set_input_shape("x", {2, 4});
+  ctx->set_tensor_address("x", buf.data());
+  ctx->set_tensor_address("y", buf.data());
+  EXPECT_THAT(error_of([&] { ctx->launch_graph({}); }),
+              HasSubstr("no graph was captured; call capture_graph first"));
+  EXPECT_THAT(error_of([&] { ctx->capture_graph({}); }),
+              HasSubstr("graph capture needs the CUDA backend"));
+  auto dds = filter_engine(false).create_execution_context();
+  EXPECT_THAT(error_of([&] { dds->capture_graph({}); }),
+              HasSubstr("cannot be captured into a CUDA graph: layer 'filter_0' (plugin "
+                        "test::filter) has a data-dependent output"));
 }
 
 }  // namespace

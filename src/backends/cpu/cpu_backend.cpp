@@ -1,14 +1,13 @@
 // The CPU backend: host memory, synchronous execution, steady-clock timing.
-#include "backends/backend.hpp"
-
-#include <qdp/device_buffer.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <qdp/device_buffer.hpp>
 #include <utility>
 #include <vector>
+
+#include "backends/backend.hpp"
 
 namespace qdp::detail {
 namespace {
@@ -17,28 +16,52 @@ namespace {
 // INT64 beyond 2^53, which is handled on its own path below.
 double load(void const* base, DataType t, int64_t i) {
   switch (t) {
-    case DataType::FP32: return static_cast<float const*>(base)[i];
-    case DataType::FP16: return static_cast<float>(static_cast<half const*>(base)[i]);
-    case DataType::BF16: return static_cast<float>(static_cast<bfloat16 const*>(base)[i]);
-    case DataType::INT8: return static_cast<int8_t const*>(base)[i];
-    case DataType::UINT8: return static_cast<uint8_t const*>(base)[i];
-    case DataType::INT32: return static_cast<int32_t const*>(base)[i];
-    case DataType::INT64: return static_cast<double>(static_cast<int64_t const*>(base)[i]);
-    case DataType::BOOL: return static_cast<bool const*>(base)[i] ? 1.0 : 0.0;
+    case DataType::FP32:
+      return static_cast<float const*>(base)[i];
+    case DataType::FP16:
+      return static_cast<float>(static_cast<half const*>(base)[i]);
+    case DataType::BF16:
+      return static_cast<float>(static_cast<bfloat16 const*>(base)[i]);
+    case DataType::INT8:
+      return static_cast<int8_t const*>(base)[i];
+    case DataType::UINT8:
+      return static_cast<uint8_t const*>(base)[i];
+    case DataType::INT32:
+      return static_cast<int32_t const*>(base)[i];
+    case DataType::INT64:
+      return static_cast<double>(static_cast<int64_t const*>(base)[i]);
+    case DataType::BOOL:
+      return static_cast<bool const*>(base)[i] ? 1.0 : 0.0;
   }
   return 0;
 }
 
 void store(void* base, DataType t, int64_t i, double v) {
   switch (t) {
-    case DataType::FP32: static_cast<float*>(base)[i] = static_cast<float>(v); break;
-    case DataType::FP16: static_cast<half*>(base)[i] = half(static_cast<float>(v)); break;
-    case DataType::BF16: static_cast<bfloat16*>(base)[i] = bfloat16(static_cast<float>(v)); break;
-    case DataType::INT8: static_cast<int8_t*>(base)[i] = static_cast<int8_t>(v); break;
-    case DataType::UINT8: static_cast<uint8_t*>(base)[i] = static_cast<uint8_t>(v); break;
-    case DataType::INT32: static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v); break;
-    case DataType::INT64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v); break;
-    case DataType::BOOL: static_cast<bool*>(base)[i] = v != 0; break;
+    case DataType::FP32:
+      static_cast<float*>(base)[i] = static_cast<float>(v);
+      break;
+    case DataType::FP16:
+      static_cast<half*>(base)[i] = half(static_cast<float>(v));
+      break;
+    case DataType::BF16:
+      static_cast<bfloat16*>(base)[i] = bfloat16(static_cast<float>(v));
+      break;
+    case DataType::INT8:
+      static_cast<int8_t*>(base)[i] = static_cast<int8_t>(v);
+      break;
+    case DataType::UINT8:
+      static_cast<uint8_t*>(base)[i] = static_cast<uint8_t>(v);
+      break;
+    case DataType::INT32:
+      static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v);
+      break;
+    case DataType::INT64:
+      static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v);
+      break;
+    case DataType::BOOL:
+      static_cast<bool*>(base)[i] = v != 0;
+      break;
   }
 }
 
@@ -57,9 +80,15 @@ class CpuBackend final : public Backend {
   void copy(void* dst, void const* src, size_t bytes, Stream) override {
     if (dst != src) std::memmove(dst, src, bytes);
   }
-  void copy_from_host(void* dst, void const* src, size_t bytes) override { copy(dst, src, bytes, {}); }
-  void copy_to_host(void* dst, void const* src, size_t bytes) override { copy(dst, src, bytes, {}); }
-  void reformat(Tensor const& src, Tensor const& dst, Stream) override { reformat_on_host(src, dst); }
+  void copy_from_host(void* dst, void const* src, size_t bytes) override {
+    copy(dst, src, bytes, {});
+  }
+  void copy_to_host(void* dst, void const* src, size_t bytes) override {
+    copy(dst, src, bytes, {});
+  }
+  void reformat(Tensor const& src, Tensor const& dst, Stream) override {
+    reformat_on_host(src, dst);
+  }
   void synchronize(Stream) override {}
 
   double time_ms(std::function<void(Stream)> const& run, int warmup_runs, int timed_runs) override {
@@ -68,9 +97,12 @@ class CpuBackend final : public Backend {
     for (int i = 0; i < std::max(1, timed_runs); ++i) {
       auto start = std::chrono::steady_clock::now();
       run({});
-      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      times.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
     }
-    std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2), times.end());
+    std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2),
+                     times.end());
     return times[times.size() / 2];
   }
 };
@@ -78,7 +110,8 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 void reformat_on_host(Tensor const& src, Tensor const& dst) {
-  if (!(src.shape == dst.shape)) fail("reformat between different shapes {} and {}", to_string(src.shape), to_string(dst.shape));
+  if (!(src.shape == dst.shape))
+    fail("reformat between different shapes {} and {}", to_string(src.shape), to_string(dst.shape));
   int rank = src.rank();
   int64_t n = src.numel();
   bool same_layout = src.strides == dst.strides;
@@ -95,8 +128,10 @@ void reformat_on_host(Tensor const& src, Tensor const& dst) {
       s += index[d] * src.strides[d];
       t += index[d] * dst.strides[d];
     }
-    if (exact_int64) static_cast<int64_t*>(dst.data)[t] = static_cast<int64_t const*>(src.data)[s];
-    else store(dst.data, dst.dtype, t, load(src.data, src.dtype, s));
+    if (exact_int64)
+      static_cast<int64_t*>(dst.data)[t] = static_cast<int64_t const*>(src.data)[s];
+    else
+      store(dst.data, dst.dtype, t, load(src.data, src.dtype, s));
     for (int d = rank - 1; d >= 0; --d) {  // next logical index, last dimension fastest
       if (++index[d] < src.shape[d]) break;
       index[d] = 0;
@@ -117,7 +152,9 @@ Backend& backend(Device device) {
   if (device == Device::CPU) return cpu_backend();
 #ifdef QDP_WITH_CUDA
   if (Backend* b = cuda_backend()) return *b;
-  fail("the CUDA backend is not available: no usable CUDA GPU was found (build and run on the CPU with --device cpu)");
+  fail(
+      "the CUDA backend is not available: no usable CUDA GPU was found (build and run on the CPU "
+      "with --device cpu)");
 #else
   fail("the CUDA backend is not available: this qdp was built without CUDA (use --device cpu)");
 #endif
@@ -135,12 +172,17 @@ bool cuda_available() {
 #endif
 }
 
-Device default_device() { return cuda_available() ? Device::CUDA : Device::CPU; }
+Device default_device() {
+  return cuda_available() ? Device::CUDA : Device::CPU;
+}
 
 DeviceBuffer::DeviceBuffer(Device device, size_t bytes)
     : device_(device), data_(detail::backend(device).allocate(bytes)), bytes_(bytes) {}
-DeviceBuffer::~DeviceBuffer() { release(); }
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept : device_(o.device_), data_(o.data_), bytes_(o.bytes_) {
+DeviceBuffer::~DeviceBuffer() {
+  release();
+}
+DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept
+    : device_(o.device_), data_(o.data_), bytes_(o.bytes_) {
   o.data_ = nullptr;
   o.bytes_ = 0;
 }
@@ -158,11 +200,15 @@ void DeviceBuffer::release() {
   data_ = nullptr;
 }
 void DeviceBuffer::copy_from_host(void const* src, size_t bytes, size_t offset) {
-  if (offset + bytes > bytes_) fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset, bytes_);
+  if (offset + bytes > bytes_)
+    fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
+         bytes_);
   detail::backend(device_).copy_from_host(static_cast<std::byte*>(data_) + offset, src, bytes);
 }
 void DeviceBuffer::copy_to_host(void* dst, size_t bytes, size_t offset) const {
-  if (offset + bytes > bytes_) fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset, bytes_);
+  if (offset + bytes > bytes_)
+    fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
+         bytes_);
   detail::backend(device_).copy_to_host(dst, static_cast<std::byte const*>(data_) + offset, bytes);
 }
 

@@ -1,0 +1,561 @@
+// The CUDA backend: device memory, stream-ordered copies, reformat kernels and event timing.
+
+// fmt 9 switches its constexpr support off under nvcc, which leaves its consteval format checks
+// unable to compile (g++ and nvcc's front end both reject them); the host compiler supports
+// them. src/CMakeLists.txt defines this for every CUDA source; the fallback here lets this file
+// also compile on its own.
+#ifndef FMT_USE_CONSTEXPR
+#define FMT_USE_CONSTEXPR 1
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <qdp/cuda.hpp>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "backends/backend.hpp"
+
+namespace qdp::detail {
+namespace {
+
+// ---- Errors and RAII handles -------------------------------------------------------------------
+
+// Throws "CUDA error in <call>(<context>): <reason>"; the context is formatted only on failure.
+template <class... Args>
+void check(cudaError_t status, std::string_view call, fmt::format_string<Args...> context,
+           Args&&... args) {
+  if (status == cudaSuccess) return;
+  std::string what = fmt::format("{}({})", call, fmt::format(context, std::forward<Args>(args)...));
+  check_cuda(status, what.c_str());
+}
+void check(cudaError_t status, char const* call) {
+  check_cuda(status, call);
+}
+
+struct StreamDestroyer {
+  void operator()(cudaStream_t stream) const noexcept { (void)cudaStreamDestroy(stream); }
+};
+struct EventDestroyer {
+  void operator()(cudaEvent_t event) const noexcept { (void)cudaEventDestroy(event); }
+};
+using UniqueStream = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDestroyer>;
+using UniqueEvent = std::unique_ptr<std::remove_pointer_t<cudaEvent_t>, EventDestroyer>;
+
+// Non-blocking: timed work must not wait for (or be waited on by) the legacy default stream.
+UniqueStream make_nonblocking_stream() {
+  cudaStream_t stream = nullptr;
+  check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  return UniqueStream(stream);
+}
+
+UniqueEvent make_event() {
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreate(&event), "cudaEventCreate");
+  return UniqueEvent(event);
+}
+
+// ---- Element conversions -----------------------------------------------------------------------
+
+// These mirror reformat_on_host, which widens every value to double and narrows it with C++
+// rules (float -> int truncates toward zero, bool is value != 0). Widening to float gives the
+// same results for every type whose values float holds exactly and is cheaper on the GPU, so
+// only INT32 and INT64 go through double.
+__device__ __forceinline__ float widen(float v) {
+  return v;
+}
+__device__ __forceinline__ float widen(__half v) {
+  return __half2float(v);
+}
+__device__ __forceinline__ float widen(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+__device__ __forceinline__ float widen(int8_t v) {
+  return v;
+}
+__device__ __forceinline__ float widen(uint8_t v) {
+  return v;
+}
+__device__ __forceinline__ float widen(bool v) {
+  return v ? 1.0f : 0.0f;
+}
+__device__ __forceinline__ double widen(int32_t v) {
+  return v;
+}
+__device__ __forceinline__ double widen(int64_t v) {
+  return static_cast<double>(v);
+}
+
+template <class To, class Wide>
+__device__ __forceinline__ To narrow(Wide v) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return v != Wide(0);
+  } else if constexpr (std::is_same_v<To, __half>) {
+    return __float2half_rn(static_cast<float>(v));  // the host rounds through float too
+  } else if constexpr (std::is_same_v<To, __nv_bfloat16>) {
+    return __float2bfloat16_rn(static_cast<float>(v));
+  } else {
+    return static_cast<To>(v);
+  }
+}
+
+template <class To, class From>
+__device__ __forceinline__ To convert(From v) {
+  if constexpr (std::is_same_v<To, From>) {
+    return v;  // bit-exact, like the host's exact INT64 path
+  } else {
+    return narrow<To>(widen(v));
+  }
+}
+
+// Calls f(std::type_identity<T>{}) with T the CUDA type of `t`'s elements.
+template <class F>
+void with_element_type(DataType t, F&& f) {
+  switch (t) {
+    case DataType::FP32:
+      return f(std::type_identity<float>{});
+    case DataType::FP16:
+      return f(std::type_identity<__half>{});
+    case DataType::BF16:
+      return f(std::type_identity<__nv_bfloat16>{});
+    case DataType::INT8:
+      return f(std::type_identity<int8_t>{});
+    case DataType::UINT8:
+      return f(std::type_identity<uint8_t>{});
+    case DataType::INT32:
+      return f(std::type_identity<int32_t>{});
+    case DataType::INT64:
+      return f(std::type_identity<int64_t>{});
+    case DataType::BOOL:
+      return f(std::type_identity<bool>{});
+  }
+  fail("reformat: unknown data type {}", static_cast<int>(t));
+}
+
+template <class F>
+void with_element_types(DataType from, DataType to, F&& f) {
+  with_element_type(from, [&](auto from_type) {
+    with_element_type(to, [&](auto to_type) { f(from_type, to_type); });
+  });
+}
+
+// ---- Reformat kernels --------------------------------------------------------------------------
+
+constexpr int kThreads = 256;  // per block of every reformat kernel
+
+// Elements per vector access in the cast kernel: 16 bytes of the wider of the two types.
+template <class From, class To>
+constexpr int kCastWidth = static_cast<int>(16 / std::max(sizeof(From), sizeof(To)));
+
+template <class T, int N>
+struct alignas(sizeof(T) * N) Vector {
+  T items[N];
+};
+
+// dst[i] = convert(src[i]) for tensors stored in the same order. When `vectorized` (both
+// pointers aligned to a vector), whole vectors move with wide accesses and only the last
+// n % width elements one by one.
+template <class From, class To>
+__global__ void __launch_bounds__(kThreads)
+    cast_kernel(From const* __restrict__ src, To* __restrict__ dst, int64_t n, bool vectorized) {
+  constexpr int kWidth = kCastWidth<From, To>;
+  int64_t const first = int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
+  int64_t const stride = int64_t{gridDim.x} * blockDim.x;
+  int64_t const vectors = vectorized ? n / kWidth : 0;
+  auto const* src_vectors = reinterpret_cast<Vector<From, kWidth> const*>(src);
+  auto* dst_vectors = reinterpret_cast<Vector<To, kWidth>*>(dst);
+  for (int64_t v = first; v < vectors; v += stride) {
+    Vector<From, kWidth> const in = src_vectors[v];
+    Vector<To, kWidth> out;
+#pragma unroll
+    for (int k = 0; k < kWidth; ++k) out.items[k] = convert<To>(in.items[k]);
+    dst_vectors[v] = out;
+  }
+  for (int64_t i = vectors * kWidth + first; i < n; i += stride) dst[i] = convert<To>(src[i]);
+}
+
+// The transpose kernels below turn `batch` row-major [rows, cols] matrices into [cols, rows]
+// ones, converting each element: NCHW -> NHWC is this with rows = C and cols = H*W per image,
+// NHWC -> NCHW the reverse.
+
+// Elements of T in a 4-byte word (1 for wider types).
+template <class T>
+constexpr int kPerWord = sizeof(T) < 4 ? static_cast<int>(4 / sizeof(T)) : 1;
+
+// The tile edge, in elements: 64 keeps enough bytes in flight per block to come near copy
+// bandwidth on an H100 for 4-byte types (32 reaches about 75% of it).
+constexpr int kTileEdge = 64;
+
+// Square tiles go through shared memory so that both the global reads and the global writes
+// are coalesced. Each tile row is padded by a 4-byte word (an element, for 8-byte types): the
+// odd pitch puts the lanes of a warp reading down a tile column on distinct banks.
+template <class From, class To>
+__global__ void __launch_bounds__(kThreads)
+    transpose_kernel(From const* __restrict__ src, To* __restrict__ dst, int64_t batch,
+                     int64_t rows, int64_t cols) {
+  constexpr int kEdge = kTileEdge, kWarps = kThreads / 32;
+  __shared__ To tile[kEdge][kEdge + kPerWord<To>];
+  int64_t const row_tiles = (rows + kEdge - 1) / kEdge;
+  int64_t const col_tiles = (cols + kEdge - 1) / kEdge;
+  int64_t const tiles_per_matrix = row_tiles * col_tiles;
+  int const lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+  for (int64_t t = blockIdx.x; t < batch * tiles_per_matrix; t += gridDim.x) {
+    int64_t const matrix = t / tiles_per_matrix;
+    int64_t const row0 = t % tiles_per_matrix / col_tiles * kEdge;
+    int64_t const col0 = t % tiles_per_matrix % col_tiles * kEdge;
+    From const* in = src + matrix * rows * cols;
+    To* out = dst + matrix * rows * cols;
+    // A warp reads consecutive elements of one input row...
+#pragma unroll
+    for (int r = warp; r < kEdge; r += kWarps) {
+#pragma unroll
+      for (int c = lane; c < kEdge; c += 32) {
+        if (row0 + r < rows && col0 + c < cols) {
+          tile[r][c] = convert<To>(in[(row0 + r) * cols + col0 + c]);
+        }
+      }
+    }
+    __syncthreads();
+    // ...and writes consecutive elements of one output row, a column of the tile.
+#pragma unroll
+    for (int c = warp; c < kEdge; c += kWarps) {
+#pragma unroll
+      for (int r = lane; r < kEdge; r += 32) {
+        if (col0 + c < cols && row0 + r < rows) out[(col0 + c) * rows + row0 + r] = tile[r][c];
+      }
+    }
+    __syncthreads();  // the next tile reuses the shared memory
+  }
+}
+
+// Matrices with a side shorter than this (images of a few channels, or of a few pixels) go to
+// the slab kernel: square tiles would leave most of their threads idle.
+constexpr int64_t kMaxSlabShortSide = 16;
+constexpr int kSlabBytes = 8192;  // staged per block
+
+struct SlabElement {
+  int s, l;        // its short-side and long-side indices within the slab
+  int64_t offset;  // its offset in the matrix
+};
+
+// The transpose of [short, long] <-> [long, short] matrices: a block stages the whole short
+// side of a run of the long side in shared memory, so that it reads and writes long contiguous
+// runs: one per short index in the planar matrix ([short, long]), a single one in the
+// interleaved matrix ([long, short]).
+template <class From, class To>
+__global__ void __launch_bounds__(kThreads)
+    transpose_slab_kernel(From const* __restrict__ src, To* __restrict__ dst, int64_t batch,
+                          int64_t rows, int64_t cols) {
+  __shared__ To slab[kSlabBytes / sizeof(To)];
+  bool const planar_src = rows < cols;  // else the destination is the planar one
+  int const short_side = static_cast<int>(planar_src ? rows : cols);
+  int64_t const long_side = planar_src ? cols : rows;
+  int const pitch = short_side | 1;  // odd, so that a warp's strided accesses spread over banks
+  int const run = static_cast<int>(sizeof(slab) / sizeof(To)) / pitch;  // long elements per slab
+  int64_t const slabs_per_matrix = (long_side + run - 1) / run;
+  for (int64_t t = blockIdx.x; t < batch * slabs_per_matrix; t += gridDim.x) {
+    int64_t const matrix = t / slabs_per_matrix;
+    int64_t const first = t % slabs_per_matrix * run;
+    int const length = static_cast<int>(long_side - first < run ? long_side - first : run);
+    From const* in = src + matrix * rows * cols;
+    To* out = dst + matrix * rows * cols;
+    // Element f of the slab's part of a matrix, numbered in memory order.
+    auto planar = [&](int f) {
+      int const s = f / length, l = f % length;
+      return SlabElement{s, l, s * long_side + first + l};
+    };
+    auto interleaved = [&](int f) {
+      int const l = f / short_side, s = f % short_side;
+      return SlabElement{s, l, (first + l) * short_side + s};
+    };
+#pragma unroll 4
+    for (int f = threadIdx.x; f < length * short_side; f += kThreads) {
+      auto const [s, l, offset] = planar_src ? planar(f) : interleaved(f);
+      slab[l * pitch + s] = convert<To>(in[offset]);
+    }
+    __syncthreads();
+#pragma unroll 4
+    for (int f = threadIdx.x; f < length * short_side; f += kThreads) {
+      auto const [s, l, offset] = planar_src ? interleaved(f) : planar(f);
+      out[offset] = slab[l * pitch + s];
+    }
+    __syncthreads();  // the next slab reuses the shared memory
+  }
+}
+
+// Both tensors' shapes and strides, passed to the strided kernel by value.
+struct StridedLayout {
+  int rank = 0;
+  int64_t shape[kMaxRank] = {};
+  int64_t src_strides[kMaxRank] = {};
+  int64_t dst_strides[kMaxRank] = {};
+};
+
+// The fallback for any other pair of layouts: one element per iteration, in logical order,
+// with the offsets computed from the strides like reformat_on_host does.
+template <class From, class To>
+__global__ void __launch_bounds__(kThreads)
+    strided_kernel(From const* __restrict__ src, To* __restrict__ dst, StridedLayout layout,
+                   int64_t n) {
+  int64_t const stride = int64_t{gridDim.x} * blockDim.x;
+  for (int64_t i = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; i < n; i += stride) {
+    int64_t rest = i, src_offset = 0, dst_offset = 0;
+#pragma unroll
+    for (int d = kMaxRank - 1; d >= 0; --d) {  // constant indices keep the layout in registers
+      if (d >= layout.rank) continue;
+      int64_t const index = rest % layout.shape[d];
+      rest /= layout.shape[d];
+      src_offset += index * layout.src_strides[d];
+      dst_offset += index * layout.dst_strides[d];
+    }
+    dst[dst_offset] = convert<To>(src[src_offset]);
+  }
+}
+
+// ---- Layouts -----------------------------------------------------------------------------------
+
+enum class MemoryOrder { kRowMajor, kChannelsLast, kOther };
+
+// Whether two stride sets store `shape` identically: the strides of dims of extent 1 never
+// matter (an NHWC tensor with C == 1 is stored like NCHW).
+bool same_order(Dims const& shape, Dims const& a, Dims const& b) {
+  for (int d = 0; d < shape.rank(); ++d) {
+    if (shape[d] != 1 && a[d] != b[d]) return false;
+  }
+  return true;
+}
+
+MemoryOrder memory_order(Tensor const& t) {
+  if (t.strides.rank() != t.rank()) return MemoryOrder::kOther;
+  if (same_order(t.shape, t.strides, dense_strides(t.shape, TensorFormat::LINEAR))) {
+    return MemoryOrder::kRowMajor;
+  }
+  if (t.rank() == 4 && same_order(t.shape, t.strides, dense_strides(t.shape, TensorFormat::HWC))) {
+    return MemoryOrder::kChannelsLast;
+  }
+  return MemoryOrder::kOther;
+}
+
+bool is_aligned(void const* p, size_t alignment) {
+  return reinterpret_cast<uintptr_t>(p) % alignment == 0;
+}
+
+// ---- The backend -------------------------------------------------------------------------------
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int multiprocessors)
+      // Enough blocks to fill every SM several times over; grid-stride loops do the rest.
+      : max_blocks_(std::max(1, multiprocessors) * 32) {}
+
+  Device device() const override { return Device::CUDA; }
+
+  void* allocate(size_t bytes) override {
+    void* data = nullptr;
+    // A 0-byte request still gets real memory, so that every buffer has its own address.
+    check(cudaMalloc(&data, std::max<size_t>(bytes, 1)), "cudaMalloc", "{} bytes", bytes);
+    return data;
+  }
+
+  void deallocate(void* data) noexcept override {
+    // Nothing to report to: a failure here means the context is already gone (process exit).
+    if (cudaFree(data) != cudaSuccess) (void)cudaGetLastError();
+  }
+
+  void copy(void* dst, void const* src, size_t bytes, Stream stream) override {
+    if (dst == src || bytes == 0) return;
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, native(stream)),
+          "cudaMemcpyAsync", "{} bytes, device to device", bytes);
+  }
+
+  void copy_from_host(void* dst, void const* src, size_t bytes) override {
+    if (bytes == 0) return;
+    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy",
+          "{} bytes, host to device", bytes);
+    // From pageable memory cudaMemcpy may return before the DMA lands; waiting for the default
+    // stream makes the data visible to work on every stream, non-blocking ones included.
+    check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize", "after a host to device copy");
+  }
+
+  void copy_to_host(void* dst, void const* src, size_t bytes) override {
+    if (bytes == 0) return;
+    check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy",
+          "{} bytes, device to host", bytes);
+  }
+
+  void reformat(Tensor const& src, Tensor const& dst, Stream stream) override {
+    if (!(src.shape == dst.shape)) {
+      fail("reformat between different shapes {} and {}", to_string(src.shape),
+           to_string(dst.shape));
+    }
+    int64_t const n = src.numel();
+    if (n == 0) return;
+    MemoryOrder const src_order = memory_order(src), dst_order = memory_order(dst);
+    if (src_order == dst_order && src_order != MemoryOrder::kOther) {
+      if (src.dtype == dst.dtype) return copy(dst.data, src.data, src.bytes(), stream);
+      launch_cast(src, dst, n, stream);
+    } else if (src_order != MemoryOrder::kOther && dst_order != MemoryOrder::kOther) {
+      launch_transpose(src, dst, src_order == MemoryOrder::kRowMajor, stream);
+    } else {
+      launch_strided(src, dst, n, stream);
+    }
+    check(cudaGetLastError(), "the reformat kernel launch", "{} {} -> {} {}, shape {}",
+          name(src.dtype), name(src.format), name(dst.dtype), name(dst.format),
+          to_string(src.shape));
+  }
+
+  void synchronize(Stream stream) override {
+    check(cudaStreamSynchronize(native(stream)), "cudaStreamSynchronize");
+  }
+
+  double time_ms(std::function<void(Stream)> const& run, int warmup_runs, int timed_runs) override {
+    UniqueStream const stream = make_nonblocking_stream();
+    Stream const qdp_stream{stream.get()};
+    for (int i = 0; i < warmup_runs; ++i) run(qdp_stream);
+    check(cudaStreamSynchronize(stream.get()), "cudaStreamSynchronize", "after the warm-up runs");
+
+    UniqueEvent const start = make_event(), stop = make_event();
+    std::vector<double> times;
+    for (int i = 0; i < std::max(1, timed_runs); ++i) {
+      check(cudaEventRecord(start.get(), stream.get()), "cudaEventRecord");
+      run(qdp_stream);
+      check(cudaEventRecord(stop.get(), stream.get()), "cudaEventRecord");
+      check(cudaEventSynchronize(stop.get()), "cudaEventSynchronize", "timed run {}", i);
+      float ms = 0;
+      check(cudaEventElapsedTime(&ms, start.get(), stop.get()), "cudaEventElapsedTime");
+      times.push_back(ms);
+    }
+    auto const median = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), median, times.end());
+    return *median;
+  }
+
+  // Captures on the caller's stream, or on a stream of our own when it is the legacy default
+  // stream, which cannot be captured; a graph launches on any stream.
+  std::shared_ptr<void> capture_graph(std::function<void(Stream)> const& run,
+                                      Stream stream) override {
+    UniqueStream own;
+    cudaStream_t capture = native(stream);
+    if (!capture) {
+      own = make_nonblocking_stream();
+      capture = own.get();
+    }
+    check(cudaStreamBeginCapture(capture, cudaStreamCaptureModeThreadLocal),
+          "cudaStreamBeginCapture");
+    cudaGraph_t graph = nullptr;
+    try {
+      run(Stream{capture});
+    } catch (...) {
+      (void)cudaStreamEndCapture(capture, &graph);  // leave the stream usable
+      if (graph) (void)cudaGraphDestroy(graph);
+      throw;
+    }
+    check(cudaStreamEndCapture(capture, &graph), "cudaStreamEndCapture");
+    std::unique_ptr<std::remove_pointer_t<cudaGraph_t>, decltype(&cudaGraphDestroy)> owned(
+        graph, &cudaGraphDestroy);
+    cudaGraphExec_t exec = nullptr;
+    check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    return std::shared_ptr<void>(
+        exec, [](void* e) { (void)cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(e)); });
+  }
+
+  void launch_graph(void* graph, Stream stream) override {
+    check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), native(stream)), "cudaGraphLaunch");
+  }
+
+ private:
+  int grid_for(int64_t work_items, int64_t items_per_block) const {
+    int64_t const blocks = (work_items + items_per_block - 1) / items_per_block;
+    return static_cast<int>(std::clamp<int64_t>(blocks, 1, max_blocks_));
+  }
+
+  void launch_cast(Tensor const& src, Tensor const& dst, int64_t n, Stream stream) const {
+    with_element_types(src.dtype, dst.dtype, [&](auto from_type, auto to_type) {
+      using From = typename decltype(from_type)::type;
+      using To = typename decltype(to_type)::type;
+      constexpr int kWidth = kCastWidth<From, To>;
+      bool const vectorized = is_aligned(src.data, alignof(Vector<From, kWidth>)) &&
+                              is_aligned(dst.data, alignof(Vector<To, kWidth>));
+      int const grid = grid_for(vectorized ? n / kWidth : n, kThreads);
+      cast_kernel<From, To><<<grid, kThreads, 0, native(stream)>>>(
+          static_cast<From const*>(src.data), static_cast<To*>(dst.data), n, vectorized);
+    });
+  }
+
+  // Rank-4 NCHW <-> NHWC, per image a [C, H*W] <-> [H*W, C] transpose.
+  void launch_transpose(Tensor const& src, Tensor const& dst, bool to_channels_last,
+                        Stream stream) const {
+    int64_t const images = src.shape[0], channels = src.shape[1];
+    int64_t const pixels = src.shape[2] * src.shape[3];
+    int64_t const rows = to_channels_last ? channels : pixels;
+    int64_t const cols = to_channels_last ? pixels : channels;
+    bool const slabs = std::min(rows, cols) <= kMaxSlabShortSide;
+    with_element_types(src.dtype, dst.dtype, [&](auto from_type, auto to_type) {
+      using From = typename decltype(from_type)::type;
+      using To = typename decltype(to_type)::type;
+      auto const* in = static_cast<From const*>(src.data);
+      auto* out = static_cast<To*>(dst.data);
+      if (slabs) {
+        int64_t const short_side = std::min(rows, cols), long_side = std::max(rows, cols);
+        int64_t const run = static_cast<int64_t>(kSlabBytes / sizeof(To)) / (short_side | 1);
+        int const grid = grid_for(images * ((long_side + run - 1) / run), 1);
+        transpose_slab_kernel<From, To>
+            <<<grid, kThreads, 0, native(stream)>>>(in, out, images, rows, cols);
+      } else {
+        int64_t const tiles =
+            (rows + kTileEdge - 1) / kTileEdge * ((cols + kTileEdge - 1) / kTileEdge);
+        transpose_kernel<From, To><<<grid_for(images * tiles, 1), kThreads, 0, native(stream)>>>(
+            in, out, images, rows, cols);
+      }
+    });
+  }
+
+  void launch_strided(Tensor const& src, Tensor const& dst, int64_t n, Stream stream) const {
+    StridedLayout layout;
+    layout.rank = src.rank();
+    for (int d = 0; d < src.rank(); ++d) {
+      layout.shape[d] = src.shape[d];
+      layout.src_strides[d] = src.strides[d];
+      layout.dst_strides[d] = dst.strides[d];
+    }
+    with_element_types(src.dtype, dst.dtype, [&](auto from_type, auto to_type) {
+      using From = typename decltype(from_type)::type;
+      using To = typename decltype(to_type)::type;
+      strided_kernel<From, To><<<grid_for(n, kThreads), kThreads, 0, native(stream)>>>(
+          static_cast<From const*>(src.data), static_cast<To*>(dst.data), layout, n);
+    });
+  }
+
+  int64_t max_blocks_;
+};
+
+// The current GPU's number of SMs, or nullopt when no GPU (or driver) is usable. Never throws nor
+// prints: a machine without a GPU simply has no CUDA backend.
+std::optional<int> probe_gpu() noexcept {
+  int count = 0, device = 0, multiprocessors = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0 ||
+      cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device) !=
+          cudaSuccess) {
+    (void)cudaGetLastError();  // a failed probe must not surface as a later call's error
+    return std::nullopt;
+  }
+  return multiprocessors;
+}
+
+}  // namespace
+
+Backend* cuda_backend() {
+  // Probed once (thread-safe static initialisation); the backend itself holds no resources.
+  static std::optional<CudaBackend> backend = []() -> std::optional<CudaBackend> {
+    if (std::optional<int> multiprocessors = probe_gpu()) return CudaBackend(*multiprocessors);
+    return std::nullopt;
+  }();
+  return backend ? &*backend : nullptr;
+}
+
+}  // namespace qdp::detail
