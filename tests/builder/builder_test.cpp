@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "test_plugins.hpp"
+#include "test_support.hpp"
 
 using ::testing::HasSubstr;
 using namespace qdp;
@@ -11,15 +12,7 @@ using test_plugins::CaptureLogger;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qdp_test::error_of;
 
 Engine build(Network const& net, Logger* logger = nullptr, bool strict = false) {
   BuildConfig config;

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace qdp {
 namespace {
 
@@ -25,16 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 Bytes bytes_of(std::string const& s) {
   Bytes b;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace qdp {
 namespace {
 
@@ -34,16 +36,7 @@ std::vector<std::string> expand(AutoTuneCombination const& combination, int num_
 }
 
 // The message of the qdp::Error that `run` throws; a test failure when it throws none.
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 // --- Building combinations from the constructor's strings -----------------------------------
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace qdp {
 namespace {
 
@@ -18,16 +20,7 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 // Removes a plugin ID from the global registry when the test ends, however it ends.
 struct Unregister {

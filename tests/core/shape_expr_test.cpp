@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace qdp {
 namespace {
 
@@ -18,16 +20,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // The message of the qdp::Error that `run` throws; a test failure when it throws none.
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 // Leaves used throughout: dimensions of two network inputs and a size tensor value.
 ShapeExpr const d00 = ShapeExpr::input_dim(0, 0);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace qdp {
 namespace {
 
@@ -19,16 +21,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 std::vector<int64_t> as_vector(Dims const& d) {
   return {d.begin(), d.end()};

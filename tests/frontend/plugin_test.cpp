@@ -17,6 +17,8 @@
 #include <tuple>
 #include <vector>
 
+#include "test_support.hpp"
+
 // Attribute structs, declared as a user would: at namespace scope, next to QDP_ATTRS.
 namespace test_frontend {
 
@@ -82,16 +84,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-template <class F>
-std::string error_of(F&& run) {
-  try {
-    run();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
-  return "";
-}
+using qdp_test::error_of;
 
 // Removes a plugin ID from the global registry when the test ends, however it ends (and before
 // it starts, so that --gtest_repeat works).

@@ -3,21 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "test_plugins.hpp"
+#include "test_support.hpp"
 
 using ::testing::HasSubstr;
 using namespace qdp;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (Error const& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using qdp_test::error_of;
 
 Engine dynamic_scale_engine() {
   Network net;
