@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
   add_cmd->add_flag("--autotune", add.autotune, "Define an autotune function (FP32|FP16)");
   add_cmd->add_flag("--aot", add.aot, "Use the AOT implementation");
 
+  CommonOptions inplace;
+  CLI::App* inplace_cmd = app.add_subcommand(
+      "inplace_add", "Two chained in-place adds (+2, +4) in the caller's buffer");
+  add_common(inplace_cmd, inplace);
+
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
@@ -31,6 +36,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (add_cmd->parsed()) return run_add(add);
+    if (inplace_cmd->parsed()) return run_inplace_add(inplace);
   } catch (qdp::Error const& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

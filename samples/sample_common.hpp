@@ -30,5 +30,6 @@ struct AddOptions : CommonOptions {
   bool aot = false;
 };
 int run_add(AddOptions const& options);
+int run_inplace_add(CommonOptions const& options);
 
 }  // namespace qdp::samples

@@ -33,6 +33,7 @@ step cpu_tests "$bin/qdp_tests"
 step sample_add_cuda "$bin/qdp_runner" add --device cuda
 step sample_add_autotune_cuda "$bin/qdp_runner" add --autotune -v --device cuda
 step sample_add_default_device "$bin/qdp_runner" add
+step sample_inplace_add_cuda "$bin/qdp_runner" inplace_add -v --device cuda
 step memcheck compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_gpu_tests"
 step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/qdp.csv'"
 step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/peers.csv'"

@@ -9,6 +9,7 @@
 #include <qdp/qdp.hpp>
 #include <vector>
 
+#include "backends/backend.hpp"
 #include "plugins/cuda_elementwise.cuh"
 #include "plugins/sample_plugins.hpp"
 
@@ -144,6 +145,29 @@ void overheads() {
   std::printf("metric,host_us_graph_launch,%.3f,us\n", graph_host);
 }
 
+// LINEAR <-> HWC through the CUDA backend's reformat, against a copy of the same bytes.
+void reformat_bandwidth(qdp::DataType dtype, qdp::Dims shape) {
+  char const* name = dtype == qdp::DataType::FP32 ? "fp32" : "fp16";
+  size_t bytes = static_cast<size_t>(shape.numel()) * qdp::element_size(dtype);
+  qdp::DeviceBuffer a(qdp::Device::CUDA, bytes), b(qdp::Device::CUDA, bytes);
+  QDP_CUDA_CHECK(cudaMemset(a.data(), 1, bytes));
+  StreamHolder stream;
+  auto& backend = qdp::detail::backend(qdp::Device::CUDA);
+  qdp::Tensor linear{a.data(), dtype, qdp::TensorFormat::LINEAR, qdp::Device::CUDA, shape,
+                     qdp::dense_strides(shape, qdp::TensorFormat::LINEAR)};
+  qdp::Tensor hwc{b.data(), dtype, qdp::TensorFormat::HWC, qdp::Device::CUDA, shape,
+                  qdp::dense_strides(shape, qdp::TensorFormat::HWC)};
+  double copy = median_ms(stream.s, [&] {
+    QDP_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream.s));
+  });
+  double to_hwc = median_ms(stream.s, [&] { backend.reformat(linear, hwc, {stream.s}); });
+  double to_linear = median_ms(stream.s, [&] { backend.reformat(hwc, linear, {stream.s}); });
+  std::string s = shape_text(shape);
+  std::printf("reformat,%s,%s,cuda_memcpy,%.5f,%.1f\n", name, s.c_str(), copy, 2.0 * bytes / copy / 1e6);
+  std::printf("reformat,%s,%s,qdp_linear_to_hwc,%.5f,%.1f\n", name, s.c_str(), to_hwc, 2.0 * bytes / to_hwc / 1e6);
+  std::printf("reformat,%s,%s,qdp_hwc_to_linear,%.5f,%.1f\n", name, s.c_str(), to_linear, 2.0 * bytes / to_linear / 1e6);
+}
+
 void build_time() {
   qdp::DeviceBuffer warm(qdp::Device::CUDA, 1);  // the device is initialised before timing
   std::vector<double> ms;
@@ -169,6 +193,7 @@ int main() {
       bandwidth(dtype, {int64_t{1} << 28});
       bandwidth(dtype, {10, 3, 32, 32});
     }
+    for (auto dtype : {qdp::DataType::FP32, qdp::DataType::FP16}) reformat_bandwidth(dtype, {32, 256, 56, 56});
     overheads();
     build_time();
   } catch (qdp::Error const& e) {

@@ -5,6 +5,7 @@
 namespace {
 [[maybe_unused]] bool const registered = [] {
   qdp::samples::define_elemwise_add(/*with_autotune=*/true);
+  qdp::samples::define_inplace_add();
   return true;
 }();
 }  // namespace

@@ -7,4 +7,15 @@ namespace qdp::samples {
 // sample::elemwise_add_plugin: y = x + 1. With autotune: "FP32|FP16, FP32|FP16".
 void define_elemwise_add(bool with_autotune);
 
+// sample::elemwise_add_plugin_(x, delta): x += delta in place (output aliased to x).
+// Combinations ("FP32, FP32", "LINEAR*HWC") and ("FP32|FP16, FP32|FP16", "LINEAR").
+void define_inplace_add();
+
+// sample::non_zero_plugin(X): int32 (N, 2) row/column indices of X's non-zeros, and N (int64).
+void define_non_zero();
+
+// sample::circ_pad_plugin(x, pads): circular padding, pads in torch F.pad order.
+// With multi_tactic: two tactics (two genuinely different kernels per backend), timed.
+void define_circ_pad(bool multi_tactic);
+
 }  // namespace qdp::samples

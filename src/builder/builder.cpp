@@ -352,9 +352,7 @@ class Builder {
     double ms = backend_.time_ms(
         [&](Stream s) {
           ++runs;
-          verbose("Executing layer '{}' for inputs {} outputs {} tactic {}", layer.name,
-                  join_types({c.types.begin(), c.types.begin() + static_cast<long>(n_in)}),
-                  join_types({c.types.begin() + static_cast<long>(n_in), c.types.end()}), c.tactic);
+          verbose("Executing layer '{}' for {}", layer.name, describe(c));
           impl(in_t, out_t, s, tactic);
         },
         config_.warmup_runs, config_.timed_runs);

@@ -4,6 +4,8 @@
 #include <qdp/engine.hpp>
 #include <qdp/plugin_definition.hpp>
 #include <qdp/shape_expr.hpp>
+#include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,18 @@ struct PlanTensor {
   bool data_dependent = false;  // the shape uses a size value
 };
 
+// An AOT step's kernel: compiled code and how to launch it, evaluated at run time.
+struct PlanKernel {
+  std::string name;    // the kernel's (unmangled, extern "C") name
+  std::string ptx;     // PTX text, for GPUs newer than the cubin's
+  std::string cubin;   // machine code for `arch`
+  int arch = 0;        // e.g. 90 for sm_90
+  std::array<ShapeExpr, 3> grid{1, 1, 1};
+  std::array<ShapeExpr, 3> block{1, 1, 1};
+  ShapeExpr shared_memory{0};
+  std::vector<ShapeExpr> extra_args;  // int32 scalars between input and output pointers
+};
+
 struct PlanStep {
   enum class Kind : uint8_t { Plugin, Reformat };
   Kind kind = Kind::Plugin;
@@ -35,6 +49,7 @@ struct PlanStep {
   std::vector<int> aliases;          // per output: the input it aliases, or -1
   int32_t tactic = 0;
   double autotune_ms = 0;
+  std::optional<PlanKernel> kernel;  // AOT steps only
 };
 
 struct SizeValue {

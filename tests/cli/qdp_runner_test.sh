@@ -27,12 +27,16 @@ expect() {
 expect add.cpu 0 '^Inference result is correct!$' -- add --device cpu
 expect add.autotune.fp32_candidate 0 'candidate types \[FP32, FP32\]' -- add --autotune -v --device cpu
 expect add.autotune.fp16_candidate 0 'candidate types \[FP16, FP16\]' -- add --autotune -v --device cpu
-expect add.autotune.runs_fp16 0 'Executing layer .* for inputs \[FP16\] outputs \[FP16\]' -- add --autotune -v --device cpu
+expect add.autotune.runs_fp16 0 "Executing layer 'elemwise_add_plugin_0' for types \[FP16, FP16\] formats \[LINEAR, LINEAR\]" -- add --autotune -v --device cpu
 expect add.autotune.winner 0 'chose types' -- add --autotune -v --device cpu
 expect add.autotune.build_time 0 'Finished engine building in [0-9.]+ seconds' -- add --autotune -v --device cpu
 expect add.autotune.inference_log 0 "Executing layer 'elemwise_add_plugin_0' \(sample::elemwise_add_plugin\) inputs \[FP(32|16) LINEAR 10x3x32x32\]" -- add --autotune -v --device cpu
 expect add.autotune.correct 0 '^Inference result is correct!$' -- add --autotune -v --device cpu
 expect add.no_autotune.not_timed 0 'has one candidate' -- add -v --device cpu
+expect inplace_add.cpu 0 '^Inference result is correct!$' -- inplace_add --device cpu
+expect inplace_add.hwc_candidate 0 'candidate types \[FP32, FP32\] formats \[HWC, HWC\]' -- inplace_add -v --device cpu
+expect inplace_add.fp16_candidate 0 'candidate types \[FP16, FP16\] formats \[LINEAR, LINEAR\]' -- inplace_add -v --device cpu
+expect inplace_add.no_activation_memory 0 'Activation memory: 0 bytes' -- inplace_add -v --device cpu
 expect usage.no_subcommand 2 'subcommand' --
 expect usage.unknown_option 2 'not expected' -- add --bogus
 expect usage.bad_device 2 'device' -- add --device tpu

@@ -1,0 +1,70 @@
+// The CPU backend's reformats: every type pair converts like a C++ cast, and LINEAR <-> HWC
+// round trips restore the input for every type.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "backends/backend.hpp"
+
+namespace {
+
+using namespace qdp;
+
+Tensor host_tensor(std::vector<std::byte>& storage, DataType dtype, TensorFormat format,
+                   Dims shape) {
+  storage.assign(static_cast<size_t>(shape.numel()) * element_size(dtype), std::byte{0});
+  return Tensor{storage.data(), dtype, format, Device::CPU, shape, dense_strides(shape, format)};
+}
+
+class HostLayoutRoundTrip : public ::testing::TestWithParam<DataType> {};
+
+TEST_P(HostLayoutRoundTrip, LinearToHwcAndBackRestoresTheInput) {
+  DataType dtype = GetParam();
+  Dims shape{2, 5, 3, 7};
+  std::vector<std::byte> a, b, c, values_storage;
+  // Small integers: exact in every type.
+  Tensor values = host_tensor(values_storage, DataType::FP32, TensorFormat::LINEAR, shape);
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> dist(0, 100);
+  for (int64_t i = 0; i < shape.numel(); ++i)
+    static_cast<float*>(values.data)[i] = static_cast<float>(dist(rng));
+  Tensor linear = host_tensor(a, dtype, TensorFormat::LINEAR, shape);
+  Tensor hwc = host_tensor(b, dtype, TensorFormat::HWC, shape);
+  Tensor back = host_tensor(c, dtype, TensorFormat::LINEAR, shape);
+  detail::reformat_on_host(values, linear);
+  detail::reformat_on_host(linear, hwc);
+  detail::reformat_on_host(hwc, back);
+  EXPECT_EQ(a, c);
+  // In HWC memory order, element (n, c, h, w) sits at ((n * H + h) * W + w) * C + c.
+  std::vector<std::byte> f;
+  Tensor hwc_as_float = host_tensor(f, DataType::FP32, TensorFormat::HWC, shape);
+  detail::reformat_on_host(hwc, hwc_as_float);
+  auto const* v = static_cast<float const*>(values.data);
+  auto const* h = static_cast<float const*>(hwc_as_float.data);
+  auto expected = [&](float x) { return dtype == DataType::BOOL ? (x != 0 ? 1.0f : 0.0f) : x; };
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t ch = 0; ch < 5; ++ch)
+      for (int64_t y = 0; y < 3; ++y)
+        for (int64_t x = 0; x < 7; ++x)
+          ASSERT_EQ(h[((n * 3 + y) * 7 + x) * 5 + ch], expected(v[((n * 5 + ch) * 3 + y) * 7 + x]));
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryType, HostLayoutRoundTrip, ::testing::ValuesIn(kAllDataTypes),
+                         [](auto const& info) { return std::string(name(info.param)); });
+
+TEST(HostReformat, CastsLikeCpp) {
+  std::vector<std::byte> a, b;
+  Tensor src = host_tensor(a, DataType::FP32, TensorFormat::LINEAR, {4});
+  Tensor dst = host_tensor(b, DataType::INT8, TensorFormat::LINEAR, {4});
+  float in[] = {-3.7f, 0.2f, 5.9f, 100.0f};
+  std::copy(in, in + 4, static_cast<float*>(src.data));
+  detail::reformat_on_host(src, dst);
+  auto const* out = static_cast<int8_t const*>(dst.data);
+  EXPECT_EQ(out[0], -3);
+  EXPECT_EQ(out[1], 0);
+  EXPECT_EQ(out[2], 5);
+  EXPECT_EQ(out[3], 100);
+}
+
+}  // namespace
