@@ -14,6 +14,22 @@ namespace detail {
 class ContextState;
 }
 
+// Supplies an output's memory once its size is known (the counterpart of TensorRT's output
+// allocator), for outputs whose size the caller cannot know before the run. The engine writes such
+// an output into memory of its own (sized for the upper bound), then, after the run, asks for
+// `bytes` of the caller's memory, copies the output there on the run's stream, and reports the
+// actual shape.
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  // Memory for `bytes` bytes of output `name` on the engine's device. `current` is what this
+  // allocator returned last time for the output (null the first time): return it when it is
+  // large enough.
+  virtual void* reallocate(std::string_view name, void* current, size_t bytes) = 0;
+  // The output's actual shape, after the run.
+  virtual void notify_shape(std::string_view name, Dims const& shape) = 0;
+};
+
 class ExecutionContext {
  public:
   explicit ExecutionContext(Engine engine);
@@ -26,6 +42,8 @@ class ExecutionContext {
   // Where an input or output lives (device memory on CUDA, host memory on the CPU).
   // The same buffer may be bound as an input and an output of an in-place network.
   void set_tensor_address(std::string_view name, void* data);
+  // Instead of an address: `allocator` provides output `name`'s memory once its size is known.
+  void set_output_allocator(std::string_view name, OutputAllocator* allocator);
   // The current shape of an input or output; a data-dependent output's after enqueue().
   Dims tensor_shape(std::string_view name) const;
   // Runs the engine on `stream`. Missing bindings and unset dynamic shapes are errors.

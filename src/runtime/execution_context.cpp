@@ -26,6 +26,9 @@ class ContextState {
       }
     }
     addresses_.assign(plan_.io.size(), nullptr);
+    allocators_.assign(plan_.io.size(), nullptr);
+    allocated_.assign(plan_.io.size(), nullptr);
+    staging_.resize(plan_.io.size());
     sizes_.assign(plan_.sizes.size(), -1);
     if (plan_.arena_bytes > 0)
       arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes));
@@ -67,6 +70,22 @@ class ContextState {
     int i = io_index(name);
     if (!data) fail("set_tensor_address('{}'): the address is null", name);
     addresses_[static_cast<size_t>(i)] = data;
+    allocators_[static_cast<size_t>(i)] = nullptr;  // an address replaces an allocator
+    dirty_ = true;
+  }
+
+  void set_output_allocator(std::string_view name, OutputAllocator* allocator) {
+    int i = io_index(name);
+    if (plan_.io[static_cast<size_t>(i)].is_input)
+      fail("set_output_allocator: '{}' is an input", name);
+    if (!allocator) fail("set_output_allocator('{}'): the allocator is null", name);
+    allocators_[static_cast<size_t>(i)] = allocator;
+    allocated_[static_cast<size_t>(i)] = nullptr;
+    // The run writes into memory of the engine's own, sized for the upper bound.
+    auto& staging = staging_[static_cast<size_t>(i)];
+    size_t bytes = std::max<size_t>(plan_.io[static_cast<size_t>(i)].max_bytes, 1);
+    if (staging.size() < bytes) staging = DeviceBuffer(plan_.device, bytes);
+    addresses_[static_cast<size_t>(i)] = staging.data();
     dirty_ = true;
   }
 
@@ -104,6 +123,7 @@ class ContextState {
     if (dirty_) prepare();
     std::fill(sizes_.begin(), sizes_.end(), -1);
     for (size_t s = 0; s < plan_.steps.size(); ++s) run_step(s, stream);
+    deliver_allocated_outputs(stream);
   }
 
  private:
@@ -239,6 +259,24 @@ class ContextState {
     }
   }
 
+  // Hands outputs with an allocator to the caller's memory, now that their shapes are known.
+  void deliver_allocated_outputs(Stream stream) {
+    for (size_t i = 0; i < plan_.io.size(); ++i) {
+      OutputAllocator* allocator = allocators_[i];
+      if (!allocator) continue;
+      auto const& io = plan_.io[i];
+      PlanTensor const& pt = plan_.tensors[static_cast<size_t>(plan_.io_tensor[i])];
+      Dims shape = shape_of(pt, io.name);
+      size_t bytes = static_cast<size_t>(shape.numel()) * element_size(pt.dtype);
+      void* target = allocator->reallocate(io.name, allocated_[i], bytes);
+      if (!target && bytes > 0)
+        fail("the output allocator returned no memory for '{}' ({} bytes)", io.name, bytes);
+      allocated_[i] = target;
+      if (bytes > 0) backend_.copy(target, staging_[i].data(), bytes, stream);
+      allocator->notify_shape(io.name, shape);
+    }
+  }
+
   void read_size(PlanStep const& step, PlanTensor const& pt, Tensor const& t, Stream stream) {
     backend_.synchronize(stream);
     int64_t value = 0;
@@ -287,6 +325,9 @@ class ContextState {
   std::vector<Dims> input_shapes_;
   std::vector<bool> shape_set_;
   std::vector<void*> addresses_;
+  std::vector<OutputAllocator*> allocators_;  // per io: outputs delivered through an allocator
+  std::vector<void*> allocated_;              // what each allocator returned last
+  std::vector<DeviceBuffer> staging_;         // where those outputs are written during the run
   std::vector<int64_t> sizes_;
   DeviceBuffer arena_;
   std::vector<StepTensors> step_tensors_;
@@ -306,6 +347,9 @@ void ExecutionContext::set_input_shape(std::string_view name, Dims shape) {
 }
 void ExecutionContext::set_tensor_address(std::string_view name, void* data) {
   state_->set_tensor_address(name, data);
+}
+void ExecutionContext::set_output_allocator(std::string_view name, OutputAllocator* allocator) {
+  state_->set_output_allocator(name, allocator);
 }
 Dims ExecutionContext::tensor_shape(std::string_view name) const {
   return state_->tensor_shape(name);

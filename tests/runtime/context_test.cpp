@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -152,6 +154,55 @@ TEST(Context, GraphsNeedTheCudaBackendAndStaticShapes) {
   EXPECT_THAT(error_of([&] { dds->capture_graph({}); }),
               HasSubstr("cannot be captured into a CUDA graph: layer 'filter_0' (plugin "
                         "test::filter) has a data-dependent output"));
+}
+
+// The caller's output memory, supplied once the size is known.
+struct RecordingAllocator : OutputAllocator {
+  std::map<std::string, std::vector<std::byte>, std::less<>> memory;
+  std::map<std::string, Dims, std::less<>> shapes;
+  std::map<std::string, size_t, std::less<>> requested;
+  void* reallocate(std::string_view name, void* current, size_t bytes) override {
+    auto& m = memory[std::string(name)];
+    requested[std::string(name)] = bytes;
+    if (current && m.size() >= bytes) return current;
+    m.resize(std::max<size_t>(bytes, 1));
+    return m.data();
+  }
+  void notify_shape(std::string_view name, Dims const& shape) override {
+    shapes[std::string(name)] = shape;
+  }
+};
+
+TEST(Context, OutputAllocatorReceivesTheActualSize) {
+  Engine engine = filter_engine(false);
+  auto ctx = engine.create_execution_context();
+  RecordingAllocator allocator;
+  std::vector<float> x = {1, 9, 2, 8, 3, 7, 4, 6, 5, 0};
+  ctx->set_tensor_address("x", x.data());
+  ctx->set_output_allocator("values", &allocator);
+  ctx->set_output_allocator("count", &allocator);
+  ctx->enqueue();
+  EXPECT_EQ(allocator.requested["values"], 5 * sizeof(float));  // the actual size, not the bound
+  EXPECT_EQ(allocator.shapes["values"], (Dims{5}));
+  EXPECT_EQ(allocator.shapes["count"], Dims{});
+  auto const* values = reinterpret_cast<float const*>(allocator.memory["values"].data());
+  EXPECT_EQ(std::vector<float>(values, values + 5), (std::vector<float>{9, 8, 7, 6, 5}));
+  EXPECT_EQ(*reinterpret_cast<int64_t const*>(allocator.memory["count"].data()), 5);
+  // A second run with fewer values reuses the memory and reports the new shape.
+  x.assign(10, 0.0f);
+  x[3] = 10;
+  ctx->enqueue();
+  EXPECT_EQ(allocator.shapes["values"], (Dims{1}));
+  EXPECT_EQ(reinterpret_cast<float const*>(allocator.memory["values"].data())[0], 10.0f);
+}
+
+TEST(Context, OutputAllocatorErrors) {
+  auto ctx = filter_engine(false).create_execution_context();
+  RecordingAllocator allocator;
+  EXPECT_THAT(error_of([&] { ctx->set_output_allocator("x", &allocator); }),
+              HasSubstr("'x' is an input"));
+  EXPECT_THAT(error_of([&] { ctx->set_output_allocator("values", nullptr); }),
+              HasSubstr("the allocator is null"));
 }
 
 }  // namespace
