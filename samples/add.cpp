@@ -8,13 +8,13 @@ namespace qdp::samples {
 
 int run_add(AddOptions const& options) {
   Device device = pick_device(options);
-  define_elemwise_add(options.autotune);
+  define_elemwise_add(options.autotune, options.aot);
   ConsoleLogger logger(options.verbose ? Severity::Verbose : Severity::Warning);
 
   Network network;
   TensorRef x = network.add_input("x", DataType::FP32, {10, 3, 32, 32});
   LayerOptions layer;
-  layer.impl = options.aot ? ImplChoice::AOT : ImplChoice::Default;
+  layer.impl = options.aot ? ImplChoice::AOT : ImplChoice::JIT;
   auto y =
       network.add_plugin("sample::elemwise_add_plugin", {x}, {{"block_size", int32_t{256}}}, layer);
   network.mark_output(y[0], "y");

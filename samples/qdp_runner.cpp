@@ -28,6 +28,20 @@ int main(int argc, char** argv) {
       "inplace_add", "Two chained in-place adds (+2, +4) in the caller's buffer");
   add_common(inplace_cmd, inplace);
 
+  CircPadOptions pad;
+  CLI::App* pad_cmd =
+      app.add_subcommand("circ_pad", "Circular padding, from the network API or ONNX");
+  add_common(pad_cmd, pad);
+  pad_cmd->add_option("--mode", pad.mode, "Build the network from ONNX or the network API")
+      ->check(CLI::IsMember({"onnx", "inetdef"}));
+  pad_cmd->add_option("--artifacts_dir", pad.artifacts_dir,
+                      "Where to store (or retrieve) artifacts");
+  pad_cmd->add_flag("--multi_tactic", pad.multi_tactic, "Enable multiple tactics");
+  pad_cmd->add_flag("--aot", pad.aot, "Use the AOT implementation of the plugin");
+  pad_cmd->add_flag("--save_engine", pad.save_engine, "Save the engine to the artifacts_dir");
+  pad_cmd->add_flag("--load_engine", pad.load_engine,
+                    "Load the engine from the artifacts_dir; ignores other options");
+
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
@@ -37,6 +51,7 @@ int main(int argc, char** argv) {
   try {
     if (add_cmd->parsed()) return run_add(add);
     if (inplace_cmd->parsed()) return run_inplace_add(inplace);
+    if (pad_cmd->parsed()) return run_circ_pad(pad);
   } catch (qdp::Error const& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

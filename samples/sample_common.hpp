@@ -32,4 +32,17 @@ struct AddOptions : CommonOptions {
 int run_add(AddOptions const& options);
 int run_inplace_add(CommonOptions const& options);
 
+struct CircPadOptions : CommonOptions {
+  std::string mode;  // "onnx" or "inetdef"; may be empty with load_engine
+  std::string artifacts_dir;
+  bool multi_tactic = false, aot = false, save_engine = false, load_engine = false;
+};
+int run_circ_pad(CircPadOptions const& options);
+
+// A usage error found after parsing: printed like CLI11's, exit code 2.
+inline int usage(std::string const& message) {
+  std::fprintf(stderr, "usage error: %s\n", message.c_str());
+  return 2;
+}
+
 }  // namespace qdp::samples

@@ -2,10 +2,12 @@
 // Engine: an immutable, built network (SPEC §1): per node the chosen implementation, types,
 // formats and tactic; the memory plan; the attributes its JIT impls need. Engines are cheap to
 // copy (shared, immutable); each ExecutionContext holds the per-run state.
+#include <cstddef>
 #include <memory>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
 #include <qdp/network.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +55,17 @@ class Engine {
   double build_seconds() const;
 
   std::unique_ptr<ExecutionContext> create_execution_context() const;
+
+  // Engine files (SPEC §5). The bytes carry a header (magic, format and library version, device,
+  // GPU architecture, checksum) that loading verifies before anything else is read. Loading
+  // resolves the engine's JIT plugins in this process and fails, naming the plugin, for one
+  // that is not defined. `origin` names the bytes in error messages (a path, say).
+  std::vector<std::byte> serialize() const;
+  static Engine deserialize(std::span<const std::byte> bytes, std::string_view origin = "<memory>");
+  // Written to a temporary file in the same directory, flushed, then renamed over `path`: a
+  // failure leaves no partial file behind.
+  void save(std::string const& path) const;
+  static Engine load(std::string const& path);
 
   detail::EngineImpl const& impl() const { return *impl_; }
 

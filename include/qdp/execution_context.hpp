@@ -7,6 +7,7 @@
 #include <qdp/logger.hpp>
 #include <qdp/plugin_definition.hpp>
 #include <string_view>
+#include <vector>
 
 namespace qdp {
 
@@ -54,6 +55,12 @@ class ExecutionContext {
   // be captured: its size values are read back in the middle of a run.
   void capture_graph(Stream stream);
   void launch_graph(Stream stream);
+
+  // Per-layer profiling: when on, each step is followed by a synchronization and its wall time
+  // is added to layer_times() (in the order of Engine::layers()). Slows runs down; off by default.
+  void set_profiling(bool on);
+  std::vector<double> const& layer_times_ms() const;  // accumulated per step
+  int64_t profiled_runs() const;
 
   Engine const& engine() const;
   // With a logger, each plugin step is logged (Verbose) as it is enqueued, with the types,

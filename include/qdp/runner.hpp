@@ -18,6 +18,8 @@ class Runner {
   // with its actual shape.
   std::map<std::string, Array> infer(std::map<std::string, Array> const& inputs);
   ExecutionContext& context();
+  // Waits for everything enqueued on the default stream of the engine's device.
+  void synchronize();
 
  private:
   struct State;

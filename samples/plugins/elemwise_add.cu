@@ -34,9 +34,35 @@ struct AddOne {
 };
 #endif
 
+// The AOT kernel: compiled with NVRTC when the engine is built and baked into it, so the engine
+// runs without this file. Parameters: input pointer, the element count, output pointer.
+constexpr char kAddOneSource[] = R"(
+#include <cuda_fp16.h>
+extern "C" __global__ void add_one_f32(float const* x, int n, float* y) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = x[i] + 1.0f;
+}
+extern "C" __global__ void add_one_f16(__half const* x, int n, __half* y) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = __float2half(__half2float(x[i]) + 1.0f);
+}
+)";
+
+AotKernel add_one_aot(TensorDesc const& x, AddAttrs const& a) {
+  if (x.dtype != DataType::FP32 && x.dtype != DataType::FP16)
+    fail("the AOT add kernel takes FP32 or FP16, not {}", name(x.dtype));
+  AotKernel k;
+  k.name = x.dtype == DataType::FP32 ? "add_one_f32" : "add_one_f16";
+  k.code = kAddOneSource;
+  k.grid = {cdiv(x.numel(), ShapeExpr(a.block_size)), 1, 1};
+  k.block = {a.block_size, 1, 1};
+  k.extra_args = {x.numel()};
+  return k;
+}
+
 }  // namespace
 
-void define_elemwise_add(bool with_autotune) {
+void define_elemwise_add(bool with_autotune, bool with_aot) {
   auto plugin =
       qdp::define("sample::elemwise_add_plugin")
           .desc([](TensorDesc const& x, AddAttrs const&) { return x.like(); })
@@ -49,6 +75,9 @@ void define_elemwise_add(bool with_autotune) {
           })
 #endif
       ;
+  if (with_aot)
+    plugin = std::move(plugin).aot_impl(
+        [](TensorDesc const& x, AddAttrs const& a, Outputs) { return add_one_aot(x, a); });
   if (with_autotune) {
     std::move(plugin)
         .autotune([](TensorDesc const&, AddAttrs const&) {

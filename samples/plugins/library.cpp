@@ -6,6 +6,8 @@ namespace {
 [[maybe_unused]] bool const registered = [] {
   qdp::samples::define_elemwise_add(/*with_autotune=*/true);
   qdp::samples::define_inplace_add();
+  qdp::samples::define_non_zero();
+  qdp::samples::define_circ_pad(/*multi_tactic=*/true);
   return true;
 }();
 }  // namespace

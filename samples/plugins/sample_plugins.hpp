@@ -4,8 +4,9 @@
 // library (libqdp_sample_plugins.so) registers every one in its full form when loaded.
 namespace qdp::samples {
 
-// sample::elemwise_add_plugin: y = x + 1. With autotune: "FP32|FP16, FP32|FP16".
-void define_elemwise_add(bool with_autotune);
+// sample::elemwise_add_plugin: y = x + 1. With autotune: "FP32|FP16, FP32|FP16". With aot: also
+// an aot_impl (a CUDA kernel compiled at build time and baked into the engine).
+void define_elemwise_add(bool with_autotune, bool with_aot = false);
 
 // sample::elemwise_add_plugin_(x, delta): x += delta in place (output aliased to x).
 // Combinations ("FP32, FP32", "LINEAR*HWC") and ("FP32|FP16, FP32|FP16", "LINEAR").

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "backends/backend.hpp"
+#include "backends/cuda/aot.hpp"
 #include "builder/memory_planner.hpp"
 #include "engine/plan.hpp"
 
@@ -232,17 +233,14 @@ class Builder {
       aot = has_aot;
     }
     if (!aot && !has_jit) no_jit();
-    if (aot) {
-      if (!has_aot)
-        fail(
-            "layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no "
-            "aot_impl",
-            layer.name, layer.plugin_id);
+    if (aot && !has_aot)
       fail(
-          "layer '{}' (plugin {}): AOT implementations are not supported by this qdp build yet; "
-          "use the JIT impl",
+          "layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no "
+          "aot_impl",
           layer.name, layer.plugin_id);
-    }
+    if (aot && config_.device != Device::CUDA)
+      fail("layer '{}' (plugin {}): AOT kernels run on the CUDA backend; build for the cuda device",
+           layer.name, layer.plugin_id);
     return aot;
   }
 
@@ -315,7 +313,10 @@ class Builder {
   }
 
   // Runs a candidate on buffers of the opt shapes and returns its median time.
-  double time_candidate(Network::Layer const& layer, BoundImpl const& impl, Candidate const& c,
+  // `run` is the candidate: (inputs, outputs, stream, env) -> enqueues it.
+  using CandidateRun =
+      std::function<void(std::span<const Tensor>, std::span<Tensor>, Stream, ShapeEnv const&)>;
+  double time_candidate(Network::Layer const& layer, CandidateRun const& run, Candidate const& c,
                         std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
     size_t n_in = ins.size();
     std::vector<int64_t> sizes_for_outputs = opt_sizes_;
@@ -347,16 +348,13 @@ class Builder {
         out_t.push_back(make(outs[o], n_in + o, env(opt_env_inputs_, sizes_for_outputs)));
       }
     }
-    Tactic tactic{c.tactic};
-    int runs = 0;
-    double ms = backend_.time_ms(
+    ShapeEnv launch_env = env(opt_env_inputs_, opt_sizes_);
+    return backend_.time_ms(
         [&](Stream s) {
-          ++runs;
           verbose("Executing layer '{}' for {}", layer.name, describe(c));
-          impl(in_t, out_t, s, tactic);
+          run(in_t, out_t, s, launch_env);
         },
         config_.warmup_runs, config_.timed_runs);
-    return ms;
   }
 
   double reformat_cost(PlanTensor const& from, DataType type, TensorFormat format) {
@@ -440,6 +438,27 @@ class Builder {
       plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
   }
 
+  // Asks aot_impl for candidate `c`'s kernel (its descs carry the candidate's types and formats)
+  // and compiles it for this GPU.
+  detail::PlanKernel compile_kernel(Network::Layer const& layer, PluginDefinition const& def,
+                                    Candidate const& c, std::vector<TensorDesc> const& ins,
+                                    std::vector<TensorDesc> const& outs) {
+    std::vector<TensorDesc> in_c = ins, out_c = outs;
+    for (size_t p = 0; p < in_c.size() + out_c.size(); ++p) {
+      TensorDesc& d = p < in_c.size() ? in_c[p] : out_c[p - in_c.size()];
+      d.dtype = c.types[p];
+      d.format = c.formats[p];
+    }
+    AotKernel kernel;
+    try {
+      kernel = def.aot_impl(in_c, layer.attrs, out_c, Tactic{c.tactic});
+    } catch (Error const& e) {
+      fail("layer '{}' (plugin {}): aot_impl failed: {}", layer.name, layer.plugin_id, e.what());
+    }
+    verbose("Layer '{}': compiling AOT kernel '{}' for {}", layer.name, kernel.name, describe(c));
+    return detail::compile_aot_kernel(layer.plugin_id, kernel);
+  }
+
   void lower_layer(Network::Layer const& layer) {
     PluginDefinition const& def = Registry::global().get(layer.plugin_id);
     bool aot = choose_aot(layer, def);
@@ -453,10 +472,28 @@ class Builder {
     auto cands = candidates(layer, def, ins, outs);
     size_t n_in = ins.size();
 
-    PluginImpl const* impl = def.impl(config_.device);
+    // Per candidate, how to run it: the JIT impl (attributes bound once), or the AOT kernel
+    // that aot_impl returns for the candidate's types, formats and tactic, compiled now.
     Attrs used;
-    for (auto const& name : impl->attrs_used) used.emplace(name, layer.attrs.at(name));
-    BoundImpl bound = impl->bind(layer.attrs);
+    BoundImpl bound;
+    std::vector<detail::PlanKernel> kernels;
+    if (aot) {
+      for (auto const& c : cands) kernels.push_back(compile_kernel(layer, def, c, ins, outs));
+    } else {
+      PluginImpl const* impl = def.impl(config_.device);
+      for (auto const& name : impl->attrs_used) used.emplace(name, layer.attrs.at(name));
+      bound = impl->bind(layer.attrs);
+    }
+    auto runner_for = [&](size_t i) -> CandidateRun {
+      if (!aot) {
+        Tactic tactic{cands[i].tactic};
+        return [&bound, tactic](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
+                                ShapeEnv const&) { bound(in, out, s, tactic); };
+      }
+      auto module = detail::load_aot_kernel(kernels[i], layer.name, n_in, outs.size());
+      return [module](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
+                      ShapeEnv const& e) { module->launch(in, out, e, s); };
+    };
 
     size_t best = 0;
     double best_ms = 0;
@@ -464,14 +501,14 @@ class Builder {
       double best_total = 0;
       for (size_t i = 0; i < cands.size(); ++i) {
         auto const& c = cands[i];
-        double ms = time_candidate(layer, bound, c, ins, outs);
+        double ms = time_candidate(layer, runner_for(i), c, ins, outs);
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
           reformat_ms +=
               reformat_cost(plan_.tensors[static_cast<size_t>(produced_[layer.inputs[k]])],
                             c.types[k], c.formats[k]);
-        verbose("Layer '{}' candidate {}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name,
-                describe(c), ms, reformat_ms);
+        verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name,
+                describe(c), aot ? " (AOT)" : "", ms, reformat_ms);
         if (i == 0 || ms + reformat_ms < best_total) {
           best = i;
           best_total = ms + reformat_ms;
@@ -480,6 +517,8 @@ class Builder {
       }
       verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
     } else {
+      if (aot)
+        detail::load_aot_kernel(kernels[0], layer.name, n_in, outs.size());  // check it loads
       verbose("Layer '{}' has one candidate, {}: not timed", layer.name, describe(cands[0]));
     }
     Candidate const& c = cands[best];
@@ -489,7 +528,8 @@ class Builder {
     step.name = layer.name;
     step.plugin_id = layer.plugin_id;
     step.aot = aot;
-    step.attrs = used;
+    step.attrs = used;  // empty for AOT: everything is in the kernel and its launch expressions
+    if (aot) step.kernel = kernels[best];
     step.tactic = c.tactic;
     step.autotune_ms = best_ms;
     for (size_t k = 0; k < n_in; ++k)

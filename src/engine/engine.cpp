@@ -2,6 +2,7 @@
 #include <qdp/execution_context.hpp>
 #include <qdp/registry.hpp>
 
+#include "backends/cuda/aot.hpp"
 #include "engine/plan.hpp"
 
 namespace qdp {
@@ -10,8 +11,14 @@ namespace detail {
 std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
   auto impl = std::make_shared<EngineImpl>();
   for (auto const& step : plan.steps) {
-    if (step.kind != PlanStep::Kind::Plugin) {
-      impl->bound.emplace_back();
+    impl->bound.emplace_back();
+    impl->kernels.emplace_back();
+    if (step.kind != PlanStep::Kind::Plugin) continue;
+    if (step.aot) {
+      // Self-contained: the kernel and its launch expressions are in the plan; no plugin needed.
+      if (!step.kernel) fail("layer '{}' is an AOT step without a kernel", step.name);
+      impl->kernels.back() =
+          load_aot_kernel(*step.kernel, step.name, step.inputs.size(), step.outputs.size());
       continue;
     }
     PluginDefinition const* def = Registry::global().find(step.plugin_id);
@@ -21,9 +28,6 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
           "definition "
           "into the program, or load the shared library that defines it (qdpexec --plugins LIB.so)",
           step.name, step.plugin_id);
-    if (step.aot)
-      fail("layer '{}' (plugin {}): AOT steps are not supported by this qdp build", step.name,
-           step.plugin_id);
     PluginImpl const* pi = def->impl(plan.device);
     if (!pi)
       fail("layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
@@ -33,7 +37,7 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
     for (auto const& spec : def->attrs)
       if (!attrs.count(spec.name) && spec.default_value)
         attrs.emplace(spec.name, *spec.default_value);
-    impl->bound.push_back(pi->bind(attrs));
+    impl->bound.back() = pi->bind(attrs);
   }
   impl->plan = std::move(plan);
   return impl;

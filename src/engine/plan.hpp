@@ -5,6 +5,7 @@
 #include <qdp/plugin_definition.hpp>
 #include <qdp/shape_expr.hpp>
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,9 +69,12 @@ struct EnginePlan {
   double build_seconds = 0;
 };
 
+class AotModule;
+
 struct EngineImpl {
   EnginePlan plan;
-  std::vector<BoundImpl> bound;  // per step (empty for reformats)
+  std::vector<BoundImpl> bound;                             // per step: JIT plugins
+  std::vector<std::shared_ptr<const AotModule>> kernels;  // per step: AOT plugins, loaded once
 };
 
 // Resolves plugins against the registry and binds their impls: how a built or loaded plan

@@ -1,9 +1,11 @@
 // The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
+#include <chrono>
 #include <qdp/device_buffer.hpp>
 #include <qdp/execution_context.hpp>
 
 #include "backends/backend.hpp"
+#include "backends/cuda/aot.hpp"
 #include "engine/plan.hpp"
 
 namespace qdp {
@@ -122,9 +124,23 @@ class ContextState {
   void enqueue(Stream stream) {
     if (dirty_) prepare();
     std::fill(sizes_.begin(), sizes_.end(), -1);
-    for (size_t s = 0; s < plan_.steps.size(); ++s) run_step(s, stream);
+    if (profiling_) {
+      run_profiled(stream);
+    } else {
+      for (size_t s = 0; s < plan_.steps.size(); ++s) run_step(s, stream);
+    }
     deliver_allocated_outputs(stream);
   }
+
+  void set_logger(Logger* logger) { logger_ = logger; }
+
+  void set_profiling(bool on) {
+    profiling_ = on;
+    layer_ms_.assign(plan_.steps.size(), 0.0);
+    profiled_runs_ = 0;
+  }
+  std::vector<double> const& layer_times_ms() const { return layer_ms_; }
+  int64_t profiled_runs() const { return profiled_runs_; }
 
  private:
   struct StepTensors {
@@ -245,7 +261,10 @@ class ContextState {
     }
     if (logger_) log_step(step, st);
     try {
-      engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic});
+      if (step.aot)
+        engine_.impl().kernels[s]->launch(st.inputs, st.outputs, env(), stream);
+      else
+        engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic});
     } catch (Error const& e) {
       fail("layer '{}' (plugin {}): {}", step.name, step.plugin_id, e.what());
     }
@@ -257,6 +276,20 @@ class ContextState {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
       if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
     }
+  }
+
+  void run_profiled(Stream stream) {
+    layer_ms_.resize(plan_.steps.size());
+    backend_.synchronize(stream);
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      auto start = std::chrono::steady_clock::now();
+      run_step(s, stream);
+      backend_.synchronize(stream);
+      layer_ms_[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+    }
+    ++profiled_runs_;
   }
 
   // Hands outputs with an allocator to the caller's memory, now that their shapes are known.
@@ -310,10 +343,6 @@ class ContextState {
                     step.plugin_id, describe(st.inputs), describe(st.outputs), step.tactic));
   }
 
- public:
-  void set_logger(Logger* logger) { logger_ = logger; }
-
- private:
   struct Restore {
     size_t step, input;
     int tensor;
@@ -335,6 +364,9 @@ class ContextState {
   bool dirty_ = true;
   Logger* logger_ = nullptr;
   std::shared_ptr<void> graph_;
+  bool profiling_ = false;
+  std::vector<double> layer_ms_;
+  int64_t profiled_runs_ = 0;
 };
 
 }  // namespace detail
@@ -362,6 +394,15 @@ Engine const& ExecutionContext::engine() const {
 }
 void ExecutionContext::set_logger(Logger* logger) {
   state_->set_logger(logger);
+}
+void ExecutionContext::set_profiling(bool on) {
+  state_->set_profiling(on);
+}
+std::vector<double> const& ExecutionContext::layer_times_ms() const {
+  return state_->layer_times_ms();
+}
+int64_t ExecutionContext::profiled_runs() const {
+  return state_->profiled_runs();
 }
 void ExecutionContext::capture_graph(Stream stream) {
   state_->capture_graph(stream);

@@ -15,6 +15,9 @@ struct Runner::State {
 Runner::Runner(Engine engine)
     : state_(std::make_unique<State>(State{engine, engine.create_execution_context(), {}})) {}
 Runner::~Runner() = default;
+void Runner::synchronize() {
+  detail::backend(state_->engine.device()).synchronize({});
+}
 ExecutionContext& Runner::context() {
   return *state_->context;
 }

@@ -1,0 +1,435 @@
+// ONNX import (SPEC §1 "ONNX mapping"): a ModelProto parsed with protobuf, mapped node by node
+// onto the network API. See qdp/onnx.hpp for the mapping; every error names the origin, the
+// node, its op and, where one is concerned, the attribute.
+#include <onnx/onnx_pb.h>
+
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <qdp/error.hpp>
+#include <qdp/onnx.hpp>
+#include <qdp/registry.hpp>
+#include <set>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace qdp {
+namespace {
+
+std::string data_type_name(int32_t t) {
+  if (onnx::TensorProto_DataType_IsValid(t))
+    return onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(t));
+  return fmt::format("#{} (not an ONNX type)", t);
+}
+
+std::string attribute_type_name(onnx::AttributeProto_AttributeType t) {
+  std::string const& s = onnx::AttributeProto_AttributeType_Name(t);
+  return s.empty() ? fmt::format("#{}", static_cast<int>(t)) : s;
+}
+
+std::optional<DataType> input_data_type(int32_t t) {
+  switch (t) {
+    case onnx::TensorProto::FLOAT:
+      return DataType::FP32;
+    case onnx::TensorProto::FLOAT16:
+      return DataType::FP16;
+    case onnx::TensorProto::BFLOAT16:
+      return DataType::BF16;
+    case onnx::TensorProto::INT8:
+      return DataType::INT8;
+    case onnx::TensorProto::UINT8:
+      return DataType::UINT8;
+    case onnx::TensorProto::INT32:
+      return DataType::INT32;
+    case onnx::TensorProto::INT64:
+      return DataType::INT64;
+    case onnx::TensorProto::BOOL:
+      return DataType::BOOL;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Element i of little-endian raw data, `width` bytes wide, as an unsigned integer.
+uint64_t raw_bits(std::string const& raw, size_t i, size_t width) {
+  uint64_t v = 0;
+  for (size_t b = 0; b < width; ++b)
+    v |= uint64_t{static_cast<unsigned char>(raw[i * width + b])} << (8 * b);
+  return v;
+}
+
+// Reads a 1-D TensorProto attribute into the AttrValue alternative of its element type.
+class TensorAttrReader {
+ public:
+  TensorAttrReader(onnx::TensorProto const& t, std::string where)
+      : t_(t), where_(std::move(where)) {}
+
+  AttrValue read() {
+    if (t_.data_location() == onnx::TensorProto::EXTERNAL)
+      fail(
+          "{}: the tensor's data is stored externally; qdp reads tensor attributes only with "
+          "their data inside the model (save the model without external data)",
+          where_);
+    if (t_.has_segment())
+      fail("{}: the tensor is segmented; write the whole tensor in one TensorProto", where_);
+    if (t_.dims_size() != 1)
+      fail(
+          "{}: a tensor attribute must be 1-D, but this one has {} dimension(s); reshape it to 1-D",
+          where_, t_.dims_size());
+    if (t_.dims(0) < 0) fail("{}: the tensor's dimension is negative ({})", where_, t_.dims(0));
+    n_ = static_cast<uint64_t>(t_.dims(0));
+    switch (t_.data_type()) {
+      case onnx::TensorProto::FLOAT:
+        return values<float>(4, t_.float_data(), "float_data",
+                             [](uint64_t b) { return std::bit_cast<float>(uint32_t(b)); });
+      case onnx::TensorProto::DOUBLE:
+        return values<double>(8, t_.double_data(), "double_data",
+                              [](uint64_t b) { return std::bit_cast<double>(b); });
+      case onnx::TensorProto::FLOAT16:
+        return values<half>(2, t_.int32_data(), "int32_data", [](uint64_t b) {
+          half h;
+          h.bits = static_cast<uint16_t>(b);
+          return h;
+        });
+      case onnx::TensorProto::BFLOAT16:  // no bfloat16 attributes: float32 holds them exactly
+        return values<float>(2, t_.int32_data(), "int32_data", [](uint64_t b) {
+          bfloat16 h;
+          h.bits = static_cast<uint16_t>(b);
+          return static_cast<float>(h);
+        });
+      case onnx::TensorProto::BOOL:
+        return values<bool>(1, t_.int32_data(), "int32_data", [this](uint64_t b) {
+          if (b > 1) fail("{}: {} is not a BOOL value (0 or 1)", where_, b);
+          return b == 1;
+        });
+      case onnx::TensorProto::INT8:
+        return integers<int8_t, int8_t>(t_.int32_data(), "int32_data");
+      case onnx::TensorProto::INT16:
+        return integers<int16_t, int16_t>(t_.int32_data(), "int32_data");
+      case onnx::TensorProto::INT32:
+        return integers<int32_t, int32_t>(t_.int32_data(), "int32_data");
+      case onnx::TensorProto::INT64:
+        return integers<int64_t, int64_t>(t_.int64_data(), "int64_data");
+      // Unsigned types widen to the next signed type (no unsigned attributes); the plugin's
+      // declared type then takes them with a range check.
+      case onnx::TensorProto::UINT8:
+        return integers<uint8_t, int16_t>(t_.int32_data(), "int32_data");
+      case onnx::TensorProto::UINT16:
+        return integers<uint16_t, int32_t>(t_.int32_data(), "int32_data");
+      case onnx::TensorProto::UINT32:
+        return integers<uint32_t, int64_t>(t_.uint64_data(), "uint64_data");
+      case onnx::TensorProto::UINT64:
+        return integers<uint64_t, int64_t>(t_.uint64_data(), "uint64_data");
+      default:
+        fail(
+            "{}: a tensor attribute of element type {} is not supported (use INT8, INT16, "
+            "INT32, INT64, UINT8, UINT16, UINT32, UINT64, FLOAT16, BFLOAT16, FLOAT, DOUBLE or "
+            "BOOL)",
+            where_, data_type_name(t_.data_type()));
+    }
+  }
+
+ private:
+  // Values of element type T from raw_data (`width` bytes each, decoded by from_bits) or from
+  // the typed field: floats as they are, integers (bit patterns of FLOAT16 and BFLOAT16, bools)
+  // through from_bits after a check that they fit `width` bytes.
+  template <class T, class Field, class FromBits>
+  std::vector<T> values(size_t width, Field const& typed, std::string_view field_name,
+                        FromBits from_bits) {
+    std::vector<T> out;
+    if (t_.has_raw_data()) {
+      std::string const& raw = t_.raw_data();
+      if (raw.size() % width != 0 || raw.size() / width != n_)
+        fail("{}: raw_data holds {} bytes, but {} elements of {} take {} bytes each", where_,
+             raw.size(), n_, data_type_name(t_.data_type()), width);
+      out.reserve(n_);
+      for (size_t i = 0; i < n_; ++i) out.push_back(from_bits(raw_bits(raw, i, width)));
+      return out;
+    }
+    check_count(typed.size(), field_name);
+    out.reserve(n_);
+    for (auto v : typed) {
+      if constexpr (std::is_floating_point_v<std::remove_cvref_t<decltype(v)>>) {
+        out.push_back(static_cast<T>(v));
+      } else {
+        if (v < 0 || static_cast<uint64_t>(v) >= (uint64_t{1} << (8 * width)))
+          fail("{}: {} holds {}, which is not a valid {} value", where_, field_name, v,
+               data_type_name(t_.data_type()));
+        out.push_back(from_bits(static_cast<uint64_t>(v)));
+      }
+    }
+    return out;
+  }
+
+  // Integers stored as Src (raw_data) or in a wider typed field, returned as Dst.
+  template <class Src, class Dst, class Field>
+  std::vector<Dst> integers(Field const& typed, std::string_view field_name) {
+    auto to_dst = [&](auto v) -> Dst {
+      if constexpr (std::is_same_v<Src, uint64_t>) {
+        if (static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+          fail("{}: the UINT64 value {} does not fit an int64 attribute", where_,
+               static_cast<uint64_t>(v));
+        return static_cast<Dst>(v);
+      } else {
+        if (!std::in_range<Src>(v))
+          fail("{}: {} holds {}, which is not a valid {} value", where_, field_name, v,
+               data_type_name(t_.data_type()));
+        return static_cast<Dst>(static_cast<Src>(v));
+      }
+    };
+    std::vector<Dst> out;
+    if (t_.has_raw_data()) {
+      std::string const& raw = t_.raw_data();
+      constexpr size_t width = sizeof(Src);
+      if (raw.size() % width != 0 || raw.size() / width != n_)
+        fail("{}: raw_data holds {} bytes, but {} elements of {} take {} bytes each", where_,
+             raw.size(), n_, data_type_name(t_.data_type()), width);
+      out.reserve(n_);
+      for (size_t i = 0; i < n_; ++i) {
+        using U = std::make_unsigned_t<Src>;
+        Src s = static_cast<Src>(static_cast<U>(raw_bits(raw, i, width)));
+        out.push_back(to_dst(s));
+      }
+      return out;
+    }
+    check_count(typed.size(), field_name);
+    out.reserve(n_);
+    for (auto v : typed) out.push_back(to_dst(v));
+    return out;
+  }
+
+  void check_count(int size, std::string_view field_name) const {
+    if (static_cast<uint64_t>(size) != n_)
+      fail("{}: the tensor's dims say {} element(s), but it holds {} in {} (and no raw_data)",
+           where_, n_, size, field_name);
+  }
+
+  onnx::TensorProto const& t_;
+  std::string where_;
+  uint64_t n_ = 0;
+};
+
+AttrValue attribute_value(onnx::AttributeProto const& a, std::string const& where) {
+  switch (a.type()) {
+    case onnx::AttributeProto::INT:
+      return int64_t{a.i()};
+    case onnx::AttributeProto::FLOAT:
+      return a.f();
+    case onnx::AttributeProto::STRING:
+      return a.s();
+    case onnx::AttributeProto::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::TENSOR:
+      return TensorAttrReader(a.t(), where).read();
+    case onnx::AttributeProto::UNDEFINED:
+      fail(
+          "{}: the attribute has no type; set AttributeProto.type (onnx.helper.make_attribute "
+          "does)",
+          where);
+    default:
+      fail(
+          "{}: attributes of type {} are not supported; qdp plugins take INT, FLOAT, STRING, "
+          "INTS, FLOATS and 1-D TENSOR attributes",
+          where, attribute_type_name(a.type()));
+  }
+}
+
+Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
+  Network net;
+  // Every tensor defined so far, and what defined it (for messages).
+  std::map<std::string, TensorRef, std::less<>> tensors;
+  std::map<std::string, std::string, std::less<>> defined_by;
+
+  std::set<std::string, std::less<>> initializers;
+  for (auto const& t : graph.initializer()) initializers.insert(t.name());
+  for (auto const& t : graph.sparse_initializer()) initializers.insert(t.values().name());
+
+  // ---- graph inputs
+  for (auto const& in : graph.input()) {
+    if (initializers.count(in.name())) continue;  // a constant with a default value
+    std::string where = fmt::format("{}: graph input '{}'", origin, in.name());
+    if (!in.type().has_tensor_type())
+      fail("{}: only tensor inputs are supported (this one is a sequence, map or optional)", where);
+    auto const& tt = in.type().tensor_type();
+    auto dtype = input_data_type(tt.elem_type());
+    if (!dtype)
+      fail(
+          "{}: element type {} is not supported; use FLOAT, FLOAT16, BFLOAT16, INT8, UINT8, "
+          "INT32, INT64 or BOOL",
+          where, data_type_name(tt.elem_type()));
+    if (!tt.has_shape())
+      fail(
+          "{}: the input has no shape; qdp needs its rank (give each dimension a dim_value, or a "
+          "dim_param for a dynamic one)",
+          where);
+    std::vector<int64_t> dims;
+    for (auto const& d : tt.shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    try {
+      tensors.emplace(in.name(), net.add_input(in.name(), *dtype, std::move(dims)));
+    } catch (Error const& e) {
+      fail("{}: {}", where, e.what());
+    }
+    defined_by.emplace(in.name(), "a graph input");
+  }
+
+  // Which node produces each tensor, to tell an out-of-order graph from a missing tensor.
+  std::map<std::string, int, std::less<>> producer;
+  for (int i = 0; i < graph.node_size(); ++i)
+    for (auto const& o : graph.node(i).output())
+      if (!o.empty()) producer.emplace(o, i);
+
+  // ---- nodes
+  for (int i = 0; i < graph.node_size(); ++i) {
+    auto const& node = graph.node(i);
+    std::string const& op = node.op_type();
+    std::string layer_name = node.name().empty() ? fmt::format("{}_{}", op, i) : node.name();
+    std::string where = fmt::format("{}: node '{}' (op {})", origin, layer_name, op);
+    if (op.empty()) fail("{}: the node has no op_type", where);
+
+    std::optional<std::string> ns;
+    LayerOptions options;
+    options.name = layer_name;
+    Attrs attrs;
+    std::set<std::string, std::less<>> seen;
+    for (auto const& a : node.attribute()) {
+      std::string attr_where = fmt::format("{}, attribute '{}'", where, a.name());
+      if (!seen.insert(a.name()).second) fail("{}: the attribute is given twice", attr_where);
+      if (a.name() == "plugin_namespace") {
+        if (a.type() != onnx::AttributeProto::STRING)
+          fail("{}: must be a STRING (the plugin's namespace), not {}", attr_where,
+               attribute_type_name(a.type()));
+        ns = a.s();
+      } else if (a.name() == "aot") {
+        if (a.type() != onnx::AttributeProto::INT)
+          fail("{}: must be an INT (1: the AOT implementation, 0: the JIT one), not {}", attr_where,
+               attribute_type_name(a.type()));
+        if (a.i() != 0 && a.i() != 1)
+          fail("{}: must be 1 (the AOT implementation) or 0 (the JIT one), not {}", attr_where,
+               a.i());
+        options.impl = a.i() == 1 ? ImplChoice::AOT : ImplChoice::JIT;
+      } else {
+        attrs.emplace(a.name(), attribute_value(a, attr_where));
+      }
+    }
+    if (!ns)
+      fail(
+          "{}: the node has no 'plugin_namespace' attribute; add a STRING attribute "
+          "plugin_namespace with the plugin's namespace (for plugin ns::{}: "
+          "plugin_namespace=\"ns\")",
+          where, op);
+    std::string plugin_id = fmt::format("{}::{}", *ns, op);
+
+    std::vector<TensorRef> inputs;
+    for (int k = 0; k < node.input_size(); ++k) {
+      std::string const& name = node.input(k);
+      if (name.empty())
+        fail(
+            "{}: input #{} is empty (an omitted optional input); qdp plugins take a fixed number "
+            "of inputs, give each one",
+            where, k);
+      auto it = tensors.find(name);
+      if (it != tensors.end()) {
+        inputs.push_back(it->second);
+        continue;
+      }
+      if (initializers.count(name))
+        fail(
+            "{}: input '{}' is an initializer (a constant); qdp plugins take tensors computed by "
+            "the network: pass constants as attributes",
+            where, name);
+      auto p = producer.find(name);
+      if (p != producer.end()) {
+        auto const& later = graph.node(p->second);
+        fail(
+            "{}: input '{}' is produced by node '{}', which comes later; nodes must be in "
+            "topological order (onnx.utils or onnx-graphsurgeon's toposort() can sort them)",
+            where, name,
+            later.name().empty() ? fmt::format("{}_{}", later.op_type(), p->second) : later.name());
+      }
+      fail("{}: input '{}' is not defined by any graph input or earlier node", where, name);
+    }
+
+    std::vector<TensorRef> outputs;
+    try {
+      validate_plugin_id(plugin_id);
+      outputs = net.add_plugin(plugin_id, std::move(inputs), std::move(attrs), options);
+    } catch (Error const& e) {
+      fail("{}: {}", where, e.what());
+    }
+    if (static_cast<size_t>(node.output_size()) != outputs.size())
+      fail(
+          "{}: the node lists {} output(s), but plugin {} has {}; list one name per output "
+          "(\"\" for one nothing reads)",
+          where, node.output_size(), plugin_id, outputs.size());
+    for (int k = 0; k < node.output_size(); ++k) {
+      std::string const& name = node.output(k);
+      if (name.empty()) continue;
+      auto d = defined_by.find(name);
+      if (d != defined_by.end())
+        fail("{}: output '{}' is already defined by {}; ONNX names each tensor once", where, name,
+             d->second);
+      if (initializers.count(name))
+        fail("{}: output '{}' has the name of an initializer; ONNX names each tensor once", where,
+             name);
+      tensors.emplace(name, outputs[static_cast<size_t>(k)]);
+      defined_by.emplace(name, fmt::format("node '{}'", layer_name));
+    }
+  }
+
+  // ---- graph outputs
+  for (auto const& out : graph.output()) {
+    std::string where = fmt::format("{}: graph output '{}'", origin, out.name());
+    auto it = tensors.find(out.name());
+    if (it == tensors.end())
+      fail("{}: no node produces it{}", where,
+           initializers.count(out.name()) ? " (it is an initializer)" : "");
+    try {
+      net.mark_output(it->second, out.name());
+    } catch (Error const& e) {
+      fail("{}: {}", where, e.what());
+    }
+  }
+  return net;
+}
+
+}  // namespace
+
+Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view origin) {
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    fail(
+        "{}: the ONNX model is {} bytes; protobuf reads at most 2 GiB (store large tensors as "
+        "external data)",
+        origin, bytes.size());
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    fail(
+        "not a valid ONNX model: {} (protobuf cannot parse it as an onnx.ModelProto: the file is "
+        "truncated or not an ONNX model)",
+        origin);
+  if (!model.has_graph())
+    fail("{}: the ONNX model has no graph (is it an ONNX model file?)", origin);
+  return import_graph(model.graph(), origin);
+}
+
+Network import_onnx(std::string const& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) fail("cannot open ONNX model '{}': {}", path, std::strerror(errno));
+  std::vector<std::byte> bytes;
+  std::byte buffer[1 << 16];
+  size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
+    bytes.insert(bytes.end(), buffer, buffer + got);
+  if (std::ferror(file.get())) fail("cannot read ONNX model '{}': {}", path, std::strerror(errno));
+  return import_onnx_bytes(bytes, path);
+}
+
+}  // namespace qdp

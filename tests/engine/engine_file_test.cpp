@@ -1,0 +1,491 @@
+// Engine files (SPEC §5): round trips through bytes and files, and every kind of bad file —
+// truncated, corrupted, foreign, of another version, with a plugin this process lacks — gives
+// a qdp::Error that says what is wrong, never a crash or a partial file.
+#include "engine/engine_file.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "test_plugins.hpp"
+#include "test_support.hpp"
+
+using ::testing::HasSubstr;
+using namespace qdp;
+namespace ef = qdp::detail::engine_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+using qdp_test::error_of;
+
+// Two independent subgraphs: a layout-changing plugin, an in-place one and an autotuned one
+// on an image; a data-dependent one on a vector. Reformats are inserted around the HWC plugin.
+Engine mixed_engine() {
+  Network net;
+  auto image = net.add_input("image", DataType::FP32, {1, 3, 4, 4});
+  auto hwc = net.add_plugin("test::copy_any_format", {image})[0];
+  auto shifted = net.add_plugin("test::add_inplace", {hwc}, {{"delta", 0.5}})[0];
+  net.mark_output(net.add_plugin("test::scale", {shifted}, {{"factor", 3.0}})[0], "scaled");
+  auto values = net.add_input("values", DataType::FP32, {10});
+  auto kept = net.add_plugin("test::filter", {values}, {{"threshold", 4.5}});
+  net.mark_output(kept[0], "kept");
+  net.mark_output(kept[1], "count");
+  return build_engine(net, {});
+}
+
+std::map<std::string, Array> mixed_inputs() {
+  return {{"image", test_plugins::iota_array({1, 3, 4, 4})},
+          {"values", Array::from<float>({10}, {1, 9, 2, 8, 3, 7, 4, 6, 5, 0})}};
+}
+
+Engine dynamic_engine() {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {-1, 4});
+  net.set_profile("x", {1, 4}, {8, 4}, {16, 4});
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}})[0], "y");
+  BuildConfig config;
+  config.strict_types = true;
+  return build_engine(net, config);
+}
+
+void expect_same_outputs(std::map<std::string, Array> const& a,
+                         std::map<std::string, Array> const& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (auto const& [name, array] : a) {
+    SCOPED_TRACE(name);
+    Array const& other = b.at(name);
+    ASSERT_EQ(array.dtype(), other.dtype());
+    ASSERT_EQ(array.shape(), other.shape());
+    EXPECT_EQ(std::memcmp(array.raw(), other.raw(), array.bytes()), 0);
+  }
+}
+
+void expect_same_io(Engine const& a, Engine const& b) {
+  ASSERT_EQ(a.io().size(), b.io().size());
+  for (size_t i = 0; i < a.io().size(); ++i) {
+    IOInfo const &x = a.io()[i], &y = b.io()[i];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.dtype, y.dtype);
+    EXPECT_EQ(x.format, y.format);
+    EXPECT_EQ(x.dims, y.dims);
+    EXPECT_EQ(x.is_input, y.is_input);
+    EXPECT_EQ(x.max_bytes, y.max_bytes);
+    ASSERT_EQ(x.profile.has_value(), y.profile.has_value());
+    if (x.profile) {
+      EXPECT_EQ(x.profile->min, y.profile->min);
+      EXPECT_EQ(x.profile->opt, y.profile->opt);
+      EXPECT_EQ(x.profile->max, y.profile->max);
+    }
+  }
+}
+
+void expect_same_layers(Engine const& a, Engine const& b) {
+  auto x = a.layers(), y = b.layers();
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].name, y[i].name);
+    EXPECT_EQ(x[i].kind, y[i].kind);
+    EXPECT_EQ(x[i].plugin_id, y[i].plugin_id);
+    EXPECT_EQ(x[i].implementation, y[i].implementation);
+    EXPECT_EQ(x[i].types, y[i].types);
+    EXPECT_EQ(x[i].formats, y[i].formats);
+    EXPECT_EQ(x[i].tactic, y[i].tactic);
+    EXPECT_EQ(x[i].autotune_ms, y[i].autotune_ms);
+  }
+}
+
+void put_u32(std::vector<std::byte>& file, size_t offset, uint32_t value) {
+  for (size_t i = 0; i < 4; ++i) file[offset + i] = std::byte((value >> (8 * i)) & 0xff);
+}
+
+// What a deliberate edit of a file looks like: the checksum matches again.
+void reseal(std::vector<std::byte>& file) {
+  uint64_t sum = ef::checksum_of(file);
+  for (size_t i = 0; i < 8; ++i) file[ef::kChecksumOffset + i] = std::byte((sum >> (8 * i)) & 0xff);
+}
+
+std::vector<std::byte> bytes_of(std::string_view text) {
+  auto const* p = reinterpret_cast<std::byte const*>(text.data());
+  return {p, p + text.size()};
+}
+
+// A fresh directory per test, removed afterwards.
+class EngineFileOnDisk : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto const* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           fmt::format("qdp_engine_file_test_{}_{}", ::getpid(), test->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> files_in(fs::path const& dir) const {
+    std::vector<std::string> names;
+    for (auto const& entry : fs::directory_iterator(dir))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+// --- Round trips ------------------------------------------------------------------------------
+
+TEST(EngineFile, RoundTripRunsLikeTheOriginal) {
+  Engine original = mixed_engine();
+  std::vector<std::byte> bytes = original.serialize();
+  Engine loaded = Engine::deserialize(bytes);
+
+  expect_same_io(original, loaded);
+  expect_same_layers(original, loaded);
+  EXPECT_EQ(loaded.device(), Device::CPU);
+  EXPECT_EQ(loaded.activation_bytes(), original.activation_bytes());
+  EXPECT_EQ(loaded.build_seconds(), original.build_seconds());
+  // Writing is deterministic, so a second round trip gives the same bytes.
+  EXPECT_EQ(loaded.serialize(), bytes);
+
+  auto expected = Runner(original).infer(mixed_inputs());
+  auto actual = Runner(loaded).infer(mixed_inputs());
+  expect_same_outputs(expected, actual);
+  EXPECT_EQ(actual.at("count").data<int64_t>()[0], 5);
+  EXPECT_EQ(actual.at("kept").shape(), (Dims{5}));
+}
+
+TEST(EngineFile, DynamicShapeEngineKeepsItsProfile) {
+  Engine original = dynamic_engine();
+  Engine loaded = Engine::deserialize(original.serialize());
+  expect_same_io(original, loaded);
+  ASSERT_TRUE(loaded.io("x").profile.has_value());
+  EXPECT_EQ(loaded.io("x").profile->max, (Dims{16, 4}));
+
+  Runner before(original), after(loaded);
+  for (int64_t rows : {1, 7, 16}) {
+    SCOPED_TRACE(rows);
+    auto x = test_plugins::iota_array({rows, 4});
+    expect_same_outputs(before.infer({{"x", x}}), after.infer({{"x", x}}));
+  }
+  auto ctx = loaded.create_execution_context();
+  EXPECT_THAT(error_of([&] {
+                ctx->set_input_shape("x", {17, 4});
+              }),
+              HasSubstr("outside its profile: dimension 0 must be within [1, 16]"));
+}
+
+// The plan level: every attribute type and an AOT kernel survive a round trip, even though
+// no test plugin stores them.
+bool same_value(AttrValue const& a, AttrValue const& b) {
+  if (type_of(a) != type_of(b)) return false;
+  return std::visit(
+      [&](auto const& x) {
+        using T = std::decay_t<decltype(x)>;
+        auto const& y = std::get<T>(b);
+        if constexpr (std::is_same_v<T, std::vector<half>>)
+          return std::equal(x.begin(), x.end(), y.begin(), y.end(),
+                            [](half p, half q) { return p.bits == q.bits; });
+        else
+          return x == y;
+      },
+      a);
+}
+
+TEST(EngineFile, EveryAttributeTypeAndKernelFieldRoundTrips) {
+  detail::EnginePlan plan = mixed_engine().impl().plan;
+  Attrs attrs{{"i32", int32_t{-7}},
+              {"i64", int64_t{1} << 40},
+              {"f32", 1.5f},
+              {"f64", 2.25},
+              {"flag", true},
+              {"text", std::string("a\0b", 3)},
+              {"blob", Bytes{{std::byte{0}, std::byte{255}}}},
+              {"i8s", std::vector<int8_t>{-1, 2}},
+              {"i16s", std::vector<int16_t>{-300, 300}},
+              {"i32s", std::vector<int32_t>{1, 2, 3}},
+              {"i64s", std::vector<int64_t>{-(int64_t{1} << 50)}},
+              {"f16s", std::vector<half>{half(0.5f), half(-2.0f)}},
+              {"f32s", std::vector<float>{0.25f}},
+              {"f64s", std::vector<double>{1e300}},
+              {"bools", std::vector<bool>{true, false, true}},
+              {"empty", std::vector<float>{}}};
+  ASSERT_EQ(attrs.size(), std::variant_size_v<AttrValue> + 1);
+  plan.steps[0].attrs = attrs;
+  detail::PlanKernel kernel;
+  kernel.name = "k";
+  kernel.ptx = ".version 8.0";
+  kernel.cubin = std::string(
+      "\x7f"
+      "ELF\0\1\2",
+      7);
+  kernel.arch = 90;
+  kernel.grid = {cdiv(ShapeExpr::input_dim(0, 2), 16), 1, 2};
+  kernel.block = {128, 1, 1};
+  kernel.shared_memory = ShapeExpr::input_dim(0, 3) * 4;
+  kernel.extra_args = {ShapeExpr::input_dim(1, 0)};
+  plan.steps[0].kernel = kernel;
+
+  std::vector<std::byte> file = ef::write_plan(plan);
+  EXPECT_EQ(std::to_integer<int>(file[ef::kGpuArchOffset]), 90);
+  detail::EnginePlan back = ef::read_plan(file, "test");
+  ASSERT_EQ(back.steps[0].attrs.size(), attrs.size());
+  for (auto const& [name, value] : attrs)
+    EXPECT_TRUE(same_value(back.steps[0].attrs.at(name), value)) << name;
+  ASSERT_TRUE(back.steps[0].kernel.has_value());
+  detail::PlanKernel const& k = *back.steps[0].kernel;
+  EXPECT_EQ(k.name, kernel.name);
+  EXPECT_EQ(k.ptx, kernel.ptx);
+  EXPECT_EQ(k.cubin, kernel.cubin);
+  EXPECT_EQ(k.arch, 90);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(k.grid[i], kernel.grid[i]);
+    EXPECT_EQ(k.block[i], kernel.block[i]);
+  }
+  EXPECT_EQ(k.shared_memory, kernel.shared_memory);
+  EXPECT_EQ(k.extra_args, kernel.extra_args);
+  EXPECT_FALSE(back.steps[1].kernel.has_value());
+}
+
+// --- Files --------------------------------------------------------------------------------------
+
+TEST_F(EngineFileOnDisk, SaveAndLoadLeaveOnlyTheEngineFile) {
+  std::string path = (dir_ / "mixed.qdp").string();
+  Engine original = mixed_engine();
+  original.save(path);
+  EXPECT_EQ(files_in(dir_), std::vector<std::string>{"mixed.qdp"});
+  original.save(path);  // over an existing file
+  EXPECT_EQ(files_in(dir_), std::vector<std::string>{"mixed.qdp"});
+  EXPECT_EQ(fs::file_size(path), original.serialize().size());
+
+  Engine loaded = Engine::load(path);
+  expect_same_outputs(Runner(original).infer(mixed_inputs()), Runner(loaded).infer(mixed_inputs()));
+}
+
+TEST_F(EngineFileOnDisk, SaveIntoAMissingDirectoryLeavesNothing) {
+  std::string path = (dir_ / "no_such_dir" / "e.qdp").string();
+  std::string message = error_of([&] { mixed_engine().save(path); });
+  EXPECT_THAT(message, HasSubstr("cannot save the engine to '" + path + "'"));
+  EXPECT_THAT(message, HasSubstr("cannot create the temporary file"));
+  EXPECT_THAT(message, HasSubstr("No such file or directory"));
+  EXPECT_THAT(message, HasSubstr("does the directory exist"));
+  EXPECT_TRUE(files_in(dir_).empty());
+}
+
+TEST_F(EngineFileOnDisk, SaveOverADirectoryRemovesTheTemporaryFile) {
+  fs::create_directory(dir_ / "taken");
+  std::string path = (dir_ / "taken").string();
+  std::string message = error_of([&] { mixed_engine().save(path); });
+  EXPECT_THAT(message, HasSubstr("cannot save the engine to '" + path + "': renaming"));
+  EXPECT_THAT(message, HasSubstr("Is a directory"));
+  EXPECT_EQ(files_in(dir_), std::vector<std::string>{"taken"});
+}
+
+TEST_F(EngineFileOnDisk, LoadingAMissingFileOrADirectoryFails) {
+  std::string missing = (dir_ / "missing.qdp").string();
+  EXPECT_THAT(
+      error_of([&] { Engine::load(missing); }),
+      HasSubstr("cannot load engine '" + missing + "': cannot open it: No such file or directory"));
+  EXPECT_THAT(error_of([&] { Engine::load(dir_.string()); }),
+              HasSubstr("it is a directory, not an engine file"));
+}
+
+TEST_F(EngineFileOnDisk, ForeignFileOnDiskNamesThePath) {
+  std::string path = (dir_ / "model.onnx").string();
+  std::ofstream(path) << "not an engine at all\n";
+  std::string message = error_of([&] { Engine::load(path); });
+  EXPECT_THAT(message, HasSubstr("cannot load engine '" + path + "': not a qdp engine file"));
+  EXPECT_THAT(message, HasSubstr("qdpexec --saveEngine"));
+}
+
+// --- Bad bytes ------------------------------------------------------------------------------
+
+TEST(EngineFile, EveryTruncationIsAnError) {
+  std::vector<std::byte> file = dynamic_engine().serialize();
+  for (size_t n = 0; n < file.size(); ++n) {
+    std::string message = error_of([&] { Engine::deserialize(std::span(file).first(n)); });
+    std::string expected = n == 0                ? "the file is empty"
+                           : n < ef::kHeaderSize ? "less than the 56-byte header"
+                                                 : "the file is truncated: it ends at byte offset";
+    EXPECT_THAT(message, HasSubstr(expected)) << "prefix of " << n << " bytes";
+    if (::testing::Test::HasFailure()) break;
+  }
+  std::string message =
+      error_of([&] { Engine::deserialize(std::span(file).first(file.size() - 1)); });
+  EXPECT_THAT(message, HasSubstr(fmt::format("it ends at byte offset {}", file.size() - 1)));
+  EXPECT_THAT(message, HasSubstr(fmt::format("(expected size {} bytes)", file.size())));
+}
+
+TEST(EngineFile, TrailingDataIsAnError) {
+  std::vector<std::byte> file = dynamic_engine().serialize();
+  size_t size = file.size();
+  file.resize(size + 3);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(file); }),
+              HasSubstr(fmt::format("3 bytes of unexpected trailing data after byte offset {}, "
+                                    "where the engine ends (expected size {} bytes)",
+                                    size, size)));
+}
+
+// Each bit of the file flipped in turn: the field it lands in decides the error.
+TEST(EngineFile, EveryFlippedBitIsCaught) {
+  std::vector<std::byte> const file = dynamic_engine().serialize();
+  auto expected_error = [](size_t offset) -> std::string {
+    if (offset < ef::kFormatVersionOffset) return "not a qdp engine file";
+    if (offset < ef::kLibraryVersionOffset) return "engine format version is";
+    if (offset < ef::kDeviceOffset) return "it was built by qdp";
+    if (offset >= ef::kPayloadSizeOffset && offset < ef::kChecksumOffset) return "the file ";
+    return "corrupted: checksum mismatch";  // device, architecture, reserved, checksum, payload
+  };
+  for (size_t bit = 0; bit < file.size() * 8; ++bit) {
+    std::vector<std::byte> bad = file;
+    bad[bit / 8] ^= std::byte(1 << (bit % 8));
+    std::string message = error_of([&] { Engine::deserialize(bad); });
+    EXPECT_THAT(message, HasSubstr(expected_error(bit / 8))) << "bit " << bit;
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+// Deliberate edits that keep the checksum right: the FlatBuffers verifier and the plan checks
+// stand between them and the runtime. Each edit either loads, or fails with a qdp::Error. (A plan
+// can still lie about what a plugin computes, say by feeding it another input: that is beyond
+// what loading can check, so the loaded engines are not run.)
+TEST(EngineFile, ResealedEditsLoadOrFailCleanly) {
+  std::vector<std::byte> const file = mixed_engine().serialize();
+  int loaded = 0, rejected = 0;
+  for (size_t offset = ef::kHeaderSize; offset < file.size(); ++offset)
+    for (int pattern : {0x01, 0x80, 0xff}) {
+      std::vector<std::byte> edited = file;
+      edited[offset] ^= std::byte(pattern);
+      reseal(edited);
+      try {
+        Engine::deserialize(edited).create_execution_context();
+        ++loaded;
+      } catch (Error const& e) {
+        EXPECT_THAT(e.what(), HasSubstr("cannot load engine '<memory>': "));
+        ++rejected;
+      }
+    }
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(rejected, 0);
+}
+
+TEST(EngineFile, ForeignBytesAreNotAnEngine) {
+  std::vector<std::byte> png = bytes_of("\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
+  png.resize(64);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(png, "picture.png"); }),
+              HasSubstr("cannot load engine 'picture.png': not a qdp engine file: it does not "
+                        "start with the tag \"QDPENGN\" (its first bytes are 89 50 4e 47 0d 0a "
+                        "1a 0a)"));
+  EXPECT_THAT(error_of([&] { Engine::deserialize(bytes_of("hello")); }),
+              HasSubstr("cannot load engine '<memory>': not a qdp engine file"));
+  EXPECT_THAT(error_of([&] { Engine::deserialize(bytes_of(std::string(100, 'Q'))); }),
+              HasSubstr("not a qdp engine file"));
+}
+
+TEST(EngineFile, VersionMismatchesSayToRebuild) {
+  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> newer = file;
+  put_u32(newer, ef::kFormatVersionOffset, 2);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(newer); }),
+              HasSubstr(fmt::format("its engine format version is 2, but this qdp ({}) reads "
+                                    "version 1 only; rebuild the engine with this qdp",
+                                    ef::library_version())));
+
+  std::vector<std::byte> other = file;
+  std::memset(other.data() + ef::kLibraryVersionOffset, 0, ef::kLibraryVersionSize);
+  std::memcpy(other.data() + ef::kLibraryVersionOffset, "9.9.9", 5);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(other); }),
+              HasSubstr(fmt::format("it was built by qdp 9.9.9, but this is qdp {}",
+                                    ef::library_version())));
+}
+
+TEST(EngineFile, UnknownPluginIsNamedWithHowToProvideIt) {
+  detail::EnginePlan plan = dynamic_engine().impl().plan;
+  ASSERT_EQ(plan.steps.size(), 1u);
+  plan.steps[0].plugin_id = "custom::not_linked";
+  std::string message = error_of([&] { Engine::deserialize(ef::write_plan(plan), "x.qdp"); });
+  EXPECT_THAT(message, HasSubstr("cannot load engine 'x.qdp'"));
+  EXPECT_THAT(message, HasSubstr("runs plugin custom::not_linked, which is not defined in this "
+                                 "process"));
+  EXPECT_THAT(message, HasSubstr("--plugins"));
+}
+
+// Plans whose indices or sizes disagree (what a buggy or hostile writer produces).
+TEST(EngineFile, InconsistentPlansAreRejected) {
+  detail::EnginePlan const good = mixed_engine().impl().plan;
+  auto error_for = [&](auto&& edit) {
+    detail::EnginePlan plan = good;
+    edit(plan);
+    return error_of([&] { Engine::deserialize(ef::write_plan(plan)); });
+  };
+  EXPECT_THAT(error_for([](auto& p) { p.steps[0].inputs[0] = 99; }),
+              HasSubstr("tensor id 99 is out of range"));
+  EXPECT_THAT(error_for([](auto& p) { p.steps[0].aliases = {5}; }),
+              HasSubstr("aliased input 5 is out of range [-1, 1)"));
+  EXPECT_THAT(error_for([](auto& p) { p.io_tensor.pop_back(); }),
+              HasSubstr("tensors for 5 inputs and outputs"));
+  EXPECT_THAT(error_for([](auto& p) { p.tensors[0].binding = 7; }),
+              HasSubstr("binding 7 is out of range [0, 5)"));
+  EXPECT_THAT(error_for([](auto& p) { p.tensors[0].size_id = 3; }),
+              HasSubstr("size id 3 is out of range [-1, 1)"));
+  EXPECT_THAT(error_for([](auto& p) { p.sizes[0].upper_bound = ShapeExpr::input_dim(5, 0); }),
+              HasSubstr("shape expression in5[0] names an input dimension the engine does not "
+                        "have"));
+  EXPECT_THAT(error_for([](auto& p) { std::swap(p.io[0], p.io[4]); }),
+              HasSubstr("an input after an output"));
+  EXPECT_THAT(error_for([](auto& p) {
+                for (auto& step : p.steps)
+                  if (step.plugin_id == "test::filter") step.outputs.pop_back(), step.aliases = {};
+              }),
+              HasSubstr("plugin test::filter takes 1 inputs and 2 outputs, the layer has 1 and 1"));
+  EXPECT_THAT(error_for([](auto& p) {
+                for (auto& step : p.steps)
+                  if (step.plugin_id == "test::filter") step.attrs["threshold"] = std::string("4");
+              }),
+              HasSubstr("attribute 'threshold' is string, but plugin test::filter declares it "
+                        "float32"));
+  // Memory: an arena slot or an output buffer smaller than the tensor at its max shape.
+  EXPECT_THAT(error_for([](auto& p) {
+                for (auto& t : p.tensors)
+                  if (t.storage == detail::PlanTensor::Storage::Activation)
+                    t.offset = p.arena_bytes;
+              }),
+              HasSubstr("-byte arena"));
+  EXPECT_THAT(error_for([](auto& p) { p.arena_bytes += int64_t{1} << 40; }),
+              HasSubstr("an arena of 1099511"));
+  EXPECT_THAT(error_for([](auto& p) {
+                for (auto& io : p.io) io.max_bytes = 4;
+              }),
+              HasSubstr("bytes, but only 4 are reserved for it"));
+}
+
+TEST(EngineFile, BadShapeExpressionTextIsReportedWithContext) {
+  std::vector<std::byte> file = dynamic_engine().serialize();
+  // The input's dynamic dimension is stored as the text "d0.0"; make it unparseable.
+  std::vector<std::byte> needle = bytes_of("d0.0");
+  auto it = std::search(file.begin() + ef::kHeaderSize, file.end(), needle.begin(), needle.end());
+  ASSERT_NE(it, file.end());
+  it[2] = std::byte{'?'};
+  reseal(file);
+  std::string message = error_of([&] { Engine::deserialize(file); });
+  EXPECT_THAT(message, HasSubstr("cannot load engine '<memory>': tensor "));
+  EXPECT_THAT(message, HasSubstr("dimension 0: bad shape expression 'd0?0' at offset 2"));
+  EXPECT_THAT(message, HasSubstr("rebuild the engine"));
+}
+
+TEST(EngineFile, BrokenPayloadStructureFailsVerification) {
+  std::vector<std::byte> file = dynamic_engine().serialize();
+  // The root offset points past the end of the payload.
+  put_u32(file, ef::kHeaderSize, 0x7fffffff);
+  reseal(file);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(file); }),
+              HasSubstr(fmt::format("corrupted: the payload at byte offsets 56..{} is not a "
+                                    "valid engine plan",
+                                    file.size())));
+}
+
+}  // namespace
