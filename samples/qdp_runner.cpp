@@ -28,6 +28,11 @@ int main(int argc, char** argv) {
       "inplace_add", "Two chained in-place adds (+2, +4) in the caller's buffer");
   add_common(inplace_cmd, inplace);
 
+  CommonOptions nz;
+  CLI::App* nz_cmd =
+      app.add_subcommand("non_zero", "Coordinates of the non-zero entries: a data-dependent shape");
+  add_common(nz_cmd, nz);
+
   CircPadOptions pad;
   CLI::App* pad_cmd =
       app.add_subcommand("circ_pad", "Circular padding, from the network API or ONNX");
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
     if (add_cmd->parsed()) return run_add(add);
     if (inplace_cmd->parsed()) return run_inplace_add(inplace);
     if (pad_cmd->parsed()) return run_circ_pad(pad);
+    if (nz_cmd->parsed()) return run_non_zero(nz);
   } catch (qdp::Error const& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -31,6 +31,7 @@ struct AddOptions : CommonOptions {
 };
 int run_add(AddOptions const& options);
 int run_inplace_add(CommonOptions const& options);
+int run_non_zero(CommonOptions const& options);
 
 struct CircPadOptions : CommonOptions {
   std::string mode;  // "onnx" or "inetdef"; may be empty with load_engine

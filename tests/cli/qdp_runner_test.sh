@@ -37,6 +37,25 @@ expect inplace_add.cpu 0 '^Inference result is correct!$' -- inplace_add --devic
 expect inplace_add.hwc_candidate 0 'candidate types \[FP32, FP32\] formats \[HWC, HWC\]' -- inplace_add -v --device cpu
 expect inplace_add.fp16_candidate 0 'candidate types \[FP16, FP16\] formats \[LINEAR, LINEAR\]' -- inplace_add -v --device cpu
 expect inplace_add.no_activation_memory 0 'Activation memory: 0 bytes' -- inplace_add -v --device cpu
+expect non_zero.cpu 0 '^Inference result is correct!$' -- non_zero --device cpu
+expect non_zero.fp16_candidate 0 'candidate types \[FP16, INT32, INT64\]' -- non_zero -v --device cpu
+
+art=$(mktemp -d)
+empty=$(mktemp -d)
+trap 'rm -rf "$art" "$empty"' EXIT
+expect circ_pad.inetdef 0 '^Inference result is correct!$' -- circ_pad --mode inetdef --device cpu
+expect circ_pad.onnx 0 '^Inference result is correct!$' -- circ_pad --mode onnx --artifacts_dir "$art" --device cpu
+expect circ_pad.multi_tactic 0 'candidate types \[FP32, FP32\] formats \[LINEAR, LINEAR\] tactic 2' -- circ_pad --mode inetdef --multi_tactic -v --device cpu
+expect circ_pad.onnx_multi_tactic 0 '^Inference result is correct!$' -- circ_pad --mode onnx --multi_tactic --artifacts_dir "$art" --device cpu
+expect circ_pad.save 0 '^Inference result is correct!$' -- circ_pad --mode onnx --multi_tactic --save_engine --artifacts_dir "$art" --device cpu
+expect circ_pad.load 0 '^Inference result is correct!$' -- circ_pad --load_engine --artifacts_dir "$art"
+expect circ_pad.load_ignores_options 0 'load_engine ignores' -- circ_pad --load_engine --mode inetdef --artifacts_dir "$art"
+expect circ_pad.usage.onnx_without_dir 2 'needs --artifacts_dir' -- circ_pad --mode onnx --device cpu
+expect circ_pad.usage.save_and_load 2 'cannot be used together' -- circ_pad --save_engine --load_engine --artifacts_dir "$art"
+expect circ_pad.usage.no_mode 2 '--mode \{onnx,inetdef\} is required' -- circ_pad --device cpu
+expect circ_pad.usage.missing_dir 2 'does not exist' -- circ_pad --mode inetdef --artifacts_dir "$art/missing"
+expect circ_pad.usage.bad_mode 2 'mode' -- circ_pad --mode tflite
+expect circ_pad.load_missing_engine 1 'circ_pad.engine' -- circ_pad --load_engine --artifacts_dir "$empty"
 expect usage.no_subcommand 2 'subcommand' --
 expect usage.unknown_option 2 'not expected' -- add --bogus
 expect usage.bad_device 2 'device' -- add --device tpu

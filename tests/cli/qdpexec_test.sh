@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Command-line tests of qdpexec: ONNX models written by the circ_pad sample and by ONNX's Python
+# package, plugin libraries, engine files, .npy inputs and outputs against numpy, usage errors.
+# Usage: qdpexec_test.sh BIN_DIR
+set -uo pipefail
+bin=$1
+qdpexec=$bin/qdpexec
+plugins=$bin/libqdp_sample_plugins.so
+py=/usr/bin/python3  # Debian's, with python3-numpy and python3-onnx
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+expect() {  # expect NAME RC REGEX -- ARGS...
+  local name=$1 want_rc=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$qdpexec" "$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want_rc ]] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: rc=$rc (want $want_rc), output did not match /$pattern/:"
+    sed 's/^/    /' <<<"$out"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+    passes=$((passes + 1))
+  fi
+}
+check() {  # check NAME COMMAND...: a plain command that must succeed
+  local name=$1
+  shift
+  if out=$("$@" 2>&1); then echo "ok   $name"; passes=$((passes + 1)); else
+    echo "FAIL $name:"; sed 's/^/    /' <<<"$out"; failures=$((failures + 1)); fi
+}
+
+# Models: the sample's own (ONNX's C++ classes) and one from ONNX's Python package.
+"$bin/qdp_runner" circ_pad --mode onnx --artifacts_dir "$work" --device cpu >/dev/null
+$py - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+work = sys.argv[1]
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+pads = numpy_helper.from_array(np.array([2, 1, 0, 3], dtype=np.int32))
+node = helper.make_node("circ_pad_plugin", ["x"], ["y"], name="pad", plugin_namespace="sample", pads=pads, aot=0)
+model = helper.make_model(helper.make_graph([node], "g", [x], [y]), opset_imports=[helper.make_opsetid("", 16)])
+onnx.save(model, f"{work}/python.onnx")
+np.save(f"{work}/x.npy", np.random.default_rng().standard_normal((2, 3, 8, 8)).astype(np.float32))
+np.save(f"{work}/x_sample.npy", np.random.default_rng().standard_normal((10, 3, 32, 32)).astype(np.float32))
+PY
+
+expect onnx.sample_model 0 'Latency: min = .* median = .* mean = .* p99 = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+expect onnx.reports_throughput 0 'Throughput: [0-9.]+ qps' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+expect onnx.reports_enqueue 0 'Enqueue time: mean' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+expect onnx.save_outputs 0 "Saved output 'y'" -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 1 --duration 0 --warmUp 0 --loadInputs "x:$work/x_sample.npy" --saveOutputs "$work/out_sample"
+check onnx.sample_output_matches_numpy $py -c "
+import numpy as np
+x = np.load('$work/x_sample.npy'); y = np.load('$work/out_sample/y.npy')
+assert np.array_equal(y, np.pad(x, ((0,0),(0,0),(1,1),(1,1)), mode='wrap')), 'mismatch'"
+expect onnx.python_model_dynamic 0 "Saved output 'y'" -- --onnx "$work/python.onnx" --plugins "$plugins" --device cpu --shapes x:2x3x8x8 --minShapes x:1x3x8x8 --optShapes x:2x3x8x8 --maxShapes x:4x3x8x8 --loadInputs "x:$work/x.npy" --saveOutputs "$work/out_py" --iterations 1 --duration 0 --warmUp 0
+check onnx.python_output_matches_numpy $py -c "
+import numpy as np
+x = np.load('$work/x.npy'); y = np.load('$work/out_py/y.npy')
+# pads (2, 1, 0, 3): last dim (2 before, 1 after), then H (0 before, 3 after)
+assert np.array_equal(y, np.pad(x, ((0,0),(0,0),(0,3),(2,1)), mode='wrap')), 'mismatch'"
+expect engine.save 0 'Engine saved' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --saveEngine "$work/e.engine" --skipInference
+expect engine.load 0 'Latency' -- --loadEngine "$work/e.engine" --plugins "$plugins" --iterations 2 --duration 0 --warmUp 0
+expect engine.load_without_plugins 1 'sample::circ_pad_plugin, which is not defined in this process.*--plugins' -- --loadEngine "$work/e.engine"
+expect layer_info 0 '"plugin": "sample::circ_pad_plugin"' -- --loadEngine "$work/e.engine" --plugins "$plugins" --dumpLayerInfo --skipInference
+expect export_layer_info 0 'Engine loaded' -- --loadEngine "$work/e.engine" --plugins "$plugins" --exportLayerInfo "$work/layers.json" --skipInference
+check export_layer_info.json $py -c "
+import json; d = json.load(open('$work/layers.json')); assert d['layers'][0]['implementation'] == 'jit', d"
+expect profile 0 'Per-layer profile' -- --loadEngine "$work/e.engine" --plugins "$plugins" --dumpProfile --iterations 2 --duration 0 --warmUp 0
+expect error.dynamic_without_shapes 1 "input 'x' has dynamic dimensions: give its shape with --shapes" -- --onnx "$work/python.onnx" --plugins "$plugins" --device cpu
+expect error.unknown_input 1 "--loadInputs: the engine has no input 'z'" -- --loadEngine "$work/e.engine" --plugins "$plugins" --loadInputs "z:$work/x.npy" --iterations 1 --duration 0 --warmUp 0
+expect error.bad_npy 1 'not a readable .npy file' -- --loadEngine "$work/e.engine" --plugins "$plugins" --loadInputs "x:$work/layers.json" --iterations 1 --duration 0 --warmUp 0
+expect error.not_onnx 1 'not a valid ONNX model' -- --onnx "$work/layers.json" --device cpu
+expect error.corrupt_engine 1 'not a qdp engine file' -- --loadEngine "$work/layers.json"
+expect error.missing_plugin_library 2 'plugins' -- --onnx "$work/circ_pad.onnx" --plugins "$work/nope.so"
+expect usage.nothing_to_do 2 'onnx or --loadEngine' --
+expect usage.both_sources 2 'excludes' -- --onnx "$work/circ_pad.onnx" --loadEngine "$work/e.engine"
+expect usage.bad_shape 2 'bad dimension' -- --onnx "$work/python.onnx" --plugins "$plugins" --device cpu --shapes x:2xAx8x8
+
+echo "$passes passed, $failures failed"
+[[ $failures -eq 0 ]]
