@@ -144,6 +144,16 @@ TEST(Builder, BothImplementationsWithoutAPreferenceFails) {
   EXPECT_NO_THROW(build_engine(net, config));
 }
 
+TEST(Builder, AotOnTheCpuIsAClearError) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2});
+  LayerOptions aot;
+  aot.impl = ImplChoice::AOT;
+  net.mark_output(net.add_plugin("test::both_impls", {x}, {}, aot)[0], "y");
+  EXPECT_THAT(error_of([&] { build(net); }),
+              HasSubstr("layer 'both_impls_0' (plugin test::both_impls): AOT kernels run on the CUDA backend"));
+}
+
 TEST(Builder, DynamicInputWithoutProfileFails) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {-1, 3});

@@ -16,7 +16,8 @@ namespace {
 class GpuEngine : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!Registry::global().find("sample::elemwise_add_plugin")) samples::define_elemwise_add(true);
+    if (!Registry::global().find("sample::elemwise_add_plugin"))
+      samples::define_elemwise_add(true, true);
   }
   void SetUp() override {
     if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
@@ -32,6 +33,7 @@ Engine add_engine(DataType dtype, std::vector<int64_t> dims, bool strict,
   config.device = Device::CUDA;
   config.strict_types = strict;
   config.logger = logger;
+  config.preference = ImplPreference::PreferJIT;  // the plugin has an aot_impl too
   return build_engine(net, config);
 }
 

@@ -1,0 +1,68 @@
+#pragma once
+// The AOT variant of sample::circ_pad_plugin: one thread per output element, the source index
+// wrapped around each dimension. The kernel moves elements by their size (2 or 4 bytes), so one
+// source serves every type; shapes and pads arrive as int32 extra arguments, so the engine follows
+// the run-time shape. Tactic 2 launches blocks of 1024 threads, otherwise 256.
+#include <qdp/plugin.hpp>
+#include <string>
+#include <vector>
+
+namespace qdp::samples {
+
+inline constexpr char kCircPadAotSource[] = R"(
+template <class T>
+__device__ void circ_pad(T const* x, int n, int i0, int i1, int i2, int i3, int b0, int b1, int b2, int b3,
+                         int o1, int o2, int o3, T* y) {
+  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
+       idx += (long long)gridDim.x * blockDim.x) {
+    long long r = idx;
+    int c3 = r % o3; r /= o3;
+    int c2 = r % o2; r /= o2;
+    int c1 = r % o1;
+    int c0 = r / o1;
+    int s0 = ((c0 - b0) % i0 + i0) % i0, s1 = ((c1 - b1) % i1 + i1) % i1;
+    int s2 = ((c2 - b2) % i2 + i2) % i2, s3 = ((c3 - b3) % i3 + i3) % i3;
+    y[idx] = x[((static_cast<long long>(s0) * i1 + s1) * i2 + s2) * i3 + s3];
+  }
+}
+extern "C" __global__ void circ_pad_b4(unsigned const* x, int n, int i0, int i1, int i2, int i3, int b0, int b1,
+                                       int b2, int b3, int o1, int o2, int o3, unsigned* y) {
+  circ_pad(x, n, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
+}
+extern "C" __global__ void circ_pad_b2(unsigned short const* x, int n, int i0, int i1, int i2, int i3, int b0,
+                                       int b1, int b2, int b3, int o1, int o2, int o3, unsigned short* y) {
+  circ_pad(x, n, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
+}
+)";
+
+// `pads` in torch F.pad order (last dimension first); `out` is desc's output.
+inline AotKernel circ_pad_aot_kernel(TensorDesc const& x, std::vector<int32_t> const& pads,
+                                     TensorDesc const& out, Tactic tactic) {
+  if (x.rank() > 4)
+    fail("the AOT circ_pad kernel takes tensors of rank 4 or less, not {}", x.rank());
+  size_t bytes = element_size(x.dtype);
+  if (bytes != 2 && bytes != 4)
+    fail("the AOT circ_pad kernel moves 2- or 4-byte elements, not {}", name(x.dtype));
+  // Seen as rank 4: leading dimensions of extent 1, no padding.
+  std::vector<ShapeExpr> in_dims(4, ShapeExpr(1)), out_dims(4, ShapeExpr(1)),
+      begins(4, ShapeExpr(0));
+  int lead = 4 - x.rank();
+  for (int d = 0; d < x.rank(); ++d) {
+    in_dims[static_cast<size_t>(lead + d)] = x.shape_expr[static_cast<size_t>(d)];
+    out_dims[static_cast<size_t>(lead + d)] = out.shape_expr[static_cast<size_t>(d)];
+    size_t pair = static_cast<size_t>(x.rank() - 1 - d);
+    if (2 * pair < pads.size()) begins[static_cast<size_t>(lead + d)] = ShapeExpr(pads[2 * pair]);
+  }
+  int block = tactic.value == 2 ? 1024 : 256;
+  AotKernel k;
+  k.name = bytes == 4 ? "circ_pad_b4" : "circ_pad_b2";
+  k.code = kCircPadAotSource;
+  ShapeExpr n = out.numel();
+  k.grid = {cdiv(n, ShapeExpr(block)), 1, 1};
+  k.block = {block, 1, 1};
+  k.extra_args = {n,         in_dims[0], in_dims[1], in_dims[2],  in_dims[3],  begins[0],
+                  begins[1], begins[2],  begins[3],  out_dims[1], out_dims[2], out_dims[3]};
+  return k;
+}
+
+}  // namespace qdp::samples

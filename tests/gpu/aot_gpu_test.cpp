@@ -1,0 +1,154 @@
+// AOT kernels on the GPU: compiled with NVRTC at build time, baked into the engine, launched with
+// run-time shapes; self-contained engines; and the errors of each step. Skipped without a GPU.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <qdp/qdp.hpp>
+#include <random>
+
+#include "backends/cuda/aot.hpp"
+#include "plugins/sample_plugins.hpp"
+#include "test_support.hpp"
+
+using ::testing::HasSubstr;
+using namespace qdp;
+using qdp_test::error_of;
+
+namespace {
+
+// y = x * 2 by an AOT kernel; `kernel` picks a correct one or one of the broken variants.
+struct DoubleAttrs {
+  std::string kernel = "good";
+};
+QDP_ATTRS(DoubleAttrs, kernel);
+
+constexpr char kDoubleSource[] = R"(
+extern "C" __global__ void twice(float const* x, int n, float* y) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = 2.0f * x[i];
+}
+extern "C" __global__ void twice_missing_n(float const* x, float* y) { y[threadIdx.x] = x[threadIdx.x]; }
+)";
+
+void define_twice(std::string id) {
+  qdp::define(std::move(id))
+      .desc([](TensorDesc const& x, DoubleAttrs const&) { return x.like(); })
+      .aot_impl([](TensorDesc const& x, DoubleAttrs const& a, Outputs) {
+        AotKernel k;
+        k.name = a.kernel == "wrong_arity" ? "twice_missing_n" : "twice";
+        k.code = a.kernel == "syntax_error" ? std::string("extern \"C\" __global__ void twice( {")
+                                            : kDoubleSource;
+        k.grid = {cdiv(x.numel(), ShapeExpr(128)), 1, 1};
+        k.block = {128, 1, 1};
+        k.extra_args = {x.numel()};
+        return k;
+      })
+      .commit();
+}
+bool const defined = (define_twice("test_aot::twice"), true);
+
+class Aot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  }
+};
+
+Engine double_engine(std::string kernel, std::vector<int64_t> dims,
+                     std::optional<Profile> profile = {}, std::string id = "test_aot::twice") {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, dims);
+  if (profile) net.set_profile("x", profile->min, profile->opt, profile->max);
+  net.mark_output(net.add_plugin(id, {x}, {{"kernel", kernel}})[0], "y");
+  BuildConfig config;
+  config.device = Device::CUDA;
+  return build_engine(net, config);
+}
+
+Array random_array(Dims shape) {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> dist(-100, 100);
+  Array a(DataType::FP32, shape);
+  for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = static_cast<float>(dist(rng));
+  return a;
+}
+
+TEST_F(Aot, KernelRunsAndFollowsDynamicShapes) {
+  Engine engine = double_engine("good", {-1, 7}, Profile{{1, 7}, {64, 7}, {4096, 7}});
+  auto layers = engine.layers();
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].implementation, "aot");
+  Runner runner(engine);
+  for (int64_t rows : {3, 4096, 1}) {  // the grid and the extra argument follow the shape
+    Array x = random_array({rows, 7});
+    auto out = runner.infer({{"x", x}});
+    ASSERT_EQ(out.at("y").shape(), (Dims{rows, 7}));
+    for (int64_t i = 0; i < x.numel(); ++i)
+      ASSERT_EQ(out.at("y").data<float>()[i], 2 * x.data<float>()[i]);
+  }
+}
+
+TEST_F(Aot, EngineRunsWithoutThePluginDefinition) {
+  define_twice("test_aot::removable");
+  std::vector<std::byte> bytes =
+      double_engine("good", {1000}, {}, "test_aot::removable").serialize();
+  // Take the definition away: the engine holds the kernel and needs nothing else.
+  ASSERT_TRUE(Registry::global().remove("test_aot::removable"));
+  Engine loaded = Engine::deserialize(bytes);
+  Array x = random_array({1000});
+  auto out = Runner(loaded).infer({{"x", x}});
+  for (int64_t i = 0; i < x.numel(); ++i)
+    ASSERT_EQ(out.at("y").data<float>()[i], 2 * x.data<float>()[i]);
+}
+
+TEST_F(Aot, CompileErrorShowsNvrtcLog) {
+  std::string e = error_of([] { double_engine("syntax_error", {16}); });
+  EXPECT_THAT(e, HasSubstr("plugin test_aot::twice: the AOT kernel 'twice' does not compile"));
+  EXPECT_THAT(e, HasSubstr("error"));
+}
+
+TEST_F(Aot, ParameterCountMismatchIsNamed) {
+  std::string e = error_of([] { double_engine("wrong_arity", {16}); });
+  EXPECT_THAT(e, HasSubstr("AOT kernel 'twice_missing_n' takes 2 parameters, but qdp passes 3: 1 "
+                           "input pointer(s), 1 "
+                           "extra argument(s), 1 output pointer(s)"));
+}
+
+TEST_F(Aot, CubinForAnotherGpuWithoutPtxIsRefused) {
+  AotKernel k;
+  k.name = "twice";
+  k.code = kDoubleSource;
+  k.extra_args = {ShapeExpr(1)};
+  detail::PlanKernel compiled = detail::compile_aot_kernel("test_aot::twice", k);
+  EXPECT_FALSE(compiled.ptx.empty());
+  EXPECT_NO_THROW(detail::load_aot_kernel(compiled, "ok", 1, 1));
+  compiled.arch = 10;  // a GPU that does not exist
+  compiled.ptx.clear();
+  EXPECT_THAT(
+      error_of([&] { detail::load_aot_kernel(compiled, "layer0", 1, 1); }),
+      HasSubstr(
+          "layer 'layer0': the engine's AOT kernel 'twice' was compiled for sm_10 and has no PTX"));
+  // With PTX, another GPU's cubin is no obstacle: the driver compiles the PTX.
+  detail::PlanKernel with_ptx = detail::compile_aot_kernel("test_aot::twice", k);
+  with_ptx.arch = 10;
+  EXPECT_NO_THROW(detail::load_aot_kernel(with_ptx, "ptx", 1, 1));
+}
+
+TEST_F(Aot, AddSampleAotMatchesJit) {
+  if (!Registry::global().find("sample::elemwise_add_plugin"))
+    samples::define_elemwise_add(true, true);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {10, 3, 32, 32});
+  LayerOptions aot;
+  aot.impl = ImplChoice::AOT;
+  net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {x}, {}, aot)[0], "y");
+  BuildConfig config;
+  config.device = Device::CUDA;
+  config.strict_types = true;
+  Array in = random_array({10, 3, 32, 32});
+  auto out = Runner(build_engine(net, config)).infer({{"x", in}});
+  for (int64_t i = 0; i < in.numel(); ++i)
+    ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i] + 1);
+}
+
+}  // namespace
