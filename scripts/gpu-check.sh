@@ -8,22 +8,24 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 out=${2:-${OUT:-/tmp/qdp-gpu-check}}
-mkdir -p "$out"
+mkdir -p "$out/logs" "$out/csv"
 export PATH="/usr/local/cuda/bin:$PATH"
+# NVRTC (AOT kernels are compiled at build time) comes from the machine's CUDA toolkit.
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 bin="$build/bin"
 status=0
 summary=()
-step() {  # step NAME COMMAND...: runs it, logs to $out/NAME.log, records pass/fail
+step() {  # step NAME COMMAND...: runs it, logs to $out/logs/NAME.log, records pass/fail
   local name=$1
   shift
   echo "== $name: $*"
-  if "$@" >"$out/$name.log" 2>&1; then
+  if "$@" >"$out/logs/$name.log" 2>&1; then
     summary+=("PASS  $name")
   else
-    summary+=("FAIL  $name (see $name.log)")
+    summary+=("FAIL  $name (see steps.log)")
     status=1
   fi
-  tail -n 5 "$out/$name.log"
+  tail -n 5 "$out/logs/$name.log"
 }
 
 { date -u +"%Y-%m-%d %H:%M UTC"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; } | tee "$out/card.txt"
@@ -34,11 +36,31 @@ step sample_add_cuda "$bin/qdp_runner" add --device cuda
 step sample_add_autotune_cuda "$bin/qdp_runner" add --autotune -v --device cuda
 step sample_add_default_device "$bin/qdp_runner" add
 step sample_inplace_add_cuda "$bin/qdp_runner" inplace_add -v --device cuda
+step sample_non_zero_cuda "$bin/qdp_runner" non_zero -v --device cuda
+step sample_add_aot_cuda "$bin/qdp_runner" add --aot -v --device cuda
+art=$(mktemp -d)
+step sample_circ_pad_inetdef "$bin/qdp_runner" circ_pad --mode inetdef --device cuda
+step sample_circ_pad_onnx_multi "$bin/qdp_runner" circ_pad --mode onnx --multi_tactic -v --artifacts_dir "$art" --device cuda
+step sample_circ_pad_save "$bin/qdp_runner" circ_pad --mode inetdef --multi_tactic --save_engine --artifacts_dir "$art" --device cuda
+step sample_circ_pad_load "$bin/qdp_runner" circ_pad --load_engine --artifacts_dir "$art"
+step sample_circ_pad_aot_onnx "$bin/qdp_runner" circ_pad --mode onnx --aot --multi_tactic -v --artifacts_dir "$art" --device cuda
+step sample_circ_pad_aot_save "$bin/qdp_runner" circ_pad --mode inetdef --aot --multi_tactic --save_engine --artifacts_dir "$art" --device cuda
+# The all-AOT engine runs in a process without any plugin definition.
+step qdpexec_aot_engine_no_plugins "$bin/qdpexec" --loadEngine "$art/circ_pad.engine" --iterations 20 --duration 0 --warmUp 10 --dumpLayerInfo
+step qdpexec_onnx_cuda_graph "$bin/qdpexec" --onnx "$art/circ_pad.onnx" --plugins "$bin/libqdp_sample_plugins.so" --device cuda --useCudaGraph --iterations 50 --duration 0 --warmUp 10
 step memcheck compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_gpu_tests"
-step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/qdp.csv'"
-step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/peers.csv'"
+step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/csv/qdp.csv'"
+step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/csv/peers.csv'"
+step bench_non_zero bash -c "'$bin/qdp_non_zero_bench' > '$out/csv/non_zero.csv'"
+step bench_non_zero_peers bash -c "python3 bench/gpu/peers_non_zero.py > '$out/csv/non_zero_peers.csv'"
+step bench_circ_pad bash -c "'$bin/qdp_circ_pad_bench' > '$out/csv/circ_pad.csv'"
+step bench_circ_pad_peers bash -c "python3 bench/gpu/peers_circ_pad.py > '$out/csv/circ_pad_peers.csv'"
 
-python3 bench/gpu/report.py "$out/qdp.csv" "$out/peers.csv" > "$out/table.txt" 2>&1 || status=1
+python3 bench/gpu/report.py "$out"/csv/*.csv > "$out/table.txt" 2>&1 || status=1
+# Few files come back from a lent machine: one log, one CSV.
+for f in "$out"/logs/*.log; do echo "===== $(basename "$f")"; cat "$f"; done > "$out/steps.log"
+cat "$out"/csv/*.csv > "$out/bench.csv"
+rm -rf "$out/logs" "$out/csv"
 echo
 printf '%s\n' "${summary[@]}"
 echo

@@ -382,7 +382,7 @@ class Builder {
     auto key = std::make_tuple(net, type, format);
     if (auto it = variants_.find(key); it != variants_.end()) return it->second;
     int src = produced_[net];
-    PlanTensor const& s = plan_.tensors[static_cast<size_t>(src)];
+    PlanTensor const s = plan_.tensors[static_cast<size_t>(src)];  // a copy: the vector grows below
     if (s.dtype == type && s.format == format) return src;
     PlanTensor t = s;
     t.name = fmt::format("{}_{}_{}", s.name, name(type), name(format));

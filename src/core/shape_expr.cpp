@@ -20,6 +20,7 @@ NodePtr make_leaf(Op op, int64_t value, int axis = 0) {
 
 int64_t floor_div(int64_t a, int64_t b) {
   if (b == 0) fail("shape expression divides by zero");
+  if (a == std::numeric_limits<int64_t>::min() && b == -1) fail("shape expression overflows 64 bits in //");
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -29,14 +30,21 @@ int64_t ceil_div(int64_t a, int64_t b) {
   return -floor_div(-a, b);
 }
 
+// Overflow is an error, never a wrapped extent (expressions also come from engine files).
+[[noreturn]] void overflow(char const* what) { fail("shape expression overflows 64 bits in {}", what); }
+
 int64_t apply(Op op, int64_t a, int64_t b) {
+  int64_t r = 0;
   switch (op) {
     case Op::Add:
-      return a + b;
+      if (__builtin_add_overflow(a, b, &r)) overflow("+");
+      return r;
     case Op::Sub:
-      return a - b;
+      if (__builtin_sub_overflow(a, b, &r)) overflow("-");
+      return r;
     case Op::Mul:
-      return a * b;
+      if (__builtin_mul_overflow(a, b, &r)) overflow("*");
+      return r;
     case Op::FloorDiv:
       return floor_div(a, b);
     case Op::CDiv:

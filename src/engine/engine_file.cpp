@@ -296,7 +296,7 @@ std::span<const std::byte> checked_payload(std::span<const std::byte> file,
              file.size(), payload_size, kHeaderSize, expected_size(payload_size));
   if (payload_size < available)
     bad_file(origin,
-             "the file has {} bytes of unexpected trailing data after byte offset {}, where the "
+             "the file has unexpected trailing data ({} bytes) after byte offset {}, where the "
              "engine ends (expected size {} bytes); copy or save it again",
              available - payload_size, kHeaderSize + payload_size, kHeaderSize + payload_size);
   uint64_t stored = get_le(file, kChecksumOffset, 8);
@@ -899,9 +899,10 @@ EnginePlan read_plan(std::span<const std::byte> file, std::string_view origin) {
 namespace qdp {
 namespace {
 
-[[noreturn]] void fail_saving(std::string const& path, std::string_view what, int error) {
-  fail("cannot save the engine to '{}': {}: {}; nothing was written to '{}'", path, what,
-       std::strerror(error), path);
+[[noreturn]] void fail_saving(std::string const& path, std::string_view what, int error,
+                              std::string_view advice = "") {
+  fail("cannot save the engine to '{}': {}: {}{}; nothing was written to '{}'", path, what,
+       std::strerror(error), advice, path);
 }
 
 // A file descriptor that is closed, and a file that is removed, unless the save succeeds.
@@ -910,11 +911,8 @@ class TempFile {
   TempFile(std::string path, std::string const& target) : path_(std::move(path)) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0)
-      fail_saving(target,
-                  fmt::format("cannot create the temporary file '{}' (does the directory exist "
-                              "and is it writable?)",
-                              path_),
-                  errno);
+      fail_saving(target, fmt::format("cannot create the temporary file '{}'", path_), errno,
+                  "; check that the directory exists and is writable");
   }
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);

@@ -272,7 +272,8 @@ TEST_F(EngineFileOnDisk, SaveIntoAMissingDirectoryLeavesNothing) {
   EXPECT_THAT(message, HasSubstr("cannot save the engine to '" + path + "'"));
   EXPECT_THAT(message, HasSubstr("cannot create the temporary file"));
   EXPECT_THAT(message, HasSubstr("No such file or directory"));
-  EXPECT_THAT(message, HasSubstr("does the directory exist"));
+  EXPECT_THAT(message, HasSubstr("No such file or directory; check that the directory exists and "
+                                 "is writable; nothing was written to"));
   EXPECT_TRUE(files_in(dir_).empty());
 }
 
@@ -325,7 +326,7 @@ TEST(EngineFile, TrailingDataIsAnError) {
   size_t size = file.size();
   file.resize(size + 3);
   EXPECT_THAT(error_of([&] { Engine::deserialize(file); }),
-              HasSubstr(fmt::format("3 bytes of unexpected trailing data after byte offset {}, "
+              HasSubstr(fmt::format("unexpected trailing data (3 bytes) after byte offset {}, "
                                     "where the engine ends (expected size {} bytes)",
                                     size, size)));
 }
