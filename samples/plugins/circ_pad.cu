@@ -16,6 +16,7 @@
 #include <cstring>
 #include <qdp/plugin.hpp>
 
+#include "plugins/circ_pad_aot.hpp"
 #include "plugins/sample_plugins.hpp"
 
 #ifdef __CUDACC__
@@ -183,6 +184,8 @@ void pad_rows_cpu(std::byte const* x, std::byte* y, Geometry const& g, size_t si
 void circ_pad_cpu(Tensor const& x, Tensor const& y, std::vector<int32_t> const& pads,
                   Tactic tactic) {
   Geometry g = checked_geometry(x, y, pads);
+  if (tactic != 0 && tactic != 1 && tactic != 2)
+    fail("plugin {}: unknown tactic {}", kId, tactic.value);
   if (g.out_numel() == 0) return;
   size_t size = element_size(x.dtype);
   if (tactic == 1) {
@@ -201,7 +204,6 @@ void circ_pad_cpu(Tensor const& x, Tensor const& y, std::vector<int32_t> const& 
                                 static_cast<uint64_t*>(y.data), g);
     }
   }
-  if (tactic != 0 && tactic != 2) fail("plugin {}: unknown tactic {}", kId, tactic.value);
   pad_rows_cpu(static_cast<std::byte const*>(x.data), static_cast<std::byte*>(y.data), g, size);
 }
 
@@ -344,21 +346,30 @@ __host__ __device__ inline void store16(void* p, uint4 v) {
 // which start `shift` bytes past a 16-byte boundary (output rows of 258 floats and input rows
 // of 256 don't line up). The thread loads the aligned vector A that holds the start and takes
 // the next aligned vector B from its neighbour lane, whose own A that is (a shuffle, not a
-// second load); the last lane and lanes whose neighbour is elsewhere load B themselves. Vectors
-// that cross a row's end or the wrap (2 of 65 per 258-float row) gather element by element.
-// Every load is issued before the first is used: one memory round trip per kRowUnroll vectors.
+// second load, so each input byte is requested from L2 about once); the last lane and lanes
+// whose neighbour is elsewhere load B themselves. Vectors that cross a row's end or the wrap
+// (3 of 129 per two 258-float rows, 5 of 129 per four 258-half rows) gather element by element
+// from lines their neighbours fetch anyway. Every load is issued before the first is used: one
+// memory round trip per kRowUnroll vectors. Index arithmetic is 32-bit with multiply-shift
+// division, once per vector (about 80 instructions per 32 bytes moved, a quarter of the issue
+// rate an H100 SM has at full memory bandwidth).
+//
+// Prediction for (64,64,256,256), pads 1, on an H100 (D2D copy there: ~2940 GB/s): about
+// 93 % of copy bandwidth in FP32 and 91 % in FP16 (~2.7 TB/s). FP16 moves the same 16-byte
+// vectors as FP32, so it is not penalised as the per-element kernels (tactic 1, the seed's
+// Triton kernel, PyTorch's narrow copies) are; what is lost against the copy is the gathered
+// edge vectors (2-4 %), the H wrap's re-read rows (2 of 258 per plane, mostly L2 hits) and
+// the tail of each wave.
 //
 // `Warp` gives the lane and the shuffle; the kernel passes CUDA's, and the function is
 // __host__ __device__ so that the same code can be checked against a lane-by-lane emulation.
 constexpr int kRowThreads = 256;
+constexpr int kRowUnroll = 4;
 #ifdef __CUDA_ARCH__
 #define QDP_CIRC_PAD_UNROLL _Pragma("unroll")
-#define QDP_CIRC_PAD_NO_UNROLL _Pragma("unroll 1")
-#else  // the host compiler knows no such pragmas
+#else  // the host compiler knows no such pragma
 #define QDP_CIRC_PAD_UNROLL
-#define QDP_CIRC_PAD_NO_UNROLL
 #endif
-constexpr int kRowUnroll = 4;
 
 struct CudaWarp {
   __device__ uint32_t lane() const { return threadIdx.x & 31u; }
@@ -373,59 +384,55 @@ __host__ __device__ void circ_pad_rows_warp(Warp const& warp, uint32_t first_vec
   constexpr uint32_t kNone = 0xffffffffu;
   uint32_t lane = warp.lane();
   uint4 v[kRowUnroll], b[kRowUnroll];
-  uint32_t start[kRowUnroll];  // fast: the aligned source vector's first element; else kNone
-  uint32_t shift[kRowUnroll];  // fast: bytes past it; slow: the output row
-  uint32_t col[kRowUnroll];    // slow: the first element's output column
-  bool active[kRowUnroll], own_b[kRowUnroll];
+  // A fast vector: `start` is the aligned source vector holding its first element, `shift` the
+  // bytes past it. A slow one: `start` and `shift` are the first elements of the source rows of
+  // its row and of the next, `col` is its first element's output column.
+  uint32_t start[kRowUnroll], shift[kRowUnroll], col[kRowUnroll];
+  bool active[kRowUnroll], fast[kRowUnroll], own_b[kRowUnroll];
   // Where each vector comes from: index arithmetic only, no memory.
   QDP_CIRC_PAD_UNROLL
   for (int u = 0; u < kRowUnroll; ++u) {
     uint32_t vec = first_vector + static_cast<uint32_t>(u) * 32 + lane;
     active[u] = vec < g.vectors;
-    start[u] = kNone;
-    shift[u] = 0;
-    col[u] = 0;
+    fast[u] = false;
+    start[u] = shift[u] = col[u] = 0;
     if (active[u]) {
       uint32_t e = vec * kLanes;
       uint32_t row = g.by_out_width.div(e);
       uint32_t j = e - row * g.out_width;
-      bool interior = j >= g.lead && j - g.lead + kLanes <= g.width;
-      if (interior) {
-        uint32_t s = g.source_row(row) + (j - g.lead);
+      uint32_t src = g.source_row(row);
+      if (j >= g.lead && j - g.lead + kLanes <= g.width) {  // inside the row's interior
+        uint32_t s = src + (j - g.lead);
         uint32_t a = s & ~(kLanes - 1);
-        // B must lie inside the input: otherwise gather.
-        if (s == a || a + 2 * kLanes <= g.in_numel) {
-          start[u] = a;
-          shift[u] = (s - a) * static_cast<uint32_t>(sizeof(S));
-        }
+        fast[u] = s == a || a + 2 * kLanes <= g.in_numel;  // B must lie inside the input
+        start[u] = a;
+        shift[u] = (s - a) * static_cast<uint32_t>(sizeof(S));
       }
-      if (start[u] == kNone) {
-        shift[u] = row;
+      if (!fast[u]) {
+        // Rows hold at least kLanes elements: a vector spans at most two of them.
+        start[u] = src;
+        shift[u] = j + kLanes > g.out_width ? g.source_row(row + 1) : src;
         col[u] = j;
       }
     }
-    uint32_t next = warp.down(start[u]);
-    own_b[u] = start[u] != kNone && shift[u] != 0 && !(lane < 31 && next == start[u] + kLanes);
+    uint32_t next = warp.down(fast[u] ? start[u] : kNone);
+    own_b[u] = fast[u] && shift[u] != 0 && !(lane < 31 && next == start[u] + kLanes);
   }
-  // Every load.
+  // Every load, before any is used.
   QDP_CIRC_PAD_UNROLL
   for (int u = 0; u < kRowUnroll; ++u) {
-    if (start[u] != kNone) {
+    if (fast[u]) {
       v[u] = load16(x + start[u]);
       if (own_b[u]) b[u] = load16(x + start[u] + kLanes);
     } else if (active[u]) {
-      // Element by element, in a loop kept rolled (one copy of source_row, not kLanes).
-      alignas(16) S lanes[kLanes];
-      uint32_t row = shift[u], j = col[u], src = g.source_row(row);
-      QDP_CIRC_PAD_NO_UNROLL
-      for (uint32_t k = 0; k < kLanes; ++k, ++j) {
-        if (j == g.out_width) {  // the vector goes on into the next row
-          j = 0;
-          src = g.source_row(++row);
-        }
-        lanes[k] = x[src + RowGeometry::wrap(j, g.lead, g.width)];
+      S* lanes = reinterpret_cast<S*>(&v[u]);
+      QDP_CIRC_PAD_UNROLL
+      for (uint32_t k = 0; k < kLanes; ++k) {
+        uint32_t j = col[u] + k;
+        bool next_row = j >= g.out_width;
+        j -= next_row ? g.out_width : 0;
+        lanes[k] = x[(next_row ? shift[u] : start[u]) + RowGeometry::wrap(j, g.lead, g.width)];
       }
-      memcpy(&v[u], lanes, 16);
     }
   }
   // Shift into place, store.
@@ -433,7 +440,7 @@ __host__ __device__ void circ_pad_rows_warp(Warp const& warp, uint32_t first_vec
   for (int u = 0; u < kRowUnroll; ++u) {
     uint4 n =
         make_uint4(warp.down(v[u].x), warp.down(v[u].y), warp.down(v[u].z), warp.down(v[u].w));
-    if (start[u] != kNone && shift[u] != 0) v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
+    if (fast[u] && shift[u] != 0) v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
     if (active[u])
       store16(y + static_cast<size_t>(first_vector + static_cast<uint32_t>(u) * 32 + lane) * kLanes,
               v[u]);
@@ -474,7 +481,8 @@ void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cud
   bool aligned =
       reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   bool fits = n < (int64_t{1} << 31) && g.in_numel() < (int64_t{1} << 31);
-  if (tactic == 1 || !aligned || !fits) return launch_elements(x, y, 0, n, g, stream);
+  bool wide = g.out_width() >= static_cast<int64_t>(16 / sizeof(S));  // a vector spans <= 2 rows
+  if (tactic == 1 || !aligned || !fits || !wide) return launch_elements(x, y, 0, n, g, stream);
   RowGeometry rg = row_geometry(g, sizeof(S));
   if (rg.vectors > 0) {
     int64_t blocks = cdiv(int64_t{rg.vectors}, int64_t{kRowThreads} * kRowUnroll);
@@ -537,7 +545,10 @@ void define_circ_pad(bool multi_tactic) {
             circ_pad_cuda(x.tensor(), y.tensor(), a.pads, t, native(s));
           })
 #endif
-      ;
+          // The AOT variant: a kernel compiled at build time and baked into the engine.
+          .aot_impl([](TensorDesc const& x, CircPadAttrs const& a, Outputs outs, Tactic t) {
+            return circ_pad_aot_kernel(x, a.pads, outs[0], t);
+          });
   if (multi_tactic) {
     std::move(plugin)
         .autotune([](TensorDesc const&, CircPadAttrs const&) {

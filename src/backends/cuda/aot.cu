@@ -166,23 +166,26 @@ class LoadedKernel final : public AotModule {
   // The kernel must take the pointers and int32 arguments qdp passes, in qdp's order.
   void check_parameters(std::string_view step) const {
     size_t expected = inputs_ + kernel_.extra_args.size() + outputs_;
-    size_t count = 0, offset = 0, size = 0;
-    while (cudaFuncGetParamInfo(reinterpret_cast<void const*>(function_), count, &offset, &size) ==
-           cudaSuccess) {
-      bool pointer = count < inputs_ || count >= inputs_ + kernel_.extra_args.size();
-      if (count < expected && size != (pointer ? sizeof(void*) : sizeof(int32_t)))
-        fail("layer '{}': parameter {} of AOT kernel '{}' has {} bytes; qdp passes {} there ({})",
-             step, count, kernel_.name, size, pointer ? sizeof(void*) : sizeof(int32_t),
-             pointer ? "a tensor pointer" : "an int32 extra argument");
-      ++count;
-    }
+    std::vector<size_t> sizes;
+    size_t offset = 0, size = 0;
+    while (cudaFuncGetParamInfo(reinterpret_cast<void const*>(function_), sizes.size(), &offset,
+                                &size) == cudaSuccess)
+      sizes.push_back(size);
     (void)cudaGetLastError();  // the probe past the last parameter
-    if (count != expected)
+    if (sizes.size() != expected)
       fail(
           "layer '{}': AOT kernel '{}' takes {} parameters, but qdp passes {}: {} input "
           "pointer(s), {} extra "
           "argument(s), {} output pointer(s)",
-          step, kernel_.name, count, expected, inputs_, kernel_.extra_args.size(), outputs_);
+          step, kernel_.name, sizes.size(), expected, inputs_, kernel_.extra_args.size(), outputs_);
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      bool pointer = i < inputs_ || i >= inputs_ + kernel_.extra_args.size();
+      size_t want = pointer ? sizeof(void*) : sizeof(int32_t);
+      if (sizes[i] != want)
+        fail("layer '{}': parameter {} of AOT kernel '{}' has {} bytes; qdp passes {} there ({})",
+             step, i, kernel_.name, sizes[i], want,
+             pointer ? "a tensor pointer" : "an int32 extra argument");
+    }
   }
 
   PlanKernel kernel_;
