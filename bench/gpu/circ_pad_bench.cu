@@ -17,42 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "gpu/gpu_timing.cuh"
 #include "plugins/sample_plugins.hpp"
 
 namespace {
 
 constexpr char kId[] = "sample::circ_pad_plugin";
 
-struct Event {
-  cudaEvent_t e{};
-  Event() { QDP_CUDA_CHECK(cudaEventCreate(&e)); }
-  ~Event() { cudaEventDestroy(e); }
-};
-
-struct StreamHolder {
-  cudaStream_t s{};
-  StreamHolder() { QDP_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
-  ~StreamHolder() { cudaStreamDestroy(s); }
-};
-
-// Median time of `fn` in ms (events around each run), after warm-up runs.
-template <class F>
-double median_ms(cudaStream_t stream, F&& fn, int warmup = 5, int reps = 31) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> t;
-  Event a, b;
-  for (int i = 0; i < reps; ++i) {
-    QDP_CUDA_CHECK(cudaEventRecord(a.e, stream));
-    fn();
-    QDP_CUDA_CHECK(cudaEventRecord(b.e, stream));
-    QDP_CUDA_CHECK(cudaEventSynchronize(b.e));
-    float ms = 0;
-    QDP_CUDA_CHECK(cudaEventElapsedTime(&ms, a.e, b.e));
-    t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using qdp::bench::Event;
+using qdp::bench::median_ms;
+using qdp::bench::StreamHolder;
 
 void row(char const* dtype, qdp::Dims shape, std::string const& impl, double ms, double bytes) {
   std::printf("circ_pad,%s,%s,%s,%.5f,%.1f\n", dtype, qdp::to_string(shape).c_str(), impl.c_str(),

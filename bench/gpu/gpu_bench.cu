@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/backend.hpp"
+#include "gpu/gpu_timing.cuh"
 #include "plugins/cuda_elementwise.cuh"
 #include "plugins/sample_plugins.hpp"
 
@@ -21,36 +22,9 @@ struct AddOne {  // the bare kernel's operation, as the add plugin's
   __device__ float operator()(float v) const { return v + 1.0f; }
 };
 
-struct Event {
-  cudaEvent_t e{};
-  Event() { QDP_CUDA_CHECK(cudaEventCreate(&e)); }
-  ~Event() { cudaEventDestroy(e); }
-};
-
-struct StreamHolder {
-  cudaStream_t s{};
-  StreamHolder() { QDP_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
-  ~StreamHolder() { cudaStreamDestroy(s); }
-};
-
-// Median device time of `fn` in ms (events around each run).
-template <class F>
-double median_ms(cudaStream_t stream, F&& fn, int warmup = 5, int reps = 30) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> t;
-  Event a, b;
-  for (int i = 0; i < reps; ++i) {
-    QDP_CUDA_CHECK(cudaEventRecord(a.e, stream));
-    fn();
-    QDP_CUDA_CHECK(cudaEventRecord(b.e, stream));
-    QDP_CUDA_CHECK(cudaEventSynchronize(b.e));
-    float ms = 0;
-    QDP_CUDA_CHECK(cudaEventElapsedTime(&ms, a.e, b.e));
-    t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using qdp::bench::Event;
+using qdp::bench::median_ms;
+using qdp::bench::StreamHolder;
 
 qdp::Engine add_engine(qdp::DataType dtype, qdp::Dims shape, bool autotune_all = false) {
   qdp::Network net;
@@ -153,19 +127,23 @@ void reformat_bandwidth(qdp::DataType dtype, qdp::Dims shape) {
   QDP_CUDA_CHECK(cudaMemset(a.data(), 1, bytes));
   StreamHolder stream;
   auto& backend = qdp::detail::backend(qdp::Device::CUDA);
-  qdp::Tensor linear{a.data(), dtype, qdp::TensorFormat::LINEAR, qdp::Device::CUDA, shape,
-                     qdp::dense_strides(shape, qdp::TensorFormat::LINEAR)};
-  qdp::Tensor hwc{b.data(), dtype, qdp::TensorFormat::HWC, qdp::Device::CUDA, shape,
-                  qdp::dense_strides(shape, qdp::TensorFormat::HWC)};
+  qdp::Tensor linear{
+      a.data(),          dtype, qdp::TensorFormat::LINEAR,
+      qdp::Device::CUDA, shape, qdp::dense_strides(shape, qdp::TensorFormat::LINEAR)};
+  qdp::Tensor hwc{b.data(),          dtype, qdp::TensorFormat::HWC,
+                  qdp::Device::CUDA, shape, qdp::dense_strides(shape, qdp::TensorFormat::HWC)};
   double copy = median_ms(stream.s, [&] {
     QDP_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream.s));
   });
   double to_hwc = median_ms(stream.s, [&] { backend.reformat(linear, hwc, {stream.s}); });
   double to_linear = median_ms(stream.s, [&] { backend.reformat(hwc, linear, {stream.s}); });
   std::string s = shape_text(shape);
-  std::printf("reformat,%s,%s,cuda_memcpy,%.5f,%.1f\n", name, s.c_str(), copy, 2.0 * bytes / copy / 1e6);
-  std::printf("reformat,%s,%s,qdp_linear_to_hwc,%.5f,%.1f\n", name, s.c_str(), to_hwc, 2.0 * bytes / to_hwc / 1e6);
-  std::printf("reformat,%s,%s,qdp_hwc_to_linear,%.5f,%.1f\n", name, s.c_str(), to_linear, 2.0 * bytes / to_linear / 1e6);
+  std::printf("reformat,%s,%s,cuda_memcpy,%.5f,%.1f\n", name, s.c_str(), copy,
+              2.0 * bytes / copy / 1e6);
+  std::printf("reformat,%s,%s,qdp_linear_to_hwc,%.5f,%.1f\n", name, s.c_str(), to_hwc,
+              2.0 * bytes / to_hwc / 1e6);
+  std::printf("reformat,%s,%s,qdp_hwc_to_linear,%.5f,%.1f\n", name, s.c_str(), to_linear,
+              2.0 * bytes / to_linear / 1e6);
 }
 
 void build_time() {
@@ -193,7 +171,8 @@ int main() {
       bandwidth(dtype, {int64_t{1} << 28});
       bandwidth(dtype, {10, 3, 32, 32});
     }
-    for (auto dtype : {qdp::DataType::FP32, qdp::DataType::FP16}) reformat_bandwidth(dtype, {32, 256, 56, 56});
+    for (auto dtype : {qdp::DataType::FP32, qdp::DataType::FP16})
+      reformat_bandwidth(dtype, {32, 256, 56, 56});
     overheads();
     build_time();
   } catch (qdp::Error const& e) {

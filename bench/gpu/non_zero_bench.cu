@@ -20,40 +20,14 @@
 #include <random>
 #include <vector>
 
+#include "gpu/gpu_timing.cuh"
 #include "plugins/sample_plugins.hpp"
 
 namespace {
 
-struct Event {
-  cudaEvent_t e{};
-  Event() { QDP_CUDA_CHECK(cudaEventCreate(&e)); }
-  ~Event() { cudaEventDestroy(e); }
-};
-
-struct StreamHolder {
-  cudaStream_t s{};
-  StreamHolder() { QDP_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
-  ~StreamHolder() { cudaStreamDestroy(s); }
-};
-
-// Median time of `fn` in ms (events around each run), after warm-up runs.
-template <class F>
-double median_ms(cudaStream_t stream, F&& fn, int warmup = 5, int reps = 31) {
-  for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> t;
-  Event a, b;
-  for (int i = 0; i < reps; ++i) {
-    QDP_CUDA_CHECK(cudaEventRecord(a.e, stream));
-    fn();
-    QDP_CUDA_CHECK(cudaEventRecord(b.e, stream));
-    QDP_CUDA_CHECK(cudaEventSynchronize(b.e));
-    float ms = 0;
-    QDP_CUDA_CHECK(cudaEventElapsedTime(&ms, a.e, b.e));
-    t.push_back(ms);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using qdp::bench::Event;
+using qdp::bench::median_ms;
+using qdp::bench::StreamHolder;
 
 // For CUB: is element i non-zero (sign aside, any bit set), and its (row, col) pair.
 template <class Bits>

@@ -2,27 +2,8 @@
 # Command-line tests of qdp_runner: verdicts, exit codes, verbose output, usage errors.
 # Usage: qdp_runner_test.sh PATH/TO/qdp_runner
 set -uo pipefail
-runner=$1
-failures=0
-passes=0
-
-# expect NAME EXPECTED_RC REGEX -- ARGS...: runs qdp_runner ARGS, checks the exit code and that
-# the combined output matches the extended regex REGEX.
-expect() {
-  local name=$1 want_rc=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$runner" "$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $want_rc ]] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: rc=$rc (want $want_rc), output did not match /$pattern/:"
-    sed 's/^/    /' <<<"$out"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-    passes=$((passes + 1))
-  fi
-}
+program=$1
+source "$(dirname "$0")/expect.sh"
 
 expect add.cpu 0 '^Inference result is correct!$' -- add --device cpu
 expect add.autotune.fp32_candidate 0 'candidate types \[FP32, FP32\]' -- add --autotune -v --device cpu
@@ -62,12 +43,11 @@ expect usage.unknown_option 2 'not expected' -- add --bogus
 expect usage.bad_device 2 'device' -- add --device tpu
 
 # --device cuda: correct on a GPU machine, a clear error (exit 1) elsewhere.
-out=$("$runner" add --device cuda 2>&1); rc=$?
+out=$("$program" add --device cuda 2>&1); rc=$?
 if [[ $rc -eq 0 && $out == *"Inference result is correct!"* ]] || [[ $rc -eq 1 && $out == *"CUDA backend is not available"* ]]; then
   echo "ok   add.cuda_or_clear_error"; passes=$((passes + 1))
 else
   echo "FAIL add.cuda_or_clear_error: rc=$rc: $out"; failures=$((failures + 1))
 fi
 
-echo "$passes passed, $failures failed"
-[[ $failures -eq 0 ]]
+finish

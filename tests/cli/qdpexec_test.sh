@@ -9,30 +9,8 @@ plugins=$bin/libqdp_sample_plugins.so
 py=/usr/bin/python3  # Debian's, with python3-numpy and python3-onnx
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-expect() {  # expect NAME RC REGEX -- ARGS...
-  local name=$1 want_rc=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$qdpexec" "$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $want_rc ]] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: rc=$rc (want $want_rc), output did not match /$pattern/:"
-    sed 's/^/    /' <<<"$out"
-    failures=$((failures + 1))
-  else
-    echo "ok   $name"
-    passes=$((passes + 1))
-  fi
-}
-check() {  # check NAME COMMAND...: a plain command that must succeed
-  local name=$1
-  shift
-  if out=$("$@" 2>&1); then echo "ok   $name"; passes=$((passes + 1)); else
-    echo "FAIL $name:"; sed 's/^/    /' <<<"$out"; failures=$((failures + 1)); fi
-}
+program=$qdpexec
+source "$(dirname "$0")/expect.sh"
 
 # Models: the sample's own (ONNX's C++ classes) and one from ONNX's Python package.
 "$bin/qdp_runner" circ_pad --mode onnx --artifacts_dir "$work" --device cpu >/dev/null
@@ -82,5 +60,4 @@ expect usage.nothing_to_do 2 'onnx or --loadEngine' --
 expect usage.both_sources 2 'excludes' -- --onnx "$work/circ_pad.onnx" --loadEngine "$work/e.engine"
 expect usage.bad_shape 2 'bad dimension' -- --onnx "$work/python.onnx" --plugins "$plugins" --device cpu --shapes x:2xAx8x8
 
-echo "$passes passed, $failures failed"
-[[ $failures -eq 0 ]]
+finish
