@@ -11,7 +11,9 @@
 //        2: per output row, three memcpy runs (the row's wrapped head, its interior, its
 //           wrapped tail); OpenMP over rows when large.
 //   CUDA 1: one thread per output element with the index arithmetic (the seed's Triton kernel).
-//        2: row-aware 16-byte vectors of the output, see circ_pad_rows_warp below.
+//        2: row-aware 16-byte vectors of the output, see circ_pad_rows_warp below; for 1- and
+//           2-byte elements in rows of >= 16 vectors, one output row per warp task instead, see
+//           circ_pad_row_tasks_warp.
 // Tactic 0 (no autotune) is tactic 2 on both backends.
 #include <cstring>
 #include <qdp/plugin.hpp>
@@ -270,6 +272,9 @@ struct RowGeometry {
   uint32_t lead = 0;       // pad before the row's first element
   uint32_t vectors = 0;    // whole 16-byte vectors of the output
   uint32_t in_numel = 0;
+  uint32_t chunks = 1;           // row-task kernel: tasks (32 vectors each) per output row
+  uint32_t tasks = 0;            // row-task kernel: output rows * chunks
+  FastDivider by_chunks;         // task -> output row
   FastDivider by_out_width;      // flat output index -> output row
   FastDivider by_out[kMaxRank];  // per row dimension: its output extent
   uint32_t out[kMaxRank] = {};
@@ -355,7 +360,8 @@ __host__ __device__ inline void store16(void* p, uint4 v) {
 // rate an H100 SM has at full memory bandwidth).
 //
 // Prediction for (64,64,256,256), pads 1, on an H100 (D2D copy there: ~2940 GB/s): about
-// 93 % of copy bandwidth in FP32 and 91 % in FP16 (~2.7 TB/s). FP16 moves the same 16-byte
+// 93 % of copy bandwidth in FP32 and 91 % in FP16 (~2.7 TB/s). [Measured: FP32 98 %, FP16 only
+// 71 %, issue bound; 1- and 2-byte elements now take circ_pad_row_tasks_warp, see there.] FP16 moves the same 16-byte
 // vectors as FP32, so it is not penalised as the per-element kernels (tactic 1, the seed's
 // Triton kernel, PyTorch's narrow copies) are; what is lost against the copy is the gathered
 // edge vectors (2-4 %), the H wrap's re-read rows (2 of 258 per plane, mostly L2 hits) and
@@ -454,6 +460,115 @@ __global__ void __launch_bounds__(kRowThreads)
   circ_pad_rows_warp(CudaWarp{}, warp * 32 * kRowUnroll, x, y, g);
 }
 
+// Tactic 2 for 1- and 2-byte elements: the same 16-byte vectors, but each warp task is 32
+// consecutive aligned vectors of ONE output row, so that the row's index arithmetic
+// (source_row, its alignment, the byte shift) is done once per task (uniform over the warp)
+// instead of once per vector, and no vector crosses a row: the (< 16-byte) ragged start and end
+// of every row are written element by element, one element per lane, and only the vectors that
+// overlap the wrapped head or tail (pads) gather element by element, from one source row.
+//
+// Why (SASS of circ_pad_rows_warp, sm_90): its per-vector path costs ~80 warp instructions
+// before the loads, plus ~60 for the second source_row and ~105 (FP16) / ~53 (FP32) for the
+// element gather of a vector crossing a row's end; a warp instruction covers 512 output bytes,
+// so with 516-byte FP16 rows EVERY warp instruction holds a row crossing and runs that
+// divergent gather path (FP32's 1032-byte rows: about 3 in 4), about 320 vs 240 warp
+// instructions per 32 vectors, against a budget of ~320 per 32 vectors at 3 TB/s on 132 SMs:
+// FP16 was issue bound (the measured 2.1 TB/s is ~65 % issue utilisation), FP32 just under.
+// Here a 32-vector task costs about 40 (row, uniform) + 30 (per vector) + ~70 (the wrap
+// gathers, 2 vectors per row with pads 1) + ~25 (ragged ends) + ~30 (shift, store), ~190.
+// Prediction for (64,64,256,256) FP16, pads 1, on an H100: memory bound again, ~0.40 ms,
+// ~2.7 TB/s = ~92 % of the D2D copy (tactic 2 before: 0.515 ms, 71 %). FP32 keeps
+// circ_pad_rows_warp unchanged.
+template <class S, class Warp>
+__host__ __device__ void circ_pad_row_tasks_warp(Warp const& warp, uint32_t first_task,
+                                                 S const* __restrict__ x, S* __restrict__ y,
+                                                 RowGeometry const& g) {
+  constexpr uint32_t kLanes = 16 / sizeof(S);
+  constexpr uint32_t kNone = 0xffffffffu;
+  uint32_t lane = warp.lane();
+  uint4 v[kRowUnroll], b[kRowUnroll];
+  S part[kRowUnroll];
+  // A fast vector: `start` is the aligned source vector holding its first element. A gathered
+  // one: `start` is the first element of its source row.
+  uint32_t start[kRowUnroll], col[kRowUnroll], shift[kRowUnroll], out_e[kRowUnroll];
+  uint32_t part_e[kRowUnroll], part_src[kRowUnroll];
+  bool active[kRowUnroll], fast[kRowUnroll], own_b[kRowUnroll], has_part[kRowUnroll];
+  QDP_CIRC_PAD_UNROLL
+  for (int u = 0; u < kRowUnroll; ++u) {
+    uint32_t t = first_task + static_cast<uint32_t>(u);
+    active[u] = fast[u] = has_part[u] = false;
+    start[u] = col[u] = shift[u] = out_e[u] = part_e[u] = part_src[u] = 0;
+    if (t < g.tasks) {  // uniform over the warp
+      uint32_t row = g.by_chunks.div(t);
+      uint32_t chunk = t - row * g.chunks;
+      uint32_t src = g.source_row(row);
+      uint32_t row_e = row * g.out_width;
+      uint32_t e0 = (row_e + kLanes - 1) & ~(kLanes - 1);       // first whole vector
+      uint32_t e1 = (row_e + g.out_width) & ~(kLanes - 1);      // end of the whole vectors
+      // The ragged ends (task 0 of the row): lanes [0, kLanes) the head, [kLanes, 2 kLanes)
+      // the tail; out_width >= 2 kLanes keeps them apart.
+      if (chunk == 0 && lane < 2 * kLanes) {
+        uint32_t k = lane & (kLanes - 1);
+        uint32_t pe = lane < kLanes ? row_e + k : e1 + k;
+        uint32_t pend = lane < kLanes ? e0 : row_e + g.out_width;
+        has_part[u] = pe < pend;
+        part_e[u] = pe;
+        part_src[u] = src + RowGeometry::wrap(pe - row_e, g.lead, g.width);
+      }
+      uint32_t e = e0 + (chunk * 32 + lane) * kLanes;
+      active[u] = e < e1;
+      out_e[u] = e;
+      uint32_t c = e - row_e;  // output column of the vector's first element
+      uint32_t s = src + c - g.lead;
+      uint32_t a = s & ~(kLanes - 1);
+      shift[u] = (s - a) * static_cast<uint32_t>(sizeof(S));  // the same for the whole task
+      fast[u] = active[u] && c >= g.lead && c - g.lead + kLanes <= g.width &&
+                (s == a || a + 2 * kLanes <= g.in_numel);  // B must lie inside the input
+      start[u] = fast[u] ? a : src;
+      col[u] = c;
+    }
+    uint32_t next = warp.down(fast[u] ? start[u] : kNone);
+    own_b[u] = fast[u] && shift[u] != 0 && !(lane < 31 && next == start[u] + kLanes);
+  }
+  // Every load, before any is used.
+  QDP_CIRC_PAD_UNROLL
+  for (int u = 0; u < kRowUnroll; ++u) {
+    if (fast[u]) {
+      v[u] = load16(x + start[u]);
+      if (own_b[u]) b[u] = load16(x + start[u] + kLanes);
+    } else if (active[u]) {  // overlaps the wrapped head or tail: gather from the source row
+      S* lanes = reinterpret_cast<S*>(&v[u]);
+      QDP_CIRC_PAD_UNROLL
+      for (uint32_t k = 0; k < kLanes; ++k)
+        lanes[k] = x[start[u] + RowGeometry::wrap(col[u] + k, g.lead, g.width)];
+    }
+    if (has_part[u]) part[u] = x[part_src[u]];
+  }
+  // Shift into place, store.
+  QDP_CIRC_PAD_UNROLL
+  for (int u = 0; u < kRowUnroll; ++u) {
+    uint4 n =
+        make_uint4(warp.down(v[u].x), warp.down(v[u].y), warp.down(v[u].z), warp.down(v[u].w));
+    if (fast[u] && shift[u] != 0) v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
+    if (active[u]) store16(y + out_e[u], v[u]);
+    if (has_part[u]) y[part_e[u]] = part[u];
+  }
+}
+
+template <class S>
+__global__ void __launch_bounds__(kRowThreads, 4)  // <= 64 registers: 32 warps per SM
+    circ_pad_row_tasks_kernel(S const* __restrict__ x, S* __restrict__ y, RowGeometry g) {
+  uint32_t warp = (blockIdx.x * kRowThreads + threadIdx.x) / 32;
+  circ_pad_row_tasks_warp(CudaWarp{}, warp * kRowUnroll, x, y, g);
+}
+
+// Whether tactic 2 takes the row-task kernel: 1- and 2-byte elements (4 and 8 bytes keep
+// circ_pad_rows_warp, at copy speed already), rows of at least 16 whole vectors (so that at
+// least half the lanes of a task work).
+inline bool use_row_tasks(int64_t out_width, size_t size) {
+  return size <= 2 && out_width / static_cast<int64_t>(16 / size) >= 16;
+}
+
 RowGeometry row_geometry(Geometry const& g, size_t size) {
   RowGeometry r;
   r.row_dims = g.rank - 1;
@@ -463,6 +578,10 @@ RowGeometry row_geometry(Geometry const& g, size_t size) {
   r.vectors = static_cast<uint32_t>(g.out_numel() / static_cast<int64_t>(16 / size));
   r.in_numel = static_cast<uint32_t>(g.in_numel());
   r.by_out_width = FastDivider(r.out_width);
+  uint32_t row_vectors = r.out_width / static_cast<uint32_t>(16 / size);  // at most, per row
+  r.chunks = std::max<uint32_t>(1, (row_vectors + 31) / 32);
+  r.tasks = static_cast<uint32_t>(std::min<int64_t>(g.out_rows() * r.chunks, INT32_MAX));
+  r.by_chunks = FastDivider(r.chunks);
   uint32_t stride = 1;
   for (int d = r.row_dims - 1; d >= 0; --d) {
     r.out[d] = static_cast<uint32_t>(g.out[d]);
@@ -484,6 +603,16 @@ void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cud
   bool wide = g.out_width() >= static_cast<int64_t>(16 / sizeof(S));  // a vector spans <= 2 rows
   if (tactic == 1 || !aligned || !fits || !wide) return launch_elements(x, y, 0, n, g, stream);
   RowGeometry rg = row_geometry(g, sizeof(S));
+  if constexpr (sizeof(S) <= 2) {
+    if (use_row_tasks(g.out_width(), sizeof(S)) &&
+        g.out_rows() * int64_t{rg.chunks} < (int64_t{1} << 31)) {
+      int64_t blocks = cdiv(int64_t{rg.tasks}, int64_t{kRowThreads / 32} * kRowUnroll);
+      circ_pad_row_tasks_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(x, y,
+                                                                                            rg);
+      QDP_CUDA_CHECK(cudaGetLastError());
+      return;
+    }
+  }
   if (rg.vectors > 0) {
     int64_t blocks = cdiv(int64_t{rg.vectors}, int64_t{kRowThreads} * kRowUnroll);
     circ_pad_rows_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(x, y, rg);

@@ -13,15 +13,30 @@
 //    there are ~4x more load instructions and ~10x more L1 wavefronts than with 16-byte coalesced
 //    loads, and its tuning is for 8-byte items. Prediction: ~60-75 % of copy bandwidth,
 //    ~0.26-0.32 ms, on the edge of the target (bench/gpu/non_zero_bench.cu times it beside ours).
-//  - Hence our own kernel, the same decoupled look-back idea as CUB's: each block takes the next
-//    tile (a dynamic tile counter, so that every tile a block waits for has started), loads it
-//    with 16-byte streaming loads (4 per thread, all in flight before use), turns each vector into
-//    a bit mask of non-zeros, scans the counts (warp shuffles, then one warp over the 32 (vector,
-//    warp) chunks), looks back over predecessor tiles for its offset, compacts each warp's pairs
-//    in shared memory and writes them as contiguous 8-byte stores. Row/column come from the
-//    tile's origin (one 64-bit division per block) plus small offsets. Prediction: ~85-90 % of
-//    copy bandwidth, ~0.20 ms, plus the scratch memset (~2 us; the scratch, 8 bytes per tile, is
-//    stream-ordered from a pool that keeps it between runs) and the runtime's read-back of N.
+//  - Hence our own kernel, the same decoupled look-back idea as CUB's. Each block takes tile
+//    blockIdx.x (32 KB of X: 256 threads x 8 vectors of 16 bytes), copies it global -> shared
+//    with cp.async (LDGSTS.BYPASS.128: 8 per thread, all in flight, no registers held), turns
+//    each vector into a bit mask of non-zeros, scans the counts (warp shuffles, then one warp over
+//    the 64 (vector, warp) chunks, two per lane), looks back over predecessor tiles for its offset
+//    (one warp reads the 32 nearest predecessors' states at once and sums up to the nearest
+//    inclusive one), compacts each chunk's pairs in the warp's own part of the (consumed) tile
+//    buffer and writes them as contiguous 8-byte streaming stores. Row/column come from the
+//    tile's origin (one 64-bit division per block) plus small int32 steps.
+//  - Measured before this version (H100, engine enqueue incl. the runtime's read-back of N):
+//    fp32 0.312 ms, ~60 % of copy bandwidth. The cause: too few bytes of X in flight per SM.
+//    Tiles were 16 KB held in registers (46 regs -> 5 blocks/SM, <= 80 KB/SM, and only while a
+//    block was in its load phase), and every block first did an atomicAdd on the tile counter
+//    (an L2 round trip, ~1 us) before it could issue a single load. Now: tile = blockIdx.x (as
+//    CUB's single-pass scan: blocks are dispatched in index order, so a tile's predecessors have
+//    all started), 32 KB tiles in shared memory, 40 registers (packed masks and offsets) and
+//    33.5 KB of shared memory -> 6 blocks/SM, up to 192 KB of X in flight per SM.
+//  - Fixed cost: up to 2 tiles (8192 fp32 / 16384 fp16 elements each) one block does them in
+//    turn with a running offset: no scratch, so no pool allocation, memset or free (three API
+//    calls and a memset on the GPU, several us while the GPU waits on the host). Larger inputs
+//    keep the pooled scratch (8 bytes per tile, 64 KB at 8192x8192 fp32) and its memset.
+//  - Predictions (H100, same bench): fp32 8192x8192 ~0.20-0.22 ms (~85 % of copy bandwidth;
+//    ~32 % of torch.nonzero's 0.666 ms), fp16 ~0.15-0.17 ms (~27 %), 128x128 fp32 ~0.024-0.027
+//    ms (from 0.031; the read-back sync and D2H copy of N remain).
 #include <cstdint>
 #include <limits>
 #include <qdp/plugin.hpp>
@@ -63,9 +78,10 @@ void non_zero_cpu(T const* x, int64_t rows, int64_t cols, int32_t* out, int64_t*
 #ifdef __CUDACC__
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
-constexpr int kVectors = 4;  // 16-byte vectors per thread and tile
+constexpr int kVectors = 8;  // 16-byte vectors per thread and tile: a tile is 32 KB of X
 constexpr int kChunks = kVectors * kWarps;
-static_assert(kChunks == 32, "the tile's chunk counts are scanned by one warp");
+static_assert(kChunks == 64, "the tile's chunk counts are scanned by one warp, two per lane");
+constexpr int kMinBlocks = 6;  // per SM: 6 x 33 KB of shared memory, <= 40 registers a thread
 constexpr unsigned kFull = 0xffffffffu;
 
 // Tile states of the look-back, one 64-bit word each: status in the top two bits, count below.
@@ -101,6 +117,15 @@ __device__ __forceinline__ unsigned vector_mask(uint4 v) {
   return m;
 }
 
+// 16 bytes global -> shared without registers (cp.async, cached in L2 only: X is read once).
+__device__ __forceinline__ void copy16_async(void* smem, void const* gmem) {
+  auto s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void copy_async_wait_all() {
+  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::: "memory");
+}
+
 template <class V>
 __device__ __forceinline__ V warp_inclusive_sum(V v, int lane) {
 #pragma unroll
@@ -112,7 +137,8 @@ __device__ __forceinline__ V warp_inclusive_sum(V v, int lane) {
 }
 
 // Warp 0 of tile `tile` (all 32 lanes): publishes the tile's count, returns the count of every
-// tile before it, then publishes the inclusive count.
+// tile before it, then publishes the inclusive count. One pass of the loop inspects the 32
+// nearest predecessors at once (one per lane) and sums them up to the nearest inclusive one.
 __device__ int64_t look_back(unsigned long long* states, int64_t tile, int64_t aggregate,
                              int lane) {
   if (tile == 0) {
@@ -132,7 +158,7 @@ __device__ int64_t look_back(unsigned long long* states, int64_t tile, int64_t a
     while (true) {
       if (p >= 0) s = TileState(states[p]).load(::cuda::memory_order_relaxed);
       if (!__any_sync(kFull, s == kInvalid)) break;
-      __nanosleep(64);  // a predecessor has not published yet: it is still loading
+      __nanosleep(32);  // a predecessor has not published yet: it is still loading
     }
     unsigned inclusive = __ballot_sync(kFull, (s & ~kValueMask) == kInclusive);
     int last = inclusive ? __ffs(static_cast<int>(inclusive)) - 1 : 31;
@@ -149,113 +175,132 @@ __device__ int64_t look_back(unsigned long long* states, int64_t tile, int64_t a
   return prefix;
 }
 
-// One tile per block: kThreads x kVectors vectors of 16 bytes. kVec: X is 16-byte aligned and the
-// output 8-byte aligned (else scalar loads and 4-byte stores, still correct).
+// Tiles of kThreads x kVectors vectors of 16 bytes. Tile t is block t's (states != nullptr: the
+// grid has one block per tile, and offsets come from the look-back), or every tile is the one
+// block's in turn (states == nullptr: a running offset, for a few tiles, with no scratch).
+// kVec: X is 16-byte aligned and the output 8-byte aligned (else scalar loads and 4-byte
+// stores, still correct).
 template <class Bits, bool kVec>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
     non_zero_kernel(Bits const* __restrict__ x, int64_t n, int64_t cols, int32_t* __restrict__ out,
-                    int64_t* __restrict__ count, unsigned long long* states,
-                    unsigned long long* tile_counter, int64_t num_tiles) {
+                    int64_t* __restrict__ count, unsigned long long* states, int64_t num_tiles) {
   constexpr int kLanes = 16 / sizeof(Bits);  // elements per vector
   constexpr int64_t kTileElems = int64_t{kThreads} * kVectors * kLanes;
-  __shared__ int64_t s_tile;
+  constexpr int kPairsPerChunk = 32 * kLanes;
+  // X's tile, each warp's vectors together; once the masks are taken, the warp's own part is the
+  // stage where it compacts a chunk's pairs (kPairsPerChunk x 8 bytes <= kVectors x 512 bytes).
+  __shared__ uint4 s_tile[kWarps][kVectors][32];
+  static_assert(kPairsPerChunk * sizeof(int2) <= sizeof(s_tile[0]));
   __shared__ int s_chunk_count[kChunks];
   __shared__ int64_t s_chunk_base[kChunks];
   __shared__ int64_t s_origin[2];  // row and column of the tile's first element
-  __shared__ int2 s_stage[kWarps][32 * kLanes];
+  __shared__ int64_t s_running;    // serial mode: the count of the tiles before
 
   int const lane = static_cast<int>(threadIdx.x) % 32;
   int const warp = static_cast<int>(threadIdx.x) / 32;
-  if (threadIdx.x == 0)
-    s_tile = static_cast<int64_t>(atomicAdd(tile_counter, 1ull));  // tiles start in order
-  __syncthreads();
-  int64_t const tile = s_tile;
-  int64_t const tile_first = tile * kTileElems;
+  bool const serial = states == nullptr;
+  if (serial && threadIdx.x == 0) s_running = 0;
 
-  // Vector v of this thread holds elements [first(v), first(v) + kLanes): striped, so that each
-  // warp-wide load is 512 contiguous bytes; chunk (v, warp) precedes (v, warp + 1) in X.
-  auto first = [&](int v) { return tile_first + (int64_t{v} * kThreads + threadIdx.x) * kLanes; };
-  unsigned mask[kVectors];
-  if (kVec && tile_first + kTileElems <= n) {
-    uint4 raw[kVectors];
+  for (int64_t tile = blockIdx.x; tile < num_tiles; tile += gridDim.x) {
+    int64_t const tile_first = tile * kTileElems;
+    // Vector v of this thread holds elements [first(v), first(v) + kLanes): striped, so that each
+    // warp-wide copy is 512 contiguous bytes; chunk (v, warp) precedes (v, warp + 1) in X.
+    auto first = [&](int v) { return tile_first + (int64_t{v} * kThreads + threadIdx.x) * kLanes; };
+    // The vectors' masks (kLanes bits each) and, below, their offsets in the warp's chunk (16 bits
+    // each) are packed: they stay live across the look-back, within 40 registers.
+    using Masks = std::conditional_t<kLanes * kVectors <= 32, uint32_t, uint64_t>;
+    Masks masks = 0;
+    auto mask = [&](int v) {
+      return static_cast<unsigned>(masks >> (v * kLanes)) & ((1u << kLanes) - 1);
+    };
+    if (kVec && tile_first + kTileElems <= n) {
 #pragma unroll
-    for (int v = 0; v < kVectors; ++v)
-      raw[v] = __ldcs(reinterpret_cast<uint4 const*>(x + first(v)));  // read once: streamed
+      for (int v = 0; v < kVectors; ++v) copy16_async(&s_tile[warp][v][lane], x + first(v));
+      copy_async_wait_all();  // each thread reads back only what it copied: no barrier
 #pragma unroll
-    for (int v = 0; v < kVectors; ++v) mask[v] = vector_mask<Bits>(raw[v]);
-  } else {  // the last tile, or an unaligned X
+      for (int v = 0; v < kVectors; ++v)
+        masks |= static_cast<Masks>(vector_mask<Bits>(s_tile[warp][v][lane])) << (v * kLanes);
+    } else {  // the last tile, or an unaligned X
+#pragma unroll
+      for (int v = 0; v < kVectors; ++v)
+        for (int j = 0; j < kLanes; ++j) {
+          int64_t i = first(v) + j;
+          if (i < n && nonzero_bits(x[i])) masks |= Masks{1} << (v * kLanes + j);
+        }
+    }
+
+    // Offsets: within the warp's chunk, then of the chunk within the tile, then of the tile.
+    uint32_t excl[kVectors / 2] = {};
 #pragma unroll
     for (int v = 0; v < kVectors; ++v) {
-      mask[v] = 0;
+      int c = __popc(mask(v));
+      int incl = warp_inclusive_sum(c, lane);
+      excl[v / 2] |= static_cast<uint32_t>(incl - c) << (16 * (v % 2));
+      if (lane == 31) s_chunk_count[v * kWarps + warp] = incl;
+    }
+    __syncthreads();
+    if (warp == 0) {
+      int c0 = s_chunk_count[2 * lane], c1 = s_chunk_count[2 * lane + 1];
+      int incl = warp_inclusive_sum(c0 + c1, lane);
+      int aggregate = __shfl_sync(kFull, incl, 31);
+      int64_t prefix = serial ? s_running : look_back(states, tile, aggregate, lane);
+      s_chunk_base[2 * lane] = prefix + (incl - c0 - c1);
+      s_chunk_base[2 * lane + 1] = prefix + (incl - c1);
+      __syncwarp();  // every lane has read s_running
+      if (lane == 0) {
+        s_origin[0] = tile_first / cols;
+        s_origin[1] = tile_first - s_origin[0] * cols;
+        if (tile == num_tiles - 1) *count = prefix + aggregate;
+        if (serial) s_running = prefix + aggregate;
+      }
+    }
+    __syncthreads();
+
+    // Each warp compacts a chunk's pairs in its stage, then writes them contiguously.
+    int2* stage = reinterpret_cast<int2*>(s_tile[warp]);
+    int64_t const row0 = s_origin[0], col0 = s_origin[1];
+#pragma unroll
+    for (int v = 0; v < kVectors; ++v) {
+      // Row and column of the vector's first element; both fit int32 (check_extents).
+      int64_t c64 = col0 + (first(v) - tile_first);
+      int64_t r64 = row0;
+      if (c64 >= cols) {  // past the tile's first row; one step unless rows are short
+        if (c64 < 2 * cols) {
+          c64 -= cols;
+          r64 += 1;
+        } else {
+          int64_t q = c64 / cols;
+          r64 += q;
+          c64 -= q * cols;
+        }
+      }
+      int row = static_cast<int>(r64), col = static_cast<int>(c64);
+      int const ncols = static_cast<int>(cols);
+      unsigned m = mask(v);
+      int pos = static_cast<int>((excl[v / 2] >> (16 * (v % 2))) & 0xffffu);
+#pragma unroll(sizeof(Bits) == 4 ? kLanes : 1)
       for (int j = 0; j < kLanes; ++j) {
-        int64_t i = first(v) + j;
-        if (i < n && nonzero_bits(x[i])) mask[v] |= 1u << j;
+        if (m & (1u << j)) stage[pos++] = make_int2(row, col);
+        if (++col == ncols) {
+          col = 0;
+          ++row;
+        }
       }
-    }
-  }
-
-  // Offsets: within the warp's chunk, then of the chunk within the tile, then of the tile.
-  int excl[kVectors];
-#pragma unroll
-  for (int v = 0; v < kVectors; ++v) {
-    int c = __popc(mask[v]);
-    int incl = warp_inclusive_sum(c, lane);
-    excl[v] = incl - c;
-    if (lane == 31) s_chunk_count[v * kWarps + warp] = incl;
-  }
-  __syncthreads();
-  if (warp == 0) {
-    int c = s_chunk_count[lane];
-    int incl = warp_inclusive_sum(c, lane);
-    int aggregate = __shfl_sync(kFull, incl, 31);
-    int64_t prefix = look_back(states, tile, aggregate, lane);
-    s_chunk_base[lane] = prefix + (incl - c);
-    if (lane == 0) {
-      s_origin[0] = tile_first / cols;
-      s_origin[1] = tile_first - s_origin[0] * cols;
-      if (tile == num_tiles - 1) *count = prefix + aggregate;
-    }
-  }
-  __syncthreads();
-
-  // Each warp compacts a chunk's pairs in shared memory, then writes them contiguously.
-  int2* stage = s_stage[warp];
-#pragma unroll
-  for (int v = 0; v < kVectors; ++v) {
-    int64_t row = s_origin[0];
-    int64_t col = s_origin[1] + (first(v) - tile_first);
-    if (col >= cols) {  // past the tile's first row; one step unless rows are short
-      if (col < 2 * cols) {
-        col -= cols;
-        row += 1;
-      } else {
-        int64_t q = col / cols;
-        row += q;
-        col -= q * cols;
+      __syncwarp();
+      int total = s_chunk_count[v * kWarps + warp];
+      int64_t base = s_chunk_base[v * kWarps + warp];
+      for (int k = lane; k < total; k += 32) {
+        int2 p = stage[k];
+        if constexpr (kVec) {
+          __stcs(reinterpret_cast<int2*>(out) + base + k, p);
+        } else {
+          out[2 * (base + k)] = p.x;
+          out[2 * (base + k) + 1] = p.y;
+        }
       }
+      __syncwarp();
     }
-    unsigned m = mask[v];
-    int pos = excl[v];
-    for (int j = 0; j < kLanes; ++j) {
-      if (m & (1u << j)) stage[pos++] = make_int2(static_cast<int>(row), static_cast<int>(col));
-      if (++col == cols) {
-        col = 0;
-        ++row;
-      }
-    }
-    __syncwarp();
-    int total = s_chunk_count[v * kWarps + warp];
-    int64_t base = s_chunk_base[v * kWarps + warp];
-    for (int k = lane; k < total; k += 32) {
-      int2 p = stage[k];
-      if constexpr (kVec) {
-        __stcs(reinterpret_cast<int2*>(out) + base + k, p);
-      } else {
-        out[2 * (base + k)] = p.x;
-        out[2 * (base + k) + 1] = p.y;
-      }
-    }
-    __syncwarp();
+    if (serial) __syncthreads();  // the next tile reuses the shared buffers
   }
 }
 
@@ -282,6 +327,30 @@ cudaMemPool_t scratch_pool() {
   return pool;
 }
 
+// Up to this many tiles, one block takes them in turn: no scratch (no pool allocation, no memset,
+// no second launch) and no look-back, for a few microseconds of fixed cost less on small inputs.
+constexpr int64_t kSerialTiles = 2;
+
+template <class Bits, bool kVec>
+void launch_non_zero(Bits const* x, int64_t n, int64_t cols, int32_t* out, int64_t* count,
+                     unsigned long long* states, int64_t tiles, cudaStream_t stream) {
+  auto kernel = non_zero_kernel<Bits, kVec>;
+  // Six blocks of 33 KB of shared memory per SM need the largest carveout; set once per kernel.
+  // A hint: occupancy, not correctness, depends on it; a failure is cleared so that the launch
+  // check below does not report it.
+  static bool const carveout = [&] {
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                             cudaSharedmemCarveoutMaxShared) == cudaSuccess)
+      return true;
+    (void)cudaGetLastError();
+    return false;
+  }();
+  (void)carveout;
+  unsigned blocks = states ? static_cast<unsigned>(tiles) : 1u;
+  kernel<<<blocks, kThreads, 0, stream>>>(x, n, cols, out, count, states, tiles);
+  QDP_CUDA_CHECK(cudaGetLastError());
+}
+
 template <class Bits>
 void non_zero_cuda(Bits const* x, int64_t rows, int64_t cols, int32_t* out, int64_t* count,
                    cudaStream_t stream) {
@@ -295,8 +364,14 @@ void non_zero_cuda(Bits const* x, int64_t rows, int64_t cols, int32_t* out, int6
   int64_t tiles = cdiv(n, kTileElems);
   if (tiles > std::numeric_limits<int32_t>::max())
     fail("sample::non_zero_plugin: {} elements are too many for one launch", n);
-  // Scratch: one state per tile and the tile counter, zeroed (invalid / 0), stream-ordered.
-  size_t bytes = static_cast<size_t>(tiles + 1) * sizeof(unsigned long long);
+  bool vec = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 8 == 0;
+  auto launch = vec ? launch_non_zero<Bits, true> : launch_non_zero<Bits, false>;
+  if (tiles <= kSerialTiles) {
+    launch(x, n, cols, out, count, nullptr, tiles, stream);
+    return;
+  }
+  // Scratch: one state per tile, zeroed (invalid), stream-ordered.
+  size_t bytes = static_cast<size_t>(tiles) * sizeof(unsigned long long);
   struct Scratch {
     void* p = nullptr;
     cudaStream_t s;
@@ -306,12 +381,7 @@ void non_zero_cuda(Bits const* x, int64_t rows, int64_t cols, int32_t* out, int6
   } scratch{nullptr, stream};
   QDP_CUDA_CHECK(cudaMallocFromPoolAsync(&scratch.p, bytes, scratch_pool(), stream));
   QDP_CUDA_CHECK(cudaMemsetAsync(scratch.p, 0, bytes, stream));
-  auto* states = static_cast<unsigned long long*>(scratch.p);
-  bool vec = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 8 == 0;
-  auto kernel = vec ? non_zero_kernel<Bits, true> : non_zero_kernel<Bits, false>;
-  kernel<<<static_cast<unsigned>(tiles), kThreads, 0, stream>>>(x, n, cols, out, count, states,
-                                                                states + tiles, tiles);
-  QDP_CUDA_CHECK(cudaGetLastError());
+  launch(x, n, cols, out, count, static_cast<unsigned long long*>(scratch.p), tiles, stream);
   void* p = scratch.p;
   scratch.p = nullptr;
   QDP_CUDA_CHECK(cudaFreeAsync(p, stream));

@@ -108,6 +108,13 @@ std::vector<Case> cases() {
       {{2, 3, 31, 33}, {0, 2, 3, 1}},
       {{2, 3, 255, 257}, {3, 1, 2, 2}},
       {{4, 16, 64, 256}, {1, 1, 1, 1}},  // the benchmark's shape, smaller: many blocks
+      // Rows of >= 16 vectors: FP16 takes the row-task kernel (odd widths and pads, rows of
+      // several 32-vector tasks, ragged row ends of every alignment).
+      {{2, 5, 255}, {1, 1, 1, 1}},
+      {{3, 7, 257}, {3, 0, 2, 1}},
+      {{2, 3, 127}, {0, 1, 1, 0}},
+      {{2, 2, 600}, {7, 5, 1, 1}},
+      {{2, 1031}, {513, 1000}},
       {{2, 1, 2, 3, 1, 2, 3, 4}, {1, 2, 0, 0, 2, 1, 0, 1, 1, 1, 2, 0, 0, 0, 1, 1}},  // rank 8
   };
 }
@@ -129,7 +136,8 @@ TEST_F(GpuCircPad, BothTacticsMatchNumpyWrapInFp32AndFp16) {
 TEST_F(GpuCircPad, OtherElementSizesToo) {
   for (DataType dtype : {DataType::INT8, DataType::INT64})
     for (Case const& c : {Case{{3, 4, 40}, {2, 1, 0, 3}}, Case{{2, 3, 31, 33}, {0, 2, 3, 1}},
-                          Case{{2, 3, 5, 6}, {1, 1, 1, 1}}}) {
+                          Case{{2, 3, 5, 6}, {1, 1, 1, 1}}, Case{{2, 3, 257}, {1, 1, 1, 1}},
+                          Case{{2, 700}, {3, 6, 1, 0}}}) {  // the last two: INT8 row tasks
       Array x = iota(dtype, Dims(std::span<const int64_t>(c.dims)));
       Array want = reference(x, c.pads);
       for (int32_t tactic : {1, 2}) {

@@ -113,8 +113,17 @@ TEST_F(GpuNonZero, MatchesReferenceForEveryFillTypeAndShape) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   std::mt19937 rng(seed);
   for (DataType dtype : {DataType::FP32, DataType::FP16}) {
-    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
-             {128, 128}, {1, 1}, {3, 1000}, {1000, 3}, {257, 513}}) {
+    // 128x129, 1x32768, 1x32769 and 16385x1 straddle the one-block (serial) limit of 2 tiles
+    // (8192 FP32 or 16384 FP16 elements a tile).
+    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{128, 128},
+                                                                      {1, 1},
+                                                                      {3, 1000},
+                                                                      {1000, 3},
+                                                                      {257, 513},
+                                                                      {128, 129},
+                                                                      {1, 32768},
+                                                                      {1, 32769},
+                                                                      {16385, 1}}) {
       SCOPED_TRACE(::testing::Message() << name(dtype) << " " << rows << "x" << cols);
       Runner runner(non_zero_engine(dtype, rows, cols));
       EXPECT_EQ(check(runner, make_input(dtype, rows, cols, Fill::AllZero, rng)), 0);
