@@ -247,7 +247,17 @@ class ContextState {
       backend_.reformat(st.inputs[0], st.outputs[0], stream);
       return;
     }
-    // An aliased output that could not share its input's memory gets a copy of it first.
+    // An aliased output that could not share its input's memory gets a copy of the input first,
+    // and the impl works in the output's memory. The input's own address comes back afterwards,
+    // also when the impl throws. (No allocation unless a copy is needed.)
+    std::vector<std::pair<size_t, void*>> redirected;
+    struct RestoreInputs {
+      std::vector<Tensor>& inputs;
+      std::vector<std::pair<size_t, void*>>& redirected;
+      ~RestoreInputs() {
+        for (auto [input, address] : redirected) inputs[input].data = address;
+      }
+    } restore{st.inputs, redirected};
     for (size_t o = 0; o < step.aliases.size(); ++o) {
       int a = step.aliases[o];
       if (a < 0) continue;
@@ -255,8 +265,8 @@ class ContextState {
       Tensor const& out = st.outputs[o];
       if (in.data != out.data) {
         backend_.copy(out.data, in.data, in.bytes(), stream);
-        in.data = out.data;  // until the next prepare(): the copy happens each enqueue
-        restore_.push_back({s, static_cast<size_t>(a), step.inputs[static_cast<size_t>(a)]});
+        redirected.emplace_back(static_cast<size_t>(a), in.data);
+        in.data = out.data;
       }
     }
     if (logger_) log_step(step, st);
@@ -268,10 +278,6 @@ class ContextState {
     } catch (Error const& e) {
       fail("layer '{}' (plugin {}): {}", step.name, step.plugin_id, e.what());
     }
-    for (auto const& r : restore_)
-      step_tensors_[r.step].inputs[r.input].data =
-          address_of(plan_.tensors[static_cast<size_t>(r.tensor)]);
-    restore_.clear();
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
       if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
@@ -343,11 +349,6 @@ class ContextState {
                     step.plugin_id, describe(st.inputs), describe(st.outputs), step.tactic));
   }
 
-  struct Restore {
-    size_t step, input;
-    int tensor;
-  };
-
   Engine engine_;
   EnginePlan const& plan_;
   Backend& backend_;
@@ -360,7 +361,6 @@ class ContextState {
   std::vector<int64_t> sizes_;
   DeviceBuffer arena_;
   std::vector<StepTensors> step_tensors_;
-  std::vector<Restore> restore_;
   bool dirty_ = true;
   Logger* logger_ = nullptr;
   std::shared_ptr<void> graph_;
