@@ -1,6 +1,6 @@
 #pragma once
-// The AOT variant of sample::circ_pad_plugin: one thread per output element, the source index
-// wrapped around each dimension. The kernel moves elements by their size (2 or 4 bytes), so one
+// The AOT variant of sample::circ_pad_plugin: one block per output row, the source index wrapped
+// around each dimension. The kernel moves elements by their size (2 or 4 bytes), so one
 // source serves every type; shapes and pads arrive as int32 extra arguments, so the engine follows
 // the run-time shape. Tactic 2 launches blocks of 1024 threads, otherwise 256.
 #include <qdp/plugin.hpp>
@@ -10,28 +10,34 @@
 namespace qdp::samples {
 
 inline constexpr char kCircPadAotSource[] = R"(
+// One block per output row (every dimension but the last), its threads across the row: the
+// source row is worked out once per row, loads and stores are coalesced.
 template <class T>
-__device__ void circ_pad(T const* x, int n, int i0, int i1, int i2, int i3, int b0, int b1, int b2, int b3,
+__device__ void circ_pad(T const* x, int rows, int i0, int i1, int i2, int i3, int b0, int b1, int b2, int b3,
                          int o1, int o2, int o3, T* y) {
-  for (long long idx = blockIdx.x * (long long)blockDim.x + threadIdx.x; idx < n;
-       idx += (long long)gridDim.x * blockDim.x) {
-    long long r = idx;
-    int c3 = r % o3; r /= o3;
+  for (int row = blockIdx.x; row < rows; row += gridDim.x) {
+    int r = row;
     int c2 = r % o2; r /= o2;
     int c1 = r % o1;
     int c0 = r / o1;
-    int s0 = ((c0 - b0) % i0 + i0) % i0, s1 = ((c1 - b1) % i1 + i1) % i1;
-    int s2 = ((c2 - b2) % i2 + i2) % i2, s3 = ((c3 - b3) % i3 + i3) % i3;
-    y[idx] = x[((static_cast<long long>(s0) * i1 + s1) * i2 + s2) * i3 + s3];
+    int s0 = ((c0 - b0) % i0 + i0) % i0, s1 = ((c1 - b1) % i1 + i1) % i1, s2 = ((c2 - b2) % i2 + i2) % i2;
+    T const* src = x + ((static_cast<long long>(s0) * i1 + s1) * i2 + s2) * i3;
+    T* dst = y + static_cast<long long>(row) * o3;
+    for (int c = threadIdx.x; c < o3; c += blockDim.x) {
+      int s3 = c - b3;  // wrap; pads may exceed the extent only on dynamic shapes, hence loops
+      while (s3 < 0) s3 += i3;
+      while (s3 >= i3) s3 -= i3;
+      dst[c] = src[s3];
+    }
   }
 }
-extern "C" __global__ void circ_pad_b4(unsigned const* x, int n, int i0, int i1, int i2, int i3, int b0, int b1,
+extern "C" __global__ void circ_pad_b4(unsigned const* x, int rows, int i0, int i1, int i2, int i3, int b0, int b1,
                                        int b2, int b3, int o1, int o2, int o3, unsigned* y) {
-  circ_pad(x, n, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
+  circ_pad(x, rows, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
 }
-extern "C" __global__ void circ_pad_b2(unsigned short const* x, int n, int i0, int i1, int i2, int i3, int b0,
+extern "C" __global__ void circ_pad_b2(unsigned short const* x, int rows, int i0, int i1, int i2, int i3, int b0,
                                        int b1, int b2, int b3, int o1, int o2, int o3, unsigned short* y) {
-  circ_pad(x, n, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
+  circ_pad(x, rows, i0, i1, i2, i3, b0, b1, b2, b3, o1, o2, o3, y);
 }
 )";
 
