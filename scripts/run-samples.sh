@@ -11,6 +11,22 @@ run() {
   echo "== qdp_runner $*"
   "$runner" "$@" || status=1
 }
+art=$(mktemp -d)
+trap 'rm -rf "$art"' EXIT
 run add
 run add --autotune -v
+run inplace_add -v
+run non_zero -v
+run circ_pad --mode inetdef
+run circ_pad --mode onnx --multi_tactic --artifacts_dir "$art" -v
+run circ_pad --mode onnx --multi_tactic --save_engine --artifacts_dir "$art"
+run circ_pad --load_engine --artifacts_dir "$art"
+# AOT kernels are compiled for the GPU at build time: only where there is one.
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"  # NVRTC
+  run add --aot
+  run circ_pad --mode inetdef --aot --multi_tactic
+else
+  echo "== no GPU: the --aot samples are skipped (they need one)"
+fi
 exit $status
