@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <random>
 #include <qdp/qdp.hpp>
 #include <vector>
 
@@ -19,8 +20,10 @@ QDP_PLUGIN(noop_plugin, "bench::noop")
       benchmark::DoNotOptimize(x.data() == y.data());
     });
 
-bool const add_defined = [] {
+bool const samples_defined = [] {
   qdp::samples::define_elemwise_add(/*with_autotune=*/true);
+  qdp::samples::define_circ_pad(/*multi_tactic=*/true);
+  qdp::samples::define_non_zero();
   return true;
 }();
 
@@ -91,6 +94,45 @@ void BM_Memcpy(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * 8);  // read + write, as for add
 }
 BENCHMARK(BM_Memcpy)->Arg(1 << 24)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// circ_pad (16,16,256,256) fp32, pads 1, through the engine (both tactics timed, the faster kept).
+void BM_CircPadEngine(benchmark::State& state) {
+  qdp::Network net;
+  auto x = net.add_input("x", qdp::DataType::FP32, {16, 16, 256, 256});
+  net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", std::vector<int32_t>{1, 1, 1, 1}}},
+                                 {.name = "", .impl = qdp::ImplChoice::JIT})[0],
+                  "y");
+  qdp::BuildConfig config;
+  config.strict_types = true;
+  qdp::Engine engine = qdp::build_engine(net, config);
+  auto ctx = engine.create_execution_context();
+  std::vector<float> in(16 * 16 * 256 * 256, 1.0f), out(16 * 16 * 258 * 258);
+  ctx->set_tensor_address("x", in.data());
+  ctx->set_tensor_address("y", out.data());
+  for (auto _ : state) ctx->enqueue();
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>((in.size() + out.size()) * 4));
+}
+BENCHMARK(BM_CircPadEngine)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// non_zero 4096x4096 fp32 with half zeros, through the engine.
+void BM_NonZeroEngine(benchmark::State& state) {
+  qdp::Network net;
+  auto x = net.add_input("X", qdp::DataType::FP32, {4096, 4096});
+  auto outs = net.add_plugin("sample::non_zero_plugin", {x});
+  net.mark_output(outs[0], "indices");
+  net.mark_output(outs[1], "count");
+  qdp::BuildConfig config;
+  config.strict_types = true;
+  qdp::Runner runner(qdp::build_engine(net, config));
+  qdp::Array in(qdp::DataType::FP32, {4096, 4096});
+  std::mt19937 rng(0);
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = (rng() & 1) ? 1.0f : 0.0f;
+  runner.infer({{"X", in}});  // binds and sizes everything once
+  auto& ctx = runner.context();
+  for (auto _ : state) ctx.enqueue();
+  state.SetBytesProcessed(state.iterations() * in.numel() * 4);
+}
+BENCHMARK(BM_NonZeroEngine)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
