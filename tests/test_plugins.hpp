@@ -29,4 +29,15 @@ inline qdp::Array iota_array(qdp::Dims shape, float start = 1.0f) {
   return a;
 }
 
+// x (dynamic rows, 4; profile 1..16, opt 8) -> test::scale(factor 2) -> y, types kept.
+inline qdp::Engine dynamic_scale_engine() {
+  qdp::Network net;
+  auto x = net.add_input("x", qdp::DataType::FP32, {-1, 4});
+  net.set_profile("x", {1, 4}, {8, 4}, {16, 4});
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}})[0], "y");
+  qdp::BuildConfig config;
+  config.strict_types = true;
+  return qdp::build_engine(net, config);
+}
+
 }  // namespace test_plugins

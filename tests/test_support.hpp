@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <qdp/error.hpp>
+#include <qdp/registry.hpp>
 #include <string>
 
 namespace qdp_test {
@@ -18,5 +19,15 @@ std::string error_of(F&& run) {
   ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
   return "no error";
 }
+
+// Removes a plugin ID from the global registry when the test ends, however it ends (and before
+// it starts, so that --gtest_repeat works).
+struct Unregister {
+  std::string id;
+  explicit Unregister(std::string i) : id(std::move(i)) { qdp::Registry::global().remove(id); }
+  ~Unregister() { qdp::Registry::global().remove(id); }
+  Unregister(Unregister const&) = delete;
+  Unregister& operator=(Unregister const&) = delete;
+};
 
 }  // namespace qdp_test

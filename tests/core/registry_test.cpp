@@ -22,14 +22,7 @@ using ::testing::Not;
 
 using qdp_test::error_of;
 
-// Removes a plugin ID from the global registry when the test ends, however it ends.
-struct Unregister {
-  std::string id;
-  explicit Unregister(std::string i) : id(std::move(i)) { Registry::global().remove(id); }
-  ~Unregister() { Registry::global().remove(id); }
-  Unregister(Unregister const&) = delete;
-  Unregister& operator=(Unregister const&) = delete;
-};
+using qdp_test::Unregister;
 
 // A complete, minimal definition: desc (identity) and a CPU impl that does nothing.
 PluginDefinition minimal(std::string id) {

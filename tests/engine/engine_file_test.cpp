@@ -43,15 +43,7 @@ std::map<std::string, Array> mixed_inputs() {
           {"values", Array::from<float>({10}, {1, 9, 2, 8, 3, 7, 4, 6, 5, 0})}};
 }
 
-Engine dynamic_engine() {
-  Network net;
-  auto x = net.add_input("x", DataType::FP32, {-1, 4});
-  net.set_profile("x", {1, 4}, {8, 4}, {16, 4});
-  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}})[0], "y");
-  BuildConfig config;
-  config.strict_types = true;
-  return build_engine(net, config);
-}
+using test_plugins::dynamic_scale_engine;
 
 void expect_same_outputs(std::map<std::string, Array> const& a,
                          std::map<std::string, Array> const& b) {
@@ -160,7 +152,7 @@ TEST(EngineFile, RoundTripRunsLikeTheOriginal) {
 }
 
 TEST(EngineFile, DynamicShapeEngineKeepsItsProfile) {
-  Engine original = dynamic_engine();
+  Engine original = dynamic_scale_engine();
   Engine loaded = Engine::deserialize(original.serialize());
   expect_same_io(original, loaded);
   ASSERT_TRUE(loaded.io("x").profile.has_value());
@@ -306,7 +298,7 @@ TEST_F(EngineFileOnDisk, ForeignFileOnDiskNamesThePath) {
 // --- Bad bytes ------------------------------------------------------------------------------
 
 TEST(EngineFile, EveryTruncationIsAnError) {
-  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> file = dynamic_scale_engine().serialize();
   for (size_t n = 0; n < file.size(); ++n) {
     std::string message = error_of([&] { Engine::deserialize(std::span(file).first(n)); });
     std::string expected = n == 0                ? "the file is empty"
@@ -322,7 +314,7 @@ TEST(EngineFile, EveryTruncationIsAnError) {
 }
 
 TEST(EngineFile, TrailingDataIsAnError) {
-  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> file = dynamic_scale_engine().serialize();
   size_t size = file.size();
   file.resize(size + 3);
   EXPECT_THAT(error_of([&] { Engine::deserialize(file); }),
@@ -333,7 +325,7 @@ TEST(EngineFile, TrailingDataIsAnError) {
 
 // Each bit of the file flipped in turn: the field it lands in decides the error.
 TEST(EngineFile, EveryFlippedBitIsCaught) {
-  std::vector<std::byte> const file = dynamic_engine().serialize();
+  std::vector<std::byte> const file = dynamic_scale_engine().serialize();
   auto expected_error = [](size_t offset) -> std::string {
     if (offset < ef::kFormatVersionOffset) return "not a qdp engine file";
     if (offset < ef::kLibraryVersionOffset) return "engine format version is";
@@ -388,7 +380,7 @@ TEST(EngineFile, ForeignBytesAreNotAnEngine) {
 }
 
 TEST(EngineFile, VersionMismatchesSayToRebuild) {
-  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> file = dynamic_scale_engine().serialize();
   std::vector<std::byte> newer = file;
   put_u32(newer, ef::kFormatVersionOffset, 2);
   EXPECT_THAT(error_of([&] { Engine::deserialize(newer); }),
@@ -405,7 +397,7 @@ TEST(EngineFile, VersionMismatchesSayToRebuild) {
 }
 
 TEST(EngineFile, UnknownPluginIsNamedWithHowToProvideIt) {
-  detail::EnginePlan plan = dynamic_engine().impl().plan;
+  detail::EnginePlan plan = dynamic_scale_engine().impl().plan;
   ASSERT_EQ(plan.steps.size(), 1u);
   plan.steps[0].plugin_id = "custom::not_linked";
   std::string message = error_of([&] { Engine::deserialize(ef::write_plan(plan), "x.qdp"); });
@@ -465,7 +457,7 @@ TEST(EngineFile, InconsistentPlansAreRejected) {
 }
 
 TEST(EngineFile, BadShapeExpressionTextIsReportedWithContext) {
-  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> file = dynamic_scale_engine().serialize();
   // The input's dynamic dimension is stored as the text "d0.0"; make it unparseable.
   std::vector<std::byte> needle = bytes_of("d0.0");
   auto it = std::search(file.begin() + ef::kHeaderSize, file.end(), needle.begin(), needle.end());
@@ -479,7 +471,7 @@ TEST(EngineFile, BadShapeExpressionTextIsReportedWithContext) {
 }
 
 TEST(EngineFile, BrokenPayloadStructureFailsVerification) {
-  std::vector<std::byte> file = dynamic_engine().serialize();
+  std::vector<std::byte> file = dynamic_scale_engine().serialize();
   // The root offset points past the end of the payload.
   put_u32(file, ef::kHeaderSize, 0x7fffffff);
   reseal(file);

@@ -86,15 +86,7 @@ using ::testing::Not;
 
 using qdp_test::error_of;
 
-// Removes a plugin ID from the global registry when the test ends, however it ends (and before
-// it starts, so that --gtest_repeat works).
-struct Unregister {
-  std::string id;
-  explicit Unregister(std::string i) : id(std::move(i)) { Registry::global().remove(id); }
-  ~Unregister() { Registry::global().remove(id); }
-  Unregister(Unregister const&) = delete;
-  Unregister& operator=(Unregister const&) = delete;
-};
+using qdp_test::Unregister;
 
 // A dense LINEAR host tensor that owns its memory; `tensor` points into `storage`.
 struct HostTensor {

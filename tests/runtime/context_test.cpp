@@ -14,15 +14,7 @@ namespace {
 
 using qdp_test::error_of;
 
-Engine dynamic_scale_engine() {
-  Network net;
-  auto x = net.add_input("x", DataType::FP32, {-1, 4});
-  net.set_profile("x", {1, 4}, {8, 4}, {16, 4});
-  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0}})[0], "y");
-  BuildConfig config;
-  config.strict_types = true;
-  return build_engine(net, config);
-}
+using test_plugins::dynamic_scale_engine;
 
 TEST(Context, DynamicShapesFollowTheInput) {
   Engine engine = dynamic_scale_engine();
