@@ -277,6 +277,9 @@ struct RowGeometry {
   FastDivider by_chunks;         // task -> output row
   FastDivider by_out_width;      // flat output index -> output row
   FastDivider by_out[kMaxRank];  // per row dimension: its output extent
+  // row-task kernel: the innermost row dimension (extent 1 where there is none)
+  uint32_t last_out = 1, last_in = 1, last_begin = 0;
+  FastDivider by_last;
   uint32_t out[kMaxRank] = {};
   uint32_t in[kMaxRank] = {};
   uint32_t begin[kMaxRank] = {};
@@ -295,6 +298,18 @@ struct RowGeometry {
     }
     if (row_dims > 0) src += wrap(r, begin[0], in[0]) * in_stride[0];
     return src * width;
+  }
+  // The input row (in rows, not elements) of the dimensions above the innermost row dimension
+  // for `q` = output row / that dimension's output extent.
+  __host__ __device__ uint32_t base_row(uint32_t q) const {
+    uint32_t src = 0;
+    for (int d = row_dims - 2; d >= 1; --d) {
+      uint32_t p = by_out[d].div(q);
+      src += wrap(q - p * out[d], begin[d], in[d]) * in_stride[d];
+      q = p;
+    }
+    if (row_dims > 1) src += wrap(q, begin[0], in[0]) * in_stride[0];
+    return src;
   }
 };
 
@@ -460,25 +475,32 @@ __global__ void __launch_bounds__(kRowThreads)
   circ_pad_rows_warp(CudaWarp{}, warp * 32 * kRowUnroll, x, y, g);
 }
 
-// Tactic 2 for 1- and 2-byte elements: the same 16-byte vectors, but each warp task is 32
-// consecutive aligned vectors of ONE output row, so that the row's index arithmetic
-// (source_row, its alignment, the byte shift) is done once per task (uniform over the warp)
-// instead of once per vector, and no vector crosses a row: the (< 16-byte) ragged start and end
-// of every row are written element by element, one element per lane, and only the vectors that
-// overlap the wrapped head or tail (pads) gather element by element, from one source row.
+// Tactic 2 for 1- and 2-byte elements: the same 16-byte vectors, but each warp task is up to 32
+// consecutive aligned vectors of ONE output row (a row of width <= 32 * 16 bytes is one task),
+// so that the row's index arithmetic is done once per task (uniform over the warp) and no
+// vector crosses a row or the wrap:
+//   [row start, vs)  the wrapped head and the ragged start: one element per lane, lanes 0-15
+//   [vs, ve)         aligned vectors wholly inside the row's interior (the source row, shifted):
+//                    aligned load A, the next aligned vector B from the neighbour lane (its A)
+//                    by shuffle, byte shift, aligned streaming store; never a gather
+//   [ve, row end)    the ragged end and the wrapped tail: one element per lane, lanes 16-31
+// (element loops go on past 16 elements only where the pads are that large). Consecutive
+// tasks are the same or the next output row, so the source row is carried from task to task:
+// the full index arithmetic over the row dimensions runs only where the innermost of them
+// wraps (its output extent), not per task.
 //
-// Why (SASS of circ_pad_rows_warp, sm_90): its per-vector path costs ~80 warp instructions
-// before the loads, plus ~60 for the second source_row and ~105 (FP16) / ~53 (FP32) for the
-// element gather of a vector crossing a row's end; a warp instruction covers 512 output bytes,
-// so with 516-byte FP16 rows EVERY warp instruction holds a row crossing and runs that
-// divergent gather path (FP32's 1032-byte rows: about 3 in 4), about 320 vs 240 warp
-// instructions per 32 vectors, against a budget of ~320 per 32 vectors at 3 TB/s on 132 SMs:
-// FP16 was issue bound (the measured 2.1 TB/s is ~65 % issue utilisation), FP32 just under.
-// Here a 32-vector task costs about 40 (row, uniform) + 30 (per vector) + ~70 (the wrap
-// gathers, 2 vectors per row with pads 1) + ~25 (ragged ends) + ~30 (shift, store), ~190.
-// Prediction for (64,64,256,256) FP16, pads 1, on an H100: memory bound again, ~0.40 ms,
-// ~2.7 TB/s = ~92 % of the D2D copy (tactic 2 before: 0.515 ms, 71 %). FP32 keeps
-// circ_pad_rows_warp unchanged.
+// Why, from the SASS (sm_90) of the previous version, which also had one row per task but
+// gathered the two vectors per row that overlap the wrapped pads element by element and ran
+// the generic source_row loop (dynamically indexed constant loads) for every task: per
+// 516-byte FP16 row ~145 warp instructions of index arithmetic, ~90 of loads (the 8-element
+// wrap gather, executed divergently in every task since every row has such vectors) and ~60
+// of shift and store: ~295 per task. At 0.40 ms there are ~2.6 G tasks/s against ~9.3e11
+// warp instructions/s of issue (132 SMs x 4 schedulers x ~1.76 GHz), a budget of ~350 per
+// task at 100 % issue: 295 needs ~85 % issue efficiency, hence issue bound again (measured
+// 0.4495 ms = ~75 % of issue peak). Here (SASS, common path): ~95 (row carried, vector,
+// element runs) + ~15 (loads) + ~55 (shuffles, shift, stores) = ~165 per task, under half.
+// Prediction for (64,64,256,256) FP16, pads 1, on an H100: memory bound, ~0.38-0.39 ms,
+// ~2.8 TB/s = ~94 % of the D2D copy (before: 0.4495 ms, 82 %). FP32 keeps circ_pad_rows_warp.
 template <class S, class Warp>
 __host__ __device__ void circ_pad_row_tasks_warp(Warp const& warp, uint32_t first_task,
                                                  S const* __restrict__ x, S* __restrict__ y,
@@ -486,61 +508,74 @@ __host__ __device__ void circ_pad_row_tasks_warp(Warp const& warp, uint32_t firs
   constexpr uint32_t kLanes = 16 / sizeof(S);
   constexpr uint32_t kNone = 0xffffffffu;
   uint32_t lane = warp.lane();
+  uint32_t half = lane & 15u;
   uint4 v[kRowUnroll], b[kRowUnroll];
   S part[kRowUnroll];
-  // A fast vector: `start` is the aligned source vector holding its first element. A gathered
-  // one: `start` is the first element of its source row.
-  uint32_t start[kRowUnroll], col[kRowUnroll], shift[kRowUnroll], out_e[kRowUnroll];
+  // A vector: `start` is the aligned source vector holding its first element (`shift` bytes
+  // into it), `out_e` its first output element. `slow`: B would pass the input's end, so the
+  // (interior, contiguous) source elements are read one by one.
+  uint32_t start[kRowUnroll], shift[kRowUnroll], out_e[kRowUnroll];
   uint32_t part_e[kRowUnroll], part_src[kRowUnroll];
-  bool active[kRowUnroll], fast[kRowUnroll], own_b[kRowUnroll], has_part[kRowUnroll];
+  bool active[kRowUnroll], own_b[kRowUnroll], slow[kRowUnroll], has_part[kRowUnroll];
+  // The carried source row: output row `cur` is in position `o` of the innermost row
+  // dimension, `base` the input row of the dimensions above it.
+  uint32_t cur = kNone, o = 0, base = 0;
   QDP_CIRC_PAD_UNROLL
   for (int u = 0; u < kRowUnroll; ++u) {
     uint32_t t = first_task + static_cast<uint32_t>(u);
-    active[u] = fast[u] = has_part[u] = false;
-    start[u] = col[u] = shift[u] = out_e[u] = part_e[u] = part_src[u] = 0;
+    active[u] = has_part[u] = slow[u] = false;
+    start[u] = shift[u] = out_e[u] = part_e[u] = part_src[u] = 0;
     if (t < g.tasks) {  // uniform over the warp
       uint32_t row = g.by_chunks.div(t);
       uint32_t chunk = t - row * g.chunks;
-      uint32_t src = g.source_row(row);
-      uint32_t row_e = row * g.out_width;
-      uint32_t e0 = (row_e + kLanes - 1) & ~(kLanes - 1);       // first whole vector
-      uint32_t e1 = (row_e + g.out_width) & ~(kLanes - 1);      // end of the whole vectors
-      // The ragged ends (task 0 of the row): lanes [0, kLanes) the head, [kLanes, 2 kLanes)
-      // the tail; out_width >= 2 kLanes keeps them apart.
-      if (chunk == 0 && lane < 2 * kLanes) {
-        uint32_t k = lane & (kLanes - 1);
-        uint32_t pe = lane < kLanes ? row_e + k : e1 + k;
-        uint32_t pend = lane < kLanes ? e0 : row_e + g.out_width;
-        has_part[u] = pe < pend;
-        part_e[u] = pe;
-        part_src[u] = src + RowGeometry::wrap(pe - row_e, g.lead, g.width);
+      if (row != cur) {
+        o += row - cur;  // the next row, mostly
+        if (cur == kNone || o >= g.last_out) {
+          uint32_t q = g.by_last.div(row);
+          o = row - q * g.last_out;
+          base = g.base_row(q);
+        }
+        cur = row;
       }
-      uint32_t e = e0 + (chunk * 32 + lane) * kLanes;
-      active[u] = e < e1;
+      uint32_t src = (base + RowGeometry::wrap(o, g.last_begin, g.last_in)) * g.width;
+      uint32_t row_e = row * g.out_width, row_end = row_e + g.out_width;
+      uint32_t i0 = row_e + g.lead, i1 = i0 + g.width;  // the interior
+      uint32_t vs = (i0 + kLanes - 1) & ~(kLanes - 1), ve = i1 & ~(kLanes - 1);
+      if (ve < vs) vs = ve = i1;  // no whole vector inside the interior
+      uint32_t e = vs + (chunk * 32 + lane) * kLanes;
+      active[u] = e < ve;
       out_e[u] = e;
-      uint32_t c = e - row_e;  // output column of the vector's first element
-      uint32_t s = src + c - g.lead;
+      uint32_t s = src + (e - i0);
       uint32_t a = s & ~(kLanes - 1);
+      start[u] = a;
       shift[u] = (s - a) * static_cast<uint32_t>(sizeof(S));  // the same for the whole task
-      fast[u] = active[u] && c >= g.lead && c - g.lead + kLanes <= g.width &&
-                (s == a || a + 2 * kLanes <= g.in_numel);  // B must lie inside the input
-      start[u] = fast[u] ? a : src;
-      col[u] = c;
+      if (chunk == 0) {  // the element runs: lanes 0-15 the head, 16-31 the tail
+        uint32_t first = lane < 16 ? row_e : ve, len = lane < 16 ? vs - row_e : row_end - ve;
+        has_part[u] = half < len;
+        part_e[u] = first + half;
+        part_src[u] = src + RowGeometry::wrap(first + half - row_e, g.lead, g.width);
+        if (vs - row_e > 16 || row_end - ve > 16) {  // large pads (uniform): the rest here
+          for (uint32_t m = half + 16; m < len; m += 16)
+            y[first + m] = x[src + RowGeometry::wrap(first + m - row_e, g.lead, g.width)];
+        }
+      }
     }
-    uint32_t next = warp.down(fast[u] ? start[u] : kNone);
-    own_b[u] = fast[u] && shift[u] != 0 && !(lane < 31 && next == start[u] + kLanes);
+    bool needs_b = active[u] && shift[u] != 0;
+    slow[u] = needs_b && start[u] + 2 * kLanes > g.in_numel;  // B would pass the input's end
+    uint32_t next = warp.down(active[u] && !slow[u] ? start[u] : kNone);
+    own_b[u] = needs_b && !slow[u] && !(lane < 31 && next == start[u] + kLanes);
   }
   // Every load, before any is used.
   QDP_CIRC_PAD_UNROLL
   for (int u = 0; u < kRowUnroll; ++u) {
-    if (fast[u]) {
+    if (slow[u]) {
+      S* lanes = reinterpret_cast<S*>(&v[u]);
+      uint32_t s = start[u] + shift[u] / static_cast<uint32_t>(sizeof(S));
+      QDP_CIRC_PAD_UNROLL
+      for (uint32_t k = 0; k < kLanes; ++k) lanes[k] = x[s + k];
+    } else if (active[u]) {
       v[u] = load16(x + start[u]);
       if (own_b[u]) b[u] = load16(x + start[u] + kLanes);
-    } else if (active[u]) {  // overlaps the wrapped head or tail: gather from the source row
-      S* lanes = reinterpret_cast<S*>(&v[u]);
-      QDP_CIRC_PAD_UNROLL
-      for (uint32_t k = 0; k < kLanes; ++k)
-        lanes[k] = x[start[u] + RowGeometry::wrap(col[u] + k, g.lead, g.width)];
     }
     if (has_part[u]) part[u] = x[part_src[u]];
   }
@@ -549,7 +584,8 @@ __host__ __device__ void circ_pad_row_tasks_warp(Warp const& warp, uint32_t firs
   for (int u = 0; u < kRowUnroll; ++u) {
     uint4 n =
         make_uint4(warp.down(v[u].x), warp.down(v[u].y), warp.down(v[u].z), warp.down(v[u].w));
-    if (fast[u] && shift[u] != 0) v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
+    if (active[u] && !slow[u] && shift[u] != 0)
+      v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
     if (active[u]) store16(y + out_e[u], v[u]);
     if (has_part[u]) y[part_e[u]] = part[u];
   }
@@ -578,7 +614,8 @@ RowGeometry row_geometry(Geometry const& g, size_t size) {
   r.vectors = static_cast<uint32_t>(g.out_numel() / static_cast<int64_t>(16 / size));
   r.in_numel = static_cast<uint32_t>(g.in_numel());
   r.by_out_width = FastDivider(r.out_width);
-  uint32_t row_vectors = r.out_width / static_cast<uint32_t>(16 / size);  // at most, per row
+  // whole vectors inside a row's interior, at most
+  uint32_t row_vectors = r.width / static_cast<uint32_t>(16 / size);
   r.chunks = std::max<uint32_t>(1, (row_vectors + 31) / 32);
   r.tasks = static_cast<uint32_t>(std::min<int64_t>(g.out_rows() * r.chunks, INT32_MAX));
   r.by_chunks = FastDivider(r.chunks);
@@ -590,6 +627,13 @@ RowGeometry row_geometry(Geometry const& g, size_t size) {
     r.by_out[d] = FastDivider(r.out[d]);
     r.in_stride[d] = stride;
     stride *= r.in[d];
+  }
+  if (r.row_dims > 0) {
+    int last = r.row_dims - 1;
+    r.last_out = r.out[last];
+    r.last_in = r.in[last];
+    r.last_begin = r.begin[last];
+    r.by_last = r.by_out[last];
   }
   return r;
 }
