@@ -63,10 +63,10 @@ inline AotKernel circ_pad_aot_kernel(TensorDesc const& x, std::vector<int32_t> c
   AotKernel k;
   k.name = bytes == 4 ? "circ_pad_b4" : "circ_pad_b2";
   k.code = kCircPadAotSource;
-  ShapeExpr n = out.numel();
-  k.grid = {cdiv(n, ShapeExpr(block)), 1, 1};
+  ShapeExpr rows = out_dims[0] * out_dims[1] * out_dims[2];  // one block per output row
+  k.grid = {rows, 1, 1};
   k.block = {block, 1, 1};
-  k.extra_args = {n,         in_dims[0], in_dims[1], in_dims[2],  in_dims[3],  begins[0],
+  k.extra_args = {rows,      in_dims[0], in_dims[1], in_dims[2],  in_dims[3],  begins[0],
                   begins[1], begins[2],  begins[3],  out_dims[1], out_dims[2], out_dims[3]};
   return k;
 }
