@@ -49,6 +49,7 @@ step sample_circ_pad_aot_save "$bin/qdp_runner" circ_pad --mode inetdef --aot --
 step qdpexec_aot_engine_no_plugins "$bin/qdpexec" --loadEngine "$art/circ_pad.engine" --iterations 20 --duration 0 --warmUp 10 --dumpLayerInfo
 step qdpexec_onnx_cuda_graph "$bin/qdpexec" --onnx "$art/circ_pad.onnx" --plugins "$bin/libqdp_sample_plugins.so" --device cuda --useCudaGraph --iterations 50 --duration 0 --warmUp 10
 step memcheck compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_gpu_tests"
+step memcheck_aot_sample compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_runner" circ_pad --mode inetdef --aot --multi_tactic --device cuda
 step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/csv/qdp.csv'"
 step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/csv/peers.csv'"
 step bench_non_zero bash -c "'$bin/qdp_non_zero_bench' > '$out/csv/non_zero.csv'"

@@ -8,6 +8,7 @@
 
 #include "backends/cuda/aot.hpp"
 #include "plugins/sample_plugins.hpp"
+#include "samples/circ_pad_reference.hpp"
 #include "test_support.hpp"
 
 using ::testing::HasSubstr;
@@ -149,6 +150,30 @@ TEST_F(Aot, AddSampleAotMatchesJit) {
   auto out = Runner(build_engine(net, config)).infer({{"x", in}});
   for (int64_t i = 0; i < in.numel(); ++i)
     ASSERT_EQ(out.at("y").data<float>()[i], in.data<float>()[i] + 1);
+}
+
+// The circ_pad sample's AOT kernels (both block sizes) against the reference, FP32 and FP16.
+TEST_F(Aot, CircPadAotKernelsMatchTheReference) {
+  if (!Registry::global().find("sample::circ_pad_plugin")) samples::define_circ_pad(true);
+  std::vector<int32_t> pads = {1, 2, 3, 0};
+  for (DataType dtype : {DataType::FP32, DataType::FP16}) {
+    Dims shape{3, 5, 33, 47};
+    Network net;
+    auto x = net.add_input("x", dtype, std::vector<int64_t>(shape.begin(), shape.end()));
+    net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", pads}},
+                                   {.name = "", .impl = ImplChoice::AOT})[0],
+                    "y");
+    BuildConfig config;
+    config.device = Device::CUDA;
+    config.strict_types = true;
+    Engine engine = build_engine(net, config);
+    EXPECT_EQ(engine.layers()[0].implementation, "aot");
+    Array in = circ_pad_test::iota(dtype, shape);
+    Array want = circ_pad_test::reference(in, pads);
+    auto out = Runner(engine).infer({{"x", in}});
+    ASSERT_EQ(out.at("y").shape(), want.shape());
+    ASSERT_EQ(std::memcmp(out.at("y").raw(), want.raw(), want.bytes()), 0) << name(dtype);
+  }
 }
 
 }  // namespace
