@@ -6,8 +6,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
-#include <random>
 #include <qdp/qdp.hpp>
+#include <random>
 #include <vector>
 
 #include "plugins/sample_plugins.hpp"
@@ -99,9 +99,10 @@ BENCHMARK(BM_Memcpy)->Arg(1 << 24)->Unit(benchmark::kMillisecond)->UseRealTime()
 void BM_CircPadEngine(benchmark::State& state) {
   qdp::Network net;
   auto x = net.add_input("x", qdp::DataType::FP32, {16, 16, 256, 256});
-  net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", std::vector<int32_t>{1, 1, 1, 1}}},
-                                 {.name = "", .impl = qdp::ImplChoice::JIT})[0],
-                  "y");
+  net.mark_output(
+      net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", std::vector<int32_t>{1, 1, 1, 1}}},
+                     {.name = "", .impl = qdp::ImplChoice::JIT})[0],
+      "y");
   qdp::BuildConfig config;
   config.strict_types = true;
   qdp::Engine engine = qdp::build_engine(net, config);

@@ -39,6 +39,8 @@ class Dims {
 
 std::string to_string(Dims const& d);  // "10x3x32x32"; "scalar" for rank 0
 // For GoogleTest and logging: prints to_string(d).
-inline std::ostream& operator<<(std::ostream& os, Dims const& d) { return os << to_string(d); }
+inline std::ostream& operator<<(std::ostream& os, Dims const& d) {
+  return os << to_string(d);
+}
 
 }  // namespace qdp

@@ -376,10 +376,10 @@ __host__ __device__ inline void store16(void* p, uint4 v) {
 //
 // Prediction for (64,64,256,256), pads 1, on an H100 (D2D copy there: ~2940 GB/s): about
 // 93 % of copy bandwidth in FP32 and 91 % in FP16 (~2.7 TB/s). [Measured: FP32 98 %, FP16 only
-// 71 %, issue bound; 1- and 2-byte elements now take circ_pad_row_tasks_warp, see there.] FP16 moves the same 16-byte
-// vectors as FP32, so it is not penalised as the per-element kernels (tactic 1, the seed's
-// Triton kernel, PyTorch's narrow copies) are; what is lost against the copy is the gathered
-// edge vectors (2-4 %), the H wrap's re-read rows (2 of 258 per plane, mostly L2 hits) and
+// 71 %, issue bound; 1- and 2-byte elements now take circ_pad_row_tasks_warp, see there.] FP16
+// moves the same 16-byte vectors as FP32, so it is not penalised as the per-element kernels (tactic
+// 1, the seed's Triton kernel, PyTorch's narrow copies) are; what is lost against the copy is the
+// gathered edge vectors (2-4 %), the H wrap's re-read rows (2 of 258 per plane, mostly L2 hits) and
 // the tail of each wave.
 //
 // `Warp` gives the lane and the shuffle; the kernel passes CUDA's, and the function is
@@ -652,7 +652,7 @@ void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cud
         g.out_rows() * int64_t{rg.chunks} < (int64_t{1} << 31)) {
       int64_t blocks = cdiv(int64_t{rg.tasks}, int64_t{kRowThreads / 32} * kRowUnroll);
       circ_pad_row_tasks_kernel<<<static_cast<unsigned>(blocks), kRowThreads, 0, stream>>>(x, y,
-                                                                                            rg);
+                                                                                           rg);
       QDP_CUDA_CHECK(cudaGetLastError());
       return;
     }

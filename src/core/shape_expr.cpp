@@ -20,7 +20,8 @@ NodePtr make_leaf(Op op, int64_t value, int axis = 0) {
 
 int64_t floor_div(int64_t a, int64_t b) {
   if (b == 0) fail("shape expression divides by zero");
-  if (a == std::numeric_limits<int64_t>::min() && b == -1) fail("shape expression overflows 64 bits in //");
+  if (a == std::numeric_limits<int64_t>::min() && b == -1)
+    fail("shape expression overflows 64 bits in //");
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -31,7 +32,9 @@ int64_t ceil_div(int64_t a, int64_t b) {
 }
 
 // Overflow is an error, never a wrapped extent (expressions also come from engine files).
-[[noreturn]] void overflow(char const* what) { fail("shape expression overflows 64 bits in {}", what); }
+[[noreturn]] void overflow(char const* what) {
+  fail("shape expression overflows 64 bits in {}", what);
+}
 
 int64_t apply(Op op, int64_t a, int64_t b) {
   int64_t r = 0;

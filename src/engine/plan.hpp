@@ -1,12 +1,12 @@
 #pragma once
 // The engine's plan: plain data that the builder produces, engine files store, and the
 // runtime executes. EngineImpl adds what is resolved in this process (bound impls).
-#include <qdp/engine.hpp>
-#include <qdp/plugin_definition.hpp>
-#include <qdp/shape_expr.hpp>
 #include <array>
 #include <memory>
 #include <optional>
+#include <qdp/engine.hpp>
+#include <qdp/plugin_definition.hpp>
+#include <qdp/shape_expr.hpp>
 #include <string>
 #include <vector>
 
@@ -29,10 +29,10 @@ struct PlanTensor {
 
 // An AOT step's kernel: compiled code and how to launch it, evaluated at run time.
 struct PlanKernel {
-  std::string name;    // the kernel's (unmangled, extern "C") name
-  std::string ptx;     // PTX text, for GPUs newer than the cubin's
-  std::string cubin;   // machine code for `arch`
-  int arch = 0;        // e.g. 90 for sm_90
+  std::string name;   // the kernel's (unmangled, extern "C") name
+  std::string ptx;    // PTX text, for GPUs newer than the cubin's
+  std::string cubin;  // machine code for `arch`
+  int arch = 0;       // e.g. 90 for sm_90
   std::array<ShapeExpr, 3> grid{1, 1, 1};
   std::array<ShapeExpr, 3> block{1, 1, 1};
   ShapeExpr shared_memory{0};
@@ -73,7 +73,7 @@ class AotModule;
 
 struct EngineImpl {
   EnginePlan plan;
-  std::vector<BoundImpl> bound;                             // per step: JIT plugins
+  std::vector<BoundImpl> bound;                           // per step: JIT plugins
   std::vector<std::shared_ptr<const AotModule>> kernels;  // per step: AOT plugins, loaded once
 };
 

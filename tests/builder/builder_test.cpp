@@ -150,8 +150,10 @@ TEST(Builder, AotOnTheCpuIsAClearError) {
   LayerOptions aot;
   aot.impl = ImplChoice::AOT;
   net.mark_output(net.add_plugin("test::both_impls", {x}, {}, aot)[0], "y");
-  EXPECT_THAT(error_of([&] { build(net); }),
-              HasSubstr("layer 'both_impls_0' (plugin test::both_impls): AOT kernels run on the CUDA backend"));
+  EXPECT_THAT(
+      error_of([&] { build(net); }),
+      HasSubstr(
+          "layer 'both_impls_0' (plugin test::both_impls): AOT kernels run on the CUDA backend"));
 }
 
 TEST(Builder, DynamicInputWithoutProfileFails) {

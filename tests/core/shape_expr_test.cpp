@@ -466,8 +466,10 @@ TEST(ShapeExpr, OverflowIsAnError) {
   ShapeExpr big(std::numeric_limits<int64_t>::max());
   EXPECT_THAT(error_of([&] { (void)(big + 1); }), HasSubstr("overflows 64 bits in +"));
   EXPECT_THAT(error_of([&] { (void)(big * 2); }), HasSubstr("overflows 64 bits in *"));
-  EXPECT_THAT(error_of([&] { (void)(ShapeExpr(std::numeric_limits<int64_t>::min()) / -1); }), HasSubstr("overflows"));
-  EXPECT_THAT(error_of([] { ShapeExpr::parse("(// -9223372036854775808 -1)"); }), HasSubstr("overflows"));
+  EXPECT_THAT(error_of([&] { (void)(ShapeExpr(std::numeric_limits<int64_t>::min()) / -1); }),
+              HasSubstr("overflows"));
+  EXPECT_THAT(error_of([] { ShapeExpr::parse("(// -9223372036854775808 -1)"); }),
+              HasSubstr("overflows"));
 }
 
 }  // namespace qdp

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <qdp/qdp.hpp>
 
-#include "samples/circ_pad_reference.hpp"
 #include "plugins/sample_plugins.hpp"
+#include "samples/circ_pad_reference.hpp"
 
 using ::testing::HasSubstr;
 using namespace qdp;

@@ -1,9 +1,9 @@
 #pragma once
 // The circ_pad tests' reference and inputs, shared by the CPU and GPU tests.
 #include <gtest/gtest.h>
-#include <qdp/array.hpp>
 
 #include <cstring>
+#include <qdp/array.hpp>
 #include <vector>
 
 namespace circ_pad_test {

@@ -8,8 +8,8 @@
 #include <qdp/qdp.hpp>
 #include <random>
 
-#include "samples/circ_pad_reference.hpp"
 #include "plugins/sample_plugins.hpp"
+#include "samples/circ_pad_reference.hpp"
 #include "test_support.hpp"
 
 using ::testing::HasSubstr;

@@ -2,7 +2,6 @@
 // Reading and writing NumPy .npy files (format versions 1.0-3.0, C order, little-endian), the
 // input and output format of qdpexec.
 #include <qdp/array.hpp>
-
 #include <string>
 
 namespace qdp::tools {
