@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "plugins/sample_plugins.hpp"
+#include "samples/non_zero_support.hpp"
 
 using ::testing::HasSubstr;
 using namespace qdp;
@@ -27,72 +28,11 @@ class NonZeroCpu : public ::testing::Test {
   }
 };
 
-enum class Fill { Random, AllZero, NoZero };
-
-// Values in ±[0.5, 2): exact in FP16 and far from zero, so that any type the autotuner picks
-// keeps the zero pattern. Random: each entry zeroed with one random probability in [0, 1].
-Array make_input(DataType dtype, int64_t rows, int64_t cols, Fill fill, std::mt19937& rng) {
-  std::uniform_real_distribution<float> mag(0.5f, 2.0f), unit(0.0f, 1.0f);
-  float zero_fraction = fill == Fill::AllZero ? 1.0f : fill == Fill::NoZero ? 0.0f : unit(rng);
-  Array a(dtype, {rows, cols});
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    float v = mag(rng) * (rng() % 2 ? 1.0f : -1.0f);
-    if (unit(rng) < zero_fraction) v = (rng() % 2) ? 0.0f : -0.0f;
-    if (dtype == DataType::FP32)
-      a.data<float>()[i] = v;
-    else
-      a.data<half>()[i] = half(v);
-  }
-  return a;
-}
-
-float value(Array const& a, int64_t i) {
-  return a.dtype() == DataType::FP32 ? a.data<float>()[i] : static_cast<float>(a.data<half>()[i]);
-}
-
-std::vector<std::pair<int32_t, int32_t>> reference(Array const& x) {
-  std::vector<std::pair<int32_t, int32_t>> r;
-  int64_t cols = x.shape()[1];
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (value(x, i) != 0.0f)
-      r.emplace_back(static_cast<int32_t>(i / cols), static_cast<int32_t>(i % cols));
-  return r;
-}
-
+using non_zero_test::check;
+using non_zero_test::Fill;
+using non_zero_test::make_input;
 Engine non_zero_engine(DataType dtype, int64_t rows, int64_t cols, bool strict = true) {
-  Network net;
-  auto x = net.add_input("X", dtype, {rows, cols});
-  auto out = net.add_plugin(kPlugin, {x});
-  net.mark_output(out[0], "indices");
-  net.mark_output(out[1], "count");
-  BuildConfig config;
-  config.device = Device::CPU;
-  config.strict_types = strict;
-  return build_engine(net, config);
-}
-
-// Runs and compares with the host reference; returns N.
-int64_t check(Runner& runner, Array const& x) {
-  auto out = runner.infer({{"X", x}});
-  auto expected = reference(x);
-  int64_t n = static_cast<int64_t>(expected.size());
-  Array const& count = out.at("count");
-  Array const& indices = out.at("indices");
-  EXPECT_EQ(count.dtype(), DataType::INT64);
-  EXPECT_EQ(count.data<int64_t>()[0], n);
-  EXPECT_EQ(indices.dtype(), DataType::INT32);
-  EXPECT_EQ(indices.shape(), (Dims{n, 2}));
-  if (indices.shape() != Dims{n, 2}) return n;
-  int32_t const* p = indices.data<int32_t>();
-  for (int64_t k = 0; k < n; ++k) {
-    auto [r, c] = expected[static_cast<size_t>(k)];
-    if (p[2 * k] != r || p[2 * k + 1] != c) {
-      ADD_FAILURE() << "pair " << k << " is (" << p[2 * k] << ", " << p[2 * k + 1]
-                    << "), expected (" << r << ", " << c << ")";
-      break;
-    }
-  }
-  return n;
+  return non_zero_test::non_zero_engine(Device::CPU, dtype, rows, cols, strict);
 }
 
 TEST_F(NonZeroCpu, MatchesReferenceForEveryFillTypeAndShape) {
