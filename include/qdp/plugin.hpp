@@ -479,9 +479,9 @@ class PluginBuilder {
   operator Registration() && { return std::move(*this).commit(); }  // NOLINT
 
  private:
-  template <class Backend, class Sig, class G>
-  void add_impl(G call) {
-    using Ps = detail::Params<detail::ImplKindOf{}, typename Sig::params>;
+  // What every impl signature must satisfy, plain or generic; checked where the impl is attached.
+  template <class Ps>
+  static constexpr void check_impl_params() {
     static_assert(
         Ps::all_known(),
         "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
@@ -493,11 +493,26 @@ class PluginBuilder {
     static_assert(Ps::count(detail::Kind::Output) == NumOut,
                   "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
     static_assert(Ps::count(detail::Kind::Attrs) <= 1, "qdp: take the attributes as one struct.");
-    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
-                                 typename Ps::attrs_value>;
+  }
+  // The impl's attribute struct (NoAttrs when it takes none).
+  template <class Ps>
+  using ImplAttrs = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
+                                       typename Ps::attrs_value>;
+  // An impl whose attributes are S: checked against desc's, and only those stored in engines.
+  template <class S>
+  PluginImpl impl_for() const {
     check_subset<S>();
     PluginImpl impl;
     impl.attrs_used = detail::field_names<S>();
+    return impl;
+  }
+
+  template <class Backend, class Sig, class G>
+  void add_impl(G call) {
+    using Ps = detail::Params<detail::ImplKindOf{}, typename Sig::params>;
+    check_impl_params<Ps>();
+    using S = ImplAttrs<Ps>;
+    PluginImpl impl = impl_for<S>();
     impl.bind = [call](Attrs const& a) -> BoundImpl {
       return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
                                                        std::span<Tensor> out, Stream st, Tactic t) {
@@ -513,21 +528,9 @@ class PluginBuilder {
     using First = detail::signature<
         decltype(&F::template operator()<std::tuple_element_t<0, std::tuple<Types...>>>)>;
     using Ps = detail::Params<detail::ImplKindOf{}, typename First::params>;
-    static_assert(
-        Ps::all_known(),
-        "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
-        "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and "
-        "qdp::Tactic.");
-    static_assert(Ps::count(detail::Kind::Input) == NumIn,
-                  "qdp: the impl takes a different number of qdp::In inputs than desc takes "
-                  "qdp::TensorDesc inputs.");
-    static_assert(Ps::count(detail::Kind::Output) == NumOut,
-                  "qdp: the impl takes a different number of qdp::Out outputs than desc returns.");
-    using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
-                                 typename Ps::attrs_value>;
-    check_subset<S>();
-    PluginImpl impl;
-    impl.attrs_used = detail::field_names<S>();
+    check_impl_params<Ps>();
+    using S = ImplAttrs<Ps>;
+    PluginImpl impl = impl_for<S>();
     std::string id = def_.id;
     impl.bind = [f, id](Attrs const& a) -> BoundImpl {
       return [f, id, s = detail::decode_or_empty<S>(a)](
