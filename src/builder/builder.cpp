@@ -360,6 +360,9 @@ class Builder {
   double reformat_cost(PlanTensor const& from, DataType type, TensorFormat format) {
     if (from.dtype == type && from.format == format) return 0;
     Dims shape = eval_shape(from.shape, env(opt_env_inputs_, opt_sizes_));
+    // The same conversion is often priced for several candidates: time it once.
+    auto key = std::make_tuple(from.dtype, from.format, type, format, to_string(shape));
+    if (auto it = reformat_ms_.find(key); it != reformat_ms_.end()) return it->second;
     Tensor src{nullptr,        from.dtype, from.format,
                config_.device, shape,      dense_strides(shape, from.format)};
     Tensor dst{nullptr, type, format, config_.device, shape, dense_strides(shape, format)};
@@ -367,8 +370,10 @@ class Builder {
         b(config_.device, std::max<size_t>(dst.bytes(), 1));
     src.data = a.data();
     dst.data = b.data();
-    return backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); }, config_.warmup_runs,
-                            config_.timed_runs);
+    double ms = backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); },
+                                 config_.warmup_runs, config_.timed_runs);
+    reformat_ms_.emplace(key, ms);
+    return ms;
   }
 
   int add_plan_tensor(PlanTensor t) {
@@ -561,6 +566,8 @@ class Builder {
   std::vector<int64_t> opt_sizes_, opt_upper_;
   std::map<int, int> produced_;  // network tensor -> plan tensor of its producer
   std::map<std::tuple<int, DataType, TensorFormat>, int> variants_;
+  std::map<std::tuple<DataType, TensorFormat, DataType, TensorFormat, std::string>, double>
+      reformat_ms_;
   std::map<int, int> size_tensor_of_;  // size id -> plan tensor
   int layer_index_ = 0;
 };
