@@ -62,7 +62,7 @@ void BM_EnqueueNoopChain(benchmark::State& state) {
 BENCHMARK(BM_EnqueueNoopChain)->Arg(1)->Arg(16)->Unit(benchmark::kNanosecond);
 
 void BM_DirectNoopCall(benchmark::State& state) {
-  auto const& def = qdp::Registry::global().get("bench::noop");
+  auto const& def = *qdp::Registry::global().get("bench::noop");
   qdp::BoundImpl impl = def.impl(qdp::Device::CPU)->bind({});
   std::vector<float> buffer(16);
   qdp::Tensor t{

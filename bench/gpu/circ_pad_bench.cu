@@ -101,7 +101,7 @@ void bench(qdp::DataType dtype, qdp::Dims in) {
                  qdp::Device::CUDA, out,   qdp::dense_strides(out, qdp::TensorFormat::LINEAR)};
   std::vector<qdp::Tensor> ins{tx}, outs{ty};
   qdp::BoundImpl impl =
-      qdp::Registry::global().get(kId).impl(qdp::Device::CUDA)->bind({{"pads", pads}});
+      qdp::Registry::global().get(kId)->impl(qdp::Device::CUDA)->bind({{"pads", pads}});
   for (int32_t tactic : {1, 2}) {
     QDP_CUDA_CHECK(cudaMemset(y.data(), 0xff, out_bytes));
     double ms = median_ms(stream.s, [&] { impl(ins, outs, {stream.s}, qdp::Tactic{tactic}); });

@@ -1,5 +1,6 @@
 #pragma once
 // Array: an owning, dense, host-side n-d array (LINEAR), what the Runner takes and returns.
+#include <qdp/api.hpp>
 #include <cstddef>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
@@ -8,7 +9,7 @@
 
 namespace qdp {
 
-class Array {
+class QDP_API Array {
  public:
   Array() = default;
   Array(DataType dtype, Dims shape)

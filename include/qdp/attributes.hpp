@@ -2,6 +2,7 @@
 // Plugin attributes: typed, named values fixed when the network is built (SPEC §1).
 // A plugin's schema lists each attribute's name, type and default; values coming from the
 // network API or ONNX are converted to the declared type with range checks.
+#include <qdp/api.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -14,7 +15,7 @@
 
 namespace qdp {
 
-struct Bytes {
+struct QDP_API Bytes {
   std::vector<std::byte> value;
   friend bool operator==(Bytes const&, Bytes const&) = default;
 };
@@ -46,7 +47,7 @@ using AttrValue =
 inline AttrType type_of(AttrValue const& v) {
   return static_cast<AttrType>(v.index());
 }
-std::string_view name(AttrType t);  // "int32", "float32[]", ...
+QDP_API std::string_view name(AttrType t);  // "int32", "float32[]", ...
 
 // The C++ type that holds an attribute of a given AttrType, and back.
 template <class T>
@@ -77,7 +78,7 @@ QDP_ATTR_TYPE(std::vector<double>, FLOAT64S);
 QDP_ATTR_TYPE(std::vector<bool>, BOOLS);
 #undef QDP_ATTR_TYPE
 
-struct AttrSpec {
+struct QDP_API AttrSpec {
   std::string name;
   AttrType type;
   std::optional<AttrValue> default_value;  // none: the attribute is required
@@ -88,15 +89,15 @@ using Attrs = std::map<std::string, AttrValue, std::less<>>;
 
 // Converts `value` to `type` where no information is lost (int64 -> int32 in range, an int
 // array -> float array, double -> float, ...); otherwise nullopt. `why` says what failed.
-std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type,
+QDP_API std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type,
                                       std::string* why = nullptr);
 
 // Checks `given` against `schema`: unknown names, wrong types and missing required values are
 // errors that name the plugin, the attribute, the expected and the received type. Returns the
 // complete set, defaults filled in, each value of its declared type.
-Attrs resolve_attrs(std::string_view plugin_id, std::vector<AttrSpec> const& schema,
+QDP_API Attrs resolve_attrs(std::string_view plugin_id, std::vector<AttrSpec> const& schema,
                     Attrs const& given);
 
-std::string to_string(AttrValue const& v);  // for logs: "256", "[1, 1, 1, 1]"
+QDP_API std::string to_string(AttrValue const& v);  // for logs: "256", "[1, 1, 1, 1]"
 
 }  // namespace qdp

@@ -5,6 +5,7 @@
 //   "FP32*FP16, FP32"        independent: each existing combination once per option
 //   "FP32"                   a single entry applies to every position
 // Types and layouts are crossed; tactics (positive integers) multiply the result.
+#include <qdp/api.hpp>
 #include <cstdint>
 #include <qdp/data_type.hpp>
 #include <string>
@@ -13,7 +14,7 @@
 
 namespace qdp {
 
-class AutoTuneCombination {
+class QDP_API AutoTuneCombination {
  public:
   AutoTuneCombination() = default;
   // io_types: comma-separated, one entry per position or one for all; layouts likewise.

@@ -10,8 +10,9 @@ namespace qdp {
 // For layers whose plugin has both implementations and that don't say which to use.
 enum class ImplPreference : uint8_t { None, PreferJIT, PreferAOT };
 
-struct BuildConfig {
+struct QDP_API BuildConfig {
   Device device = Device::CPU;
+  int gpu = 0;  // which GPU, when device is CUDA (cuda:N)
   // Keep the network's declared types: autotune only formats and tactics.
   bool strict_types = false;
   ImplPreference preference = ImplPreference::None;
@@ -21,6 +22,6 @@ struct BuildConfig {
   Logger* logger = nullptr;  // null: no logging
 };
 
-Engine build_engine(Network const& network, BuildConfig const& config);
+QDP_API Engine build_engine(Network const& network, BuildConfig const& config);
 
 }  // namespace qdp

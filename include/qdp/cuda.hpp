@@ -33,7 +33,8 @@ inline void check_cuda(cudaError_t status, char const* what) {
   if (status == cudaSuccess) return;
   // Clear a non-sticky error so that a later cudaGetLastError() does not report it again.
   (void)cudaGetLastError();
-  fail("CUDA error in {}: {}", what, cudaGetErrorString(status));
+  fail(status == cudaErrorMemoryAllocation ? ErrorCode::OutOfMemory : ErrorCode::RuntimeFailure,
+       "CUDA error in {}: {}", what, cudaGetErrorString(status));
 }
 
 // The stream an impl was given, as CUDA sees it.

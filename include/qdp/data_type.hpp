@@ -1,6 +1,8 @@
 #pragma once
 // Element types, tensor formats and devices: the vocabulary shared by every layer.
 #include <cstdint>
+#include <qdp/api.hpp>
+#include <string>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -37,22 +39,32 @@ constexpr size_t element_size(DataType t) {
   return 0;
 }
 
-std::string_view name(DataType t);      // "FP32", ... (the autotune grammar's names)
-std::string_view name(TensorFormat f);  // "LINEAR", "HWC"
-std::string_view name(Device d);        // "cpu", "cuda"
-std::optional<DataType> parse_data_type(std::string_view s);
-std::optional<TensorFormat> parse_format(std::string_view s);
-std::optional<Device> parse_device(std::string_view s);
+QDP_API std::string_view name(DataType t);      // "FP32", ... (the autotune grammar's names)
+QDP_API std::string_view name(TensorFormat f);  // "LINEAR", "HWC"
+QDP_API std::string_view name(Device d);        // "cpu", "cuda"
+QDP_API std::optional<DataType> parse_data_type(std::string_view s);
+QDP_API std::optional<TensorFormat> parse_format(std::string_view s);
+QDP_API std::optional<Device> parse_device(std::string_view s);
+
+// A device and, on CUDA, which GPU: what "cpu", "cuda" and "cuda:1" name (as in torch.device).
+struct DeviceSpec {
+  Device device = Device::CPU;
+  int index = 0;
+  friend bool operator==(DeviceSpec const&, DeviceSpec const&) = default;
+};
+// "cpu", "cuda", "cuda:N"; nullopt for anything else ("cpu:1" included).
+QDP_API std::optional<DeviceSpec> parse_device_spec(std::string_view s);
+QDP_API std::string to_string(DeviceSpec const& d);  // "cpu", "cuda:1"
 
 // Host-side 16-bit floats. Layout-compatible with CUDA's __half / __nv_bfloat16 so a
 // buffer can be viewed as either; conversions round to nearest even.
-struct half {
+struct QDP_API half {
   uint16_t bits = 0;
   half() = default;
   half(float f);  // NOLINT: implicit like a built-in float type
   operator float() const;
 };
-struct bfloat16 {
+struct QDP_API bfloat16 {
   uint16_t bits = 0;
   bfloat16() = default;
   bfloat16(float f);  // NOLINT

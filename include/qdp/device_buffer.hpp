@@ -5,10 +5,11 @@
 
 namespace qdp {
 
-class DeviceBuffer {
+class QDP_API DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  DeviceBuffer(Device device, size_t bytes);
+  // `gpu`: which GPU, on the CUDA backend.
+  DeviceBuffer(Device device, size_t bytes, int gpu = 0);
   ~DeviceBuffer();
   DeviceBuffer(DeviceBuffer&& other) noexcept;
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept;
@@ -18,6 +19,7 @@ class DeviceBuffer {
   void* data() const { return data_; }
   size_t size() const { return bytes_; }
   Device device() const { return device_; }
+  int gpu() const { return gpu_; }
 
   // Synchronous copies between this buffer and host memory.
   void copy_from_host(void const* src, size_t bytes, size_t offset = 0);
@@ -26,13 +28,14 @@ class DeviceBuffer {
  private:
   void release();
   Device device_ = Device::CPU;
+  int gpu_ = 0;
   void* data_ = nullptr;
   size_t bytes_ = 0;
 };
 
 // Whether a CUDA device is usable in this process (qdp built with CUDA and a GPU present).
-bool cuda_available();
+QDP_API bool cuda_available();
 // cuda when available, else cpu: the samples' default.
-Device default_device();
+QDP_API Device default_device();
 
 }  // namespace qdp

@@ -1,6 +1,7 @@
 #pragma once
 // Dims: a concrete shape of at most kMaxRank dimensions, stored inline so that the run-time
 // hot path never allocates.
+#include <qdp/api.hpp>
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -13,7 +14,7 @@ namespace qdp {
 
 inline constexpr int kMaxRank = 8;
 
-class Dims {
+class QDP_API Dims {
  public:
   Dims() = default;
   Dims(std::initializer_list<int64_t> dims);
@@ -37,7 +38,7 @@ class Dims {
   std::array<int64_t, kMaxRank> d_{};
 };
 
-std::string to_string(Dims const& d);  // "10x3x32x32"; "scalar" for rank 0
+QDP_API std::string to_string(Dims const& d);  // "10x3x32x32"; "scalar" for rank 0
 // For GoogleTest and logging: prints to_string(d).
 inline std::ostream& operator<<(std::ostream& os, Dims const& d) {
   return os << to_string(d);

@@ -20,7 +20,7 @@ struct EngineImpl;
 }
 
 // An engine's input or output as a caller sees it.
-struct IOInfo {
+struct QDP_API IOInfo {
   std::string name;
   DataType dtype;
   TensorFormat format;
@@ -31,7 +31,7 @@ struct IOInfo {
 };
 
 // One step of the engine, for --dumpLayerInfo and the verbose log.
-struct LayerInfo {
+struct QDP_API LayerInfo {
   std::string name;
   std::string kind;             // "plugin", "reformat" or "copy"
   std::string plugin_id;        // plugins only
@@ -42,7 +42,7 @@ struct LayerInfo {
   double autotune_ms = 0;  // the winner's time while autotuning (0: not timed)
 };
 
-class Engine {
+class QDP_API Engine {
  public:
   explicit Engine(std::shared_ptr<const detail::EngineImpl> impl);
 
@@ -54,18 +54,21 @@ class Engine {
   size_t activation_bytes() const;
   double build_seconds() const;
 
-  std::unique_ptr<ExecutionContext> create_execution_context() const;
+  // A context that runs on GPU `gpu` of the engine's backend (CUDA; ignored on the CPU).
+  std::unique_ptr<ExecutionContext> create_execution_context(int gpu = 0) const;
 
   // Engine files (SPEC §5). The bytes carry a header (magic, format and library version, device,
   // GPU architecture, checksum) that loading verifies before anything else is read. Loading
   // resolves the engine's JIT plugins in this process and fails, naming the plugin, for one
   // that is not defined. `origin` names the bytes in error messages (a path, say).
   std::vector<std::byte> serialize() const;
-  static Engine deserialize(std::span<const std::byte> bytes, std::string_view origin = "<memory>");
+  // `gpu`: where its AOT kernels are loaded first (they run on any GPU of the same kind).
+  static Engine deserialize(std::span<const std::byte> bytes, std::string_view origin = "<memory>",
+                            int gpu = 0);
   // Written to a temporary file in the same directory, flushed, then renamed over `path`: a
   // failure leaves no partial file behind.
   void save(std::string const& path) const;
-  static Engine load(std::string const& path);
+  static Engine load(std::string const& path, int gpu = 0);
 
   detail::EngineImpl const& impl() const { return *impl_; }
 

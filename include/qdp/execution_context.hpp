@@ -20,7 +20,7 @@ class ContextState;
 // an output into memory of its own (sized for the upper bound), then, after the run, asks for
 // `bytes` of the caller's memory, copies the output there on the run's stream, and reports the
 // actual shape.
-class OutputAllocator {
+class QDP_API OutputAllocator {
  public:
   virtual ~OutputAllocator() = default;
   // Memory for `bytes` bytes of output `name` on the engine's device. `current` is what this
@@ -31,9 +31,10 @@ class OutputAllocator {
   virtual void notify_shape(std::string_view name, Dims const& shape) = 0;
 };
 
-class ExecutionContext {
+class QDP_API ExecutionContext {
  public:
-  explicit ExecutionContext(Engine engine);
+  // Runs `engine` on GPU `gpu` of its backend (CUDA; ignored on the CPU).
+  explicit ExecutionContext(Engine engine, int gpu = 0);
   ~ExecutionContext();
   ExecutionContext(ExecutionContext const&) = delete;
   ExecutionContext& operator=(ExecutionContext const&) = delete;

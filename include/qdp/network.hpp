@@ -2,6 +2,7 @@
 // Network: the graph a user builds through this API (or that ONNX import builds): inputs with
 // types and (possibly dynamic) dimensions, plugin layers with attributes, named outputs.
 // Mistakes are reported as they are made, naming the layer and plugin.
+#include <qdp/api.hpp>
 #include <optional>
 #include <qdp/attributes.hpp>
 #include <qdp/data_type.hpp>
@@ -13,24 +14,24 @@
 namespace qdp {
 
 // A tensor of a network: an input or a layer's output.
-struct TensorRef {
+struct QDP_API TensorRef {
   int id = -1;
 };
 
 // The range of shapes a dynamic input takes; the builder autotunes at `opt`.
-struct Profile {
+struct QDP_API Profile {
   Dims min, opt, max;
 };
 
 // Which implementation a plugin layer runs: the one it has (Default), or JIT / AOT explicitly.
 enum class ImplChoice : uint8_t { Default, JIT, AOT };
 
-struct LayerOptions {
+struct QDP_API LayerOptions {
   std::string name;  // empty: "<plugin name>_<index>"
   ImplChoice impl = ImplChoice::Default;
 };
 
-class Network {
+class QDP_API Network {
  public:
   struct Input {
     std::string name;

@@ -25,6 +25,7 @@
 //
 // Every mistake is a qdp::Error naming the file (or `origin`), the node, its op and the
 // attribute where one is concerned.
+#include <qdp/api.hpp>
 #include <cstddef>
 #include <qdp/network.hpp>
 #include <span>
@@ -34,9 +35,9 @@
 namespace qdp {
 
 // Reads and imports the ONNX model file at `path`.
-Network import_onnx(std::string const& path);
+QDP_API Network import_onnx(std::string const& path);
 
 // Imports a serialized ONNX ModelProto; `origin` names it in messages (a path, "<memory>").
-Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view origin);
+QDP_API Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view origin);
 
 }  // namespace qdp

@@ -10,6 +10,8 @@
 //       .desc([](qdp::TensorDesc const& x, AddAttrs const&) { return x.like(); })
 //       .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y) { ... });
 #include <algorithm>
+#include <exception>
+#include <optional>
 #include <qdp/registry.hpp>
 #include <string_view>
 #include <tuple>
@@ -64,6 +66,9 @@ using Outputs = std::span<const TensorDesc>;
 // QDP_ATTRS(Struct, field...) makes a plain struct a plugin's attributes: names, types and
 // defaults (the struct's own) come from the declaration.
 namespace detail {
+template <class T>
+inline constexpr bool always_true = true;
+
 template <class S, class T>
 struct Field {
   static_assert(
@@ -71,6 +76,7 @@ struct Field {
       "qdp: this attribute type is not supported. Use int32_t, int64_t, float, double, bool, "
       "std::string, qdp::Bytes, or std::vector of int8_t, int16_t, int32_t, int64_t, "
       "qdp::half, float, double or bool.");
+  using type = T;
   using Member = T S::*;  // an alias: nvcc's host pass warns about `T S::*member`
   std::string_view name;
   Member member;
@@ -79,32 +85,33 @@ template <class S, class T>
 Field(std::string_view, T S::*) -> Field<S, T>;
 }  // namespace detail
 
-#define QDP_DETAIL_EXPAND(x) x
+// QDP_ATTRS(S, f1, f2, ...) with any number of fields: a __VA_OPT__ loop, rescanned up to 256
+// times, applies QDP_DETAIL_FIELD to each name.
+#define QDP_DETAIL_PARENS ()
+#define QDP_DETAIL_RESCAN(...) \
+  QDP_DETAIL_RESCAN4(QDP_DETAIL_RESCAN4(QDP_DETAIL_RESCAN4(QDP_DETAIL_RESCAN4(__VA_ARGS__))))
+#define QDP_DETAIL_RESCAN4(...) \
+  QDP_DETAIL_RESCAN3(QDP_DETAIL_RESCAN3(QDP_DETAIL_RESCAN3(QDP_DETAIL_RESCAN3(__VA_ARGS__))))
+#define QDP_DETAIL_RESCAN3(...) \
+  QDP_DETAIL_RESCAN2(QDP_DETAIL_RESCAN2(QDP_DETAIL_RESCAN2(QDP_DETAIL_RESCAN2(__VA_ARGS__))))
+#define QDP_DETAIL_RESCAN2(...) \
+  QDP_DETAIL_RESCAN1(QDP_DETAIL_RESCAN1(QDP_DETAIL_RESCAN1(QDP_DETAIL_RESCAN1(__VA_ARGS__))))
+#define QDP_DETAIL_RESCAN1(...) __VA_ARGS__
 #define QDP_DETAIL_FIELD(S, f) \
   ::qdp::detail::Field {       \
 #f, &S::f                  \
   }
-#define QDP_DETAIL_F1(S, a) QDP_DETAIL_FIELD(S, a)
-#define QDP_DETAIL_F2(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F1(S, __VA_ARGS__))
-#define QDP_DETAIL_F3(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F2(S, __VA_ARGS__))
-#define QDP_DETAIL_F4(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F3(S, __VA_ARGS__))
-#define QDP_DETAIL_F5(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F4(S, __VA_ARGS__))
-#define QDP_DETAIL_F6(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F5(S, __VA_ARGS__))
-#define QDP_DETAIL_F7(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F6(S, __VA_ARGS__))
-#define QDP_DETAIL_F8(S, a, ...) \
-  QDP_DETAIL_FIELD(S, a), QDP_DETAIL_EXPAND(QDP_DETAIL_F7(S, __VA_ARGS__))
-#define QDP_DETAIL_PICK(_1, _2, _3, _4, _5, _6, _7, _8, NAME, ...) NAME
-#define QDP_ATTRS(S, ...)                                                                       \
-  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                      \
-    return std::make_tuple(QDP_DETAIL_EXPAND(QDP_DETAIL_PICK(                                   \
-        __VA_ARGS__, QDP_DETAIL_F8, QDP_DETAIL_F7, QDP_DETAIL_F6, QDP_DETAIL_F5, QDP_DETAIL_F4, \
-        QDP_DETAIL_F3, QDP_DETAIL_F2, QDP_DETAIL_F1)(S, __VA_ARGS__)));                         \
+#define QDP_DETAIL_FIELDS(S, ...) \
+  __VA_OPT__(QDP_DETAIL_RESCAN(QDP_DETAIL_FIELDS_STEP(S, __VA_ARGS__)))
+#define QDP_DETAIL_FIELDS_STEP(S, f, ...) \
+  QDP_DETAIL_FIELD(S, f) __VA_OPT__(, QDP_DETAIL_FIELDS_AGAIN QDP_DETAIL_PARENS(S, __VA_ARGS__))
+#define QDP_DETAIL_FIELDS_AGAIN() QDP_DETAIL_FIELDS_STEP
+#define QDP_ATTRS(S, ...)                                                                     \
+  static_assert(::qdp::detail::always_true<S> __VA_OPT__(&&) __VA_OPT__(true),                \
+                "qdp: QDP_ATTRS(" #S ", ...) lists the struct's fields: name at least one (a " \
+                "plugin without attributes needs no QDP_ATTRS)");                             \
+  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                    \
+    return std::make_tuple(QDP_DETAIL_FIELDS(S, __VA_ARGS__));                                \
   }
 
 template <class S>
@@ -113,31 +120,45 @@ concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) 
 };
 
 namespace detail {
+// Whether every field of S has a supported type; when not, Field's static_assert has said so and
+// nothing else is instantiated (one error, not a cascade).
+template <AttrStruct S>
+constexpr bool fields_supported() {
+  using Fields = decltype(qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return []<class... F>(std::tuple<F...>*) {
+    return (AttributeType<typename F::type> && ...);
+  }(static_cast<Fields*>(nullptr));
+}
+
 template <AttrStruct S>
 std::vector<AttrSpec> schema_of() {
   std::vector<AttrSpec> specs;
-  S defaults{};
-  std::apply(
-      [&](auto... f) {
-        (specs.push_back({std::string(f.name),
-                          attr_type_of<std::remove_cvref_t<decltype(defaults.*f.member)>>::value,
-                          AttrValue(defaults.*f.member)}),
-         ...);
-      },
-      qdp_attr_fields(static_cast<S const*>(nullptr)));
+  if constexpr (fields_supported<S>()) {
+    S defaults{};
+    std::apply(
+        [&](auto... f) {
+          (specs.push_back({std::string(f.name),
+                            attr_type_of<std::remove_cvref_t<decltype(defaults.*f.member)>>::value,
+                            AttrValue(defaults.*f.member)}),
+           ...);
+        },
+        qdp_attr_fields(static_cast<S const*>(nullptr)));
+  }
   return specs;
 }
 // `attrs` went through resolve_attrs(): every value is present and of its declared type.
 template <AttrStruct S>
 S decode(Attrs const& attrs) {
   S s{};
-  std::apply(
-      [&](auto... f) {
-        ((s.*f.member =
-              std::get<std::remove_cvref_t<decltype(s.*f.member)>>(attrs.find(f.name)->second)),
-         ...);
-      },
-      qdp_attr_fields(static_cast<S const*>(nullptr)));
+  if constexpr (fields_supported<S>()) {
+    std::apply(
+        [&](auto... f) {
+          ((s.*f.member =
+                std::get<std::remove_cvref_t<decltype(s.*f.member)>>(attrs.find(f.name)->second)),
+           ...);
+        },
+        qdp_attr_fields(static_cast<S const*>(nullptr)));
+  }
   return s;
 }
 }  // namespace detail
@@ -146,8 +167,9 @@ S decode(Attrs const& attrs) {
 template <AttrStruct S>
 Attrs attrs(S const& s) {
   Attrs out;
-  std::apply([&](auto... f) { (out.emplace(std::string(f.name), AttrValue(s.*f.member)), ...); },
-             qdp_attr_fields(static_cast<S const*>(nullptr)));
+  if constexpr (detail::fields_supported<S>())
+    std::apply([&](auto... f) { (out.emplace(std::string(f.name), AttrValue(s.*f.member)), ...); },
+               qdp_attr_fields(static_cast<S const*>(nullptr)));
   return out;
 }
 
@@ -162,9 +184,9 @@ struct is_view<TensorView<T, W>> {
   static constexpr bool writable = W;
 };
 
-enum class Kind { Input, Output, Attrs, Stream, Tactic, Outputs, Unknown };
+enum class Kind { Input, Output, Attrs, Stream, Tactic, Workspace, Outputs, Unknown };
 
-// Parameters of impl callables: In<T>, Out<T>, attributes, Stream, Tactic.
+// Parameters of impl callables: In<T>, Out<T>, attributes, Stream, Tactic, Workspace.
 template <class P>
 constexpr Kind impl_kind() {
   using T = std::remove_cvref_t<P>;
@@ -176,6 +198,8 @@ constexpr Kind impl_kind() {
     return Kind::Stream;
   else if constexpr (std::is_same_v<T, Tactic>)
     return Kind::Tactic;
+  else if constexpr (std::is_same_v<T, Workspace>)
+    return Kind::Workspace;
   else
     return Kind::Unknown;
 }
@@ -285,7 +309,8 @@ std::vector<TensorDesc> to_vector(R&& r) {
 // Calls an impl-shaped `f` with views built from the spans.
 template <class F, class... P, size_t... I, class A>
 void call_impl(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* attrs,
-               std::span<const Tensor> in, std::span<Tensor> out, Stream stream, Tactic tactic) {
+               std::span<const Tensor> in, std::span<Tensor> out, Stream stream, Tactic tactic,
+               Workspace workspace) {
   using Ps = Params<ImplKindOf{}, TypeList<P...>>;
   [[maybe_unused]] auto arg = [&]<size_t i, class Param>() -> decltype(auto) {
     constexpr Kind k = Ps::kinds[i];
@@ -298,10 +323,39 @@ void call_impl(F const& f, TypeList<P...>, std::index_sequence<I...>, A const* a
       return static_cast<T const&>(*attrs);
     else if constexpr (k == Kind::Stream)
       return stream;
+    else if constexpr (k == Kind::Workspace)
+      return workspace;
     else
       return tactic;
   };
   f(arg.template operator()<I, P>()...);
+}
+
+// The element type a typed view parameter requires (nullopt: a view of void, or not a view).
+template <class P>
+constexpr std::optional<DataType> required_dtype() {
+  using T = std::remove_cvref_t<P>;
+  if constexpr (is_view<T>::value) {
+    using E = std::remove_cv_t<typename T::element_type>;
+    if constexpr (!std::is_void_v<E>) return dtype_v<E>;
+  }
+  return std::nullopt;
+}
+
+// Why an impl with parameters P... cannot take `types` (inputs then outputs); empty if it can.
+template <class... P>
+std::string type_mismatch(TypeList<P...>, std::span<const DataType> types, size_t num_inputs) {
+  using Ps = Params<ImplKindOf{}, TypeList<P...>>;
+  constexpr std::optional<DataType> required[] = {required_dtype<P>()..., std::nullopt};
+  for (size_t i = 0; i < sizeof...(P); ++i) {
+    if (!required[i]) continue;
+    size_t pos = static_cast<size_t>(Ps::ordinal(i)) + (Ps::kinds[i] == Kind::Output ? num_inputs : 0);
+    if (pos < types.size() && types[pos] != *required[i])
+      return fmt::format("{} {} is {}, the impl takes {}",
+                         Ps::kinds[i] == Kind::Output ? "output" : "input",
+                         Ps::ordinal(i), name(types[pos]), name(*required[i]));
+  }
+  return {};
 }
 
 // Calls a desc-shaped `f` (desc, autotune, aot_impl).
@@ -374,15 +428,28 @@ constexpr void check_desc_like() {
 }  // namespace detail
 
 // ---- the definition builder ---------------------------------------------------------------
-// Registers the definition when converted to Registration (what QDP_PLUGIN declares).
+// What QDP_PLUGIN declares: the definition is registered when the builder converts to it.
 struct Registration {
   std::string id;
 };
 
+namespace detail {
+// Registers a finished definition (in a program) or hands it to the plugin-library loader (while
+// qdp::load_plugin_library runs); `error` is what went wrong while defining it, if anything.
+QDP_API void commit_definition(PluginDefinition definition, std::exception_ptr error);
+}  // namespace detail
+
+// A plugin definition being written. Every step checks what the compiler cannot; a mistake is
+// kept and reported when the definition is committed, so that a definition in a plugin library
+// never throws inside dlopen. [[nodiscard]]: a definition that is never committed (converted to
+// qdp::Registration, or .commit()) would never be registered.
 template <class A = void, int NumIn = -1, int NumOut = -1>
-class PluginBuilder {
+class [[nodiscard(
+    "a plugin definition does nothing until it is committed: declare it with QDP_PLUGIN or end "
+    "the chain with .commit()")]] PluginBuilder {
  public:
-  explicit PluginBuilder(PluginDefinition def) : def_(std::move(def)) {}
+  explicit PluginBuilder(PluginDefinition def, std::exception_ptr error = nullptr)
+      : def_(std::move(def)), error_(std::move(error)) {}
 
   // desc(TensorDesc const& inputs..., [Attrs const&]) -> TensorDesc | std::tuple<TensorDesc...>
   template <class F>
@@ -398,20 +465,24 @@ class PluginBuilder {
     using S = std::conditional_t<std::is_void_v<typename Ps::attrs_value>, detail::NoAttrs,
                                  typename Ps::attrs_value>;
     constexpr int inputs = Ps::count(detail::Kind::Input);
-    def_.num_inputs = inputs;
-    def_.num_outputs = outputs;
-    if constexpr (!std::is_same_v<S, detail::NoAttrs>) def_.attrs = detail::schema_of<S>();
-    def_.desc = [f](std::span<const TensorDesc> in, Attrs const& a) {
-      S s = detail::decode_or_empty<S>(a);
-      return detail::to_vector(detail::call_desc(f, typename Sig::params{},
-                                                 std::make_index_sequence<Sig::params::size>{}, &s,
-                                                 in, {}, {}));
-    };
-    return PluginBuilder<S, inputs, outputs>(std::move(def_));
+    if constexpr (outputs > 0 && detail::desc_like_valid<Sig, void, -1>()) {
+      def_.num_inputs = inputs;
+      def_.num_outputs = outputs;
+      if constexpr (!std::is_same_v<S, detail::NoAttrs>) def_.attrs = detail::schema_of<S>();
+      def_.desc = [f](std::span<const TensorDesc> in, Attrs const& a) {
+        S s = detail::decode_or_empty<S>(a);
+        return detail::to_vector(detail::call_desc(f, typename Sig::params{},
+                                                   std::make_index_sequence<Sig::params::size>{},
+                                                   &s, in, {}, {}));
+      };
+    }
+    return PluginBuilder<S, inputs, (outputs > 0 ? outputs : 1)>(std::move(def_),
+                                                                 std::move(error_));
   }
 
   // impl<Backend>(f) with a plain callable, or impl<Backend, T...>(f) with a generic one
-  // (template <class T>) instantiated for each T and chosen by the first input's dtype.
+  // (template <class T>) instantiated for each T and chosen by the types of the tensors it is
+  // given: the T for which every typed input and output matches.
   template <class Backend, class... Types, class F>
   PluginBuilder impl(F f) && {
     static_assert(NumIn >= 0,
@@ -421,10 +492,10 @@ class PluginBuilder {
           requires { &F::operator(); } || std::is_function_v<std::remove_pointer_t<F>>,
           "qdp: this impl is generic; list the element types it supports: "
           ".impl<qdp::cpu, float, qdp::half>(f).");
-      add_impl<Backend, detail::signature<F>>(
-          [f](auto&&... args) { f(std::forward<decltype(args)>(args)...); });
+      if constexpr (requires { &F::operator(); } || std::is_function_v<std::remove_pointer_t<F>>)
+        step([&] { add_impl<Backend, F>(std::move(f)); });
     } else {
-      add_generic_impl<Backend, F, Types...>(std::move(f));
+      step([&] { add_generic_impl<Backend, F, Types...>(std::move(f)); });
     }
     return std::move(*this);
   }
@@ -470,23 +541,62 @@ class PluginBuilder {
     return std::move(*this);
   }
 
-  // Registers now; throws qdp::Error (duplicate ID, missing impl, ...).
+  // workspace(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs], [qdp::Tactic]) ->
+  // qdp::ShapeExpr (or an integer): the bytes of scratch memory the impl needs, handed to it
+  // as a qdp::Workspace parameter. Like TensorRT's getWorkspaceSize, per tactic.
+  template <class F>
+  PluginBuilder workspace(F f) && {
+    static_assert(NumIn >= 0, "qdp: define desc before workspace.");
+    using Sig = detail::signature<F>;
+    detail::check_desc_like<Sig, A, NumIn>();
+    static_assert(std::is_convertible_v<typename Sig::result, ShapeExpr>,
+                  "qdp: workspace returns the bytes needed, as a qdp::ShapeExpr or an integer.");
+    if constexpr (detail::desc_like_valid<Sig, A, NumIn>()) {
+      def_.workspace = [f](std::span<const TensorDesc> in, Attrs const& a, Outputs out,
+                           Tactic t) -> ShapeExpr {
+        A s = detail::decode_or_empty<A>(a);
+        return ShapeExpr(detail::call_desc(f, typename Sig::params{},
+                                           std::make_index_sequence<Sig::params::size>{}, &s, in,
+                                           out, t));
+      };
+    }
+    return std::move(*this);
+  }
+
+  // Registers now (or, inside a plugin library, when the library is accepted); throws
+  // qdp::Error for a mistake found while defining it, a duplicate ID, a missing impl, ...
   Registration commit() && {
     std::string id = def_.id;
-    Registry::global().add(std::move(def_));
+    detail::commit_definition(std::move(def_), std::move(error_));
     return {id};
   }
   operator Registration() && { return std::move(*this).commit(); }  // NOLINT
 
  private:
+  // Runs one step of the definition unless an earlier one failed; keeps what it throws.
+  template <class G>
+  void step(G&& g) {
+    if (error_) return;
+    try {
+      g();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+
   // What every impl signature must satisfy, plain or generic; checked where the impl is attached.
+  template <class Ps>
+  static constexpr bool impl_params_valid() {
+    return Ps::all_known() && Ps::count(detail::Kind::Input) == NumIn &&
+           Ps::count(detail::Kind::Output) == NumOut && Ps::count(detail::Kind::Attrs) <= 1;
+  }
   template <class Ps>
   static constexpr void check_impl_params() {
     static_assert(
         Ps::all_known(),
         "qdp: an impl parameter has a type qdp does not know. An impl takes qdp::In<T> inputs, "
-        "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream and "
-        "qdp::Tactic.");
+        "qdp::Out<T> outputs, the attribute struct declared with QDP_ATTRS, qdp::Stream, "
+        "qdp::Tactic and qdp::Workspace.");
     static_assert(Ps::count(detail::Kind::Input) == NumIn,
                   "qdp: the impl takes a different number of qdp::In inputs than desc takes "
                   "qdp::TensorDesc inputs.");
@@ -507,61 +617,100 @@ class PluginBuilder {
     return impl;
   }
 
-  template <class Backend, class Sig, class G>
-  void add_impl(G call) {
+  template <class Backend, class F>
+  void add_impl(F f) {
+    using Sig = detail::signature<F>;
     using Ps = detail::Params<detail::ImplKindOf{}, typename Sig::params>;
     check_impl_params<Ps>();
-    using S = ImplAttrs<Ps>;
-    PluginImpl impl = impl_for<S>();
-    impl.bind = [call](Attrs const& a) -> BoundImpl {
-      return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
-                                                       std::span<Tensor> out, Stream st, Tactic t) {
-        detail::call_impl(call, typename Sig::params{},
-                          std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t);
+    if constexpr (impl_params_valid<Ps>()) {
+      using S = ImplAttrs<Ps>;
+      PluginImpl impl = impl_for<S>();
+      auto call = [f](auto&&... args) { f(std::forward<decltype(args)>(args)...); };
+      impl.bind = [call](Attrs const& a) -> BoundImpl {
+        return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
+                                                         std::span<Tensor> out, Stream st,
+                                                         Tactic t, Workspace w) {
+          detail::call_impl(call, typename Sig::params{},
+                            std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t, w);
+        };
       };
-    };
-    set_impl(Backend::device, std::move(impl));
+      impl.check_types = [](std::span<const DataType> types) {
+        return detail::type_mismatch(typename Sig::params{}, types, static_cast<size_t>(NumIn));
+      };
+      set_impl(Backend::device, std::move(impl));
+    }
   }
+
+  template <class T, class F>
+  using TypedSig = detail::signature<decltype(&F::template operator()<T>)>;
 
   template <class Backend, class F, class... Types>
   void add_generic_impl(F f) {
-    using First = detail::signature<
-        decltype(&F::template operator()<std::tuple_element_t<0, std::tuple<Types...>>>)>;
+    using First = TypedSig<std::tuple_element_t<0, std::tuple<Types...>>, F>;
     using Ps = detail::Params<detail::ImplKindOf{}, typename First::params>;
     check_impl_params<Ps>();
-    using S = ImplAttrs<Ps>;
-    PluginImpl impl = impl_for<S>();
-    std::string id = def_.id;
-    impl.bind = [f, id](Attrs const& a) -> BoundImpl {
-      return [f, id, s = detail::decode_or_empty<S>(a)](
-                 std::span<const Tensor> in, std::span<Tensor> out, Stream st, Tactic t) {
-        DataType key = !in.empty() ? in[0].dtype : out[0].dtype;
-        bool done =
-            ((key == dtype_v<Types> ? (call_typed<Types>(f, &s, in, out, st, t), true) : false) ||
-             ...);
-        if (!done)
-          fail("plugin {}: no impl for element type {} (the impl lists {})", id, name(key),
-               list_types<Types...>());
+    if constexpr (impl_params_valid<Ps>()) {
+      using S = ImplAttrs<Ps>;
+      PluginImpl impl = impl_for<S>();
+      std::string id = def_.id;
+      impl.bind = [f, id](Attrs const& a) -> BoundImpl {
+        return [f, id, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
+                                                          std::span<Tensor> out, Stream st,
+                                                          Tactic t, Workspace w) {
+          std::vector<DataType> types;
+          for (auto const& x : in) types.push_back(x.dtype);
+          for (auto const& x : out) types.push_back(x.dtype);
+          bool done = ((matches<Types, F>(types) &&
+                        (call_typed<Types>(f, &s, in, out, st, t, w), true)) ||
+                       ...);
+          if (!done)
+            fail("plugin {}: no instantiation of the generic impl takes {} ({})", id,
+                 describe(types, in.size()), mismatch<F, Types...>(types));
+        };
       };
-    };
-    set_impl(Backend::device, std::move(impl));
+      impl.check_types = [](std::span<const DataType> types) -> std::string {
+        if ((matches<Types, F>(types) || ...)) return {};
+        return mismatch<F, Types...>(types);
+      };
+      set_impl(Backend::device, std::move(impl));
+    }
+  }
+
+  template <class T, class F>
+  static bool matches(std::span<const DataType> types) {
+    return detail::type_mismatch(typename TypedSig<T, F>::params{}, types,
+                                 static_cast<size_t>(NumIn))
+        .empty();
+  }
+  // Why no listed type fits: what each instantiation objects to.
+  template <class F, class... Types>
+  static std::string mismatch(std::span<const DataType> types) {
+    std::string s;
+    ((s += fmt::format("{}with T = {}: {}", s.empty() ? "" : "; ", name(dtype_v<Types>),
+                       detail::type_mismatch(typename TypedSig<Types, F>::params{}, types,
+                                             static_cast<size_t>(NumIn)))),
+     ...);
+    return s;
+  }
+  static std::string describe(std::span<const DataType> types, size_t num_inputs) {
+    std::string s = "inputs [";
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (i == num_inputs) s += "] outputs [";
+      else if (i > 0) s += ", ";
+      s += name(types[i]);
+    }
+    return s + "]";
   }
 
   template <class T, class F, class S>
   static void call_typed(F const& f, S const* s, std::span<const Tensor> in, std::span<Tensor> out,
-                         Stream st, Tactic t) {
-    using Sig = detail::signature<decltype(&F::template operator()<T>)>;
+                         Stream st, Tactic t, Workspace w) {
+    using Sig = TypedSig<T, F>;
     auto call = [&f](auto&&... args) {
       f.template operator()<T>(std::forward<decltype(args)>(args)...);
     };
     detail::call_impl(call, typename Sig::params{}, std::make_index_sequence<Sig::params::size>{},
-                      s, in, out, st, t);
-  }
-  template <class... Types>
-  static std::string list_types() {
-    std::string s;
-    ((s += (s.empty() ? "" : ", ") + std::string(name(dtype_v<Types>))), ...);
-    return s;
+                      s, in, out, st, t, w);
   }
 
   // The impl's attribute struct may be desc's or a subset of it: same names, same types.
@@ -588,14 +737,20 @@ class PluginBuilder {
   template <class, int, int>
   friend class PluginBuilder;
   PluginDefinition def_;
+  std::exception_ptr error_;
 };
 
-// Starts a plugin definition; validates the ID at once.
+// Starts a plugin definition. A malformed ID is reported when the definition is committed.
 inline PluginBuilder<> define(std::string id) {
-  validate_plugin_id(id);
+  std::exception_ptr error;
+  try {
+    validate_plugin_id(id);
+  } catch (...) {
+    error = std::current_exception();
+  }
   PluginDefinition def;
   def.id = std::move(id);
-  return PluginBuilder<>(std::move(def));
+  return PluginBuilder<>(std::move(def), std::move(error));
 }
 
 #define QDP_PLUGIN(var, id) \

@@ -5,6 +5,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <qdp/api.hpp>
 #include <qdp/attributes.hpp>
 #include <qdp/autotune.hpp>
 #include <qdp/shape_expr.hpp>
@@ -25,6 +26,17 @@ struct Stream {
   requires std::is_pointer_v<P>
   operator P() const {  // NOLINT: implicit by design
     return static_cast<P>(handle);
+  }
+};
+
+// Scratch memory an impl asked for (PluginDefinition::workspace): a slice of the execution
+// context's arena, valid for the call only, not zeroed. Empty when the impl asked for none.
+struct Workspace {
+  void* data = nullptr;
+  size_t bytes = 0;
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(data);
   }
 };
 
@@ -49,17 +61,49 @@ struct AotKernel {
 using DescFn =
     std::function<std::vector<TensorDesc>(std::span<const TensorDesc> inputs, Attrs const& attrs)>;
 // An impl with its attributes already decoded: what runs at every enqueue.
-using BoundImpl = std::function<void(std::span<const Tensor> inputs, std::span<Tensor> outputs,
-                                     Stream stream, Tactic tactic)>;
+class BoundImpl {
+ public:
+  using Fn = std::function<void(std::span<const Tensor> inputs, std::span<Tensor> outputs,
+                                Stream stream, Tactic tactic, Workspace workspace)>;
+  BoundImpl() = default;
+  // From a callable of (inputs, outputs, stream, tactic, workspace), or of the first four when
+  // the impl takes no workspace.
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, BoundImpl>)
+  BoundImpl(F f) {  // NOLINT: implicit, so that impls are written as plain lambdas
+    if constexpr (std::is_invocable_v<F&, std::span<const Tensor>, std::span<Tensor>, Stream,
+                                      Tactic, Workspace>)
+      fn_ = std::move(f);
+    else
+      fn_ = [f = std::move(f)](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
+                               Tactic t, Workspace) mutable { f(in, out, s, t); };
+  }
+  void operator()(std::span<const Tensor> inputs, std::span<Tensor> outputs, Stream stream = {},
+                  Tactic tactic = {}, Workspace workspace = {}) const {
+    fn_(inputs, outputs, stream, tactic, workspace);
+  }
+  explicit operator bool() const { return static_cast<bool>(fn_); }
+
+ private:
+  Fn fn_;
+};
 using ImplFactory = std::function<BoundImpl(Attrs const& attrs)>;
 using AutotuneFn = std::function<std::vector<AutoTuneCombination>(
     std::span<const TensorDesc> inputs, Attrs const& attrs, std::span<const TensorDesc> outputs)>;
 using AotImplFn = std::function<AotKernel(std::span<const TensorDesc> inputs, Attrs const& attrs,
                                           std::span<const TensorDesc> outputs, Tactic tactic)>;
 
+// Bytes of scratch memory a plugin's impl needs for these descs and tactic (per backend's impl
+// alike); a shape expression, so that it follows the run-time shapes.
+using WorkspaceFn = std::function<ShapeExpr(std::span<const TensorDesc> inputs, Attrs const& attrs,
+                                            std::span<const TensorDesc> outputs, Tactic tactic)>;
+// Why an impl cannot take these element types (inputs, then outputs); empty when it can.
+using TypeCheckFn = std::function<std::string(std::span<const DataType> types)>;
+
 struct PluginImpl {
   ImplFactory bind;
   std::vector<std::string> attrs_used;  // only these are stored in an engine
+  TypeCheckFn check_types;              // optional: null takes any types
 };
 
 struct PluginDefinition {
@@ -71,6 +115,7 @@ struct PluginDefinition {
   std::map<Device, PluginImpl> impls;  // the JIT implementations, per backend
   AotImplFn aot_impl;                  // optional
   AutotuneFn autotune;                 // optional
+  WorkspaceFn workspace;               // optional: no scratch memory
 
   PluginImpl const* impl(Device d) const {
     auto it = impls.find(d);

@@ -1,8 +1,10 @@
 #pragma once
 // The plugin registry: the one piece of global state. Definitions register themselves when
-// their translation unit (or plugin library) is loaded; users never touch this directly.
+// their translation unit is loaded (in a program) or through their library's entry point (in a
+// plugin library, see qdp/plugin_library.hpp); users never touch this directly.
 #include <memory>
 #include <mutex>
+#include <qdp/api.hpp>
 #include <qdp/plugin_definition.hpp>
 #include <string>
 #include <string_view>
@@ -11,27 +13,36 @@
 namespace qdp {
 
 // Throws unless `id` is "namespace::name" with two non-empty identifiers.
-void validate_plugin_id(std::string_view id);
+QDP_API void validate_plugin_id(std::string_view id);
 
-class Registry {
+class QDP_API Registry {
  public:
   static Registry& global();
 
   // Throws on a malformed ID, a duplicate, or a definition missing desc or any impl.
   void add(PluginDefinition definition);
-  PluginDefinition const* find(std::string_view id) const;
-  // find(), or a qdp::Error that names the plugin and how to provide it.
-  PluginDefinition const& get(std::string_view id) const;
+  // Definitions are shared: one in use by a build or an engine stays valid after remove().
+  std::shared_ptr<const PluginDefinition> find(std::string_view id) const;
+  // find(), or a qdp::Error (NotFound) that names the plugin and how to provide it.
+  std::shared_ptr<const PluginDefinition> get(std::string_view id) const;
   std::vector<std::string> ids() const;
   bool remove(std::string_view id);  // for tests and library unloading
 
+  // Adds all of `definitions` or, on the first that cannot be added, none of them.
+  void add_all(std::vector<PluginDefinition> definitions);
+
  private:
+  static void check(PluginDefinition const& definition);
   mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<PluginDefinition>> plugins_;
+  std::vector<std::shared_ptr<const PluginDefinition>> plugins_;
 };
 
-// Loads a shared library of plugin definitions (they register on load). Returns the IDs it
-// added. Throws with dlerror()'s text when the library cannot be opened.
-std::vector<std::string> load_plugin_library(std::string const& path);
+// Loads a shared library of plugin definitions: checks that it is a qdp plugin library made for
+// this qdp (its entry point's ABI version), then registers its definitions, all or none. Returns
+// the IDs it added. Every failure is a qdp::Error naming the library: it cannot be opened
+// (NotFound), it is not a qdp plugin library (InvalidArgument), it was built for another qdp ABI
+// (VersionMismatch), a definition is malformed, throws or duplicates an ID (InvalidArgument).
+// A library that loaded stays loaded for the life of the process.
+QDP_API std::vector<std::string> load_plugin_library(std::string const& path);
 
 }  // namespace qdp

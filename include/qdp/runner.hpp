@@ -1,5 +1,6 @@
 #pragma once
 // Runner: one call from host arrays to host arrays, like Polygraphy's TrtRunner.
+#include <qdp/api.hpp>
 #include <map>
 #include <memory>
 #include <qdp/array.hpp>
@@ -10,7 +11,7 @@ namespace qdp {
 
 class ExecutionContext;
 
-class Runner {
+class QDP_API Runner {
  public:
   explicit Runner(Engine engine);
   ~Runner();

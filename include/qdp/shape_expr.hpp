@@ -4,6 +4,7 @@
 // nodes are + - * floor-division cdiv min max. Constants fold as expressions are built, so a
 // static network's shapes are plain numbers. Expressions evaluate against concrete input
 // shapes and serialize to a stable text form that is stored in engines.
+#include <qdp/api.hpp>
 #include <cstdint>
 #include <memory>
 #include <qdp/dims.hpp>
@@ -16,12 +17,12 @@ namespace qdp {
 
 // What an expression is evaluated against: the shapes of the network inputs and the values
 // of size tensors produced so far (indexed by the size tensor's id; a missing one is an error).
-struct ShapeEnv {
+struct QDP_API ShapeEnv {
   std::span<const Dims> inputs;
   std::span<const int64_t> sizes;
 };
 
-class ShapeExpr {
+class QDP_API ShapeExpr {
  public:
   enum class Op : uint8_t {
     Const,
@@ -58,14 +59,14 @@ class ShapeExpr {
   template <class F>
   ShapeExpr map_leaves(F&& f) const;
 
-  friend ShapeExpr operator+(ShapeExpr const& a, ShapeExpr const& b);
-  friend ShapeExpr operator-(ShapeExpr const& a, ShapeExpr const& b);
-  friend ShapeExpr operator*(ShapeExpr const& a, ShapeExpr const& b);
-  friend ShapeExpr operator/(ShapeExpr const& a, ShapeExpr const& b);  // floor division
-  friend ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
-  friend ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
-  friend ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
-  friend bool operator==(ShapeExpr const& a, ShapeExpr const& b);  // structural
+  friend QDP_API ShapeExpr operator+(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API ShapeExpr operator-(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API ShapeExpr operator*(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API ShapeExpr operator/(ShapeExpr const& a, ShapeExpr const& b);  // floor division
+  friend QDP_API ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
+  friend QDP_API bool operator==(ShapeExpr const& a, ShapeExpr const& b);  // structural
 
   struct Node;
   explicit ShapeExpr(std::shared_ptr<const Node> node) : node_(std::move(node)) {}
@@ -88,10 +89,10 @@ struct ShapeExpr::Node {
 };
 
 // Also declared here, not only as friends, so that qdp::min(a, b) and friends are found by name.
-ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
-ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
-ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
-ShapeExpr numel(std::span<const ShapeExpr> shape);
+QDP_API ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
+QDP_API ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);
+QDP_API ShapeExpr max(ShapeExpr const& a, ShapeExpr const& b);
+QDP_API ShapeExpr numel(std::span<const ShapeExpr> shape);
 inline ShapeExpr floordiv(ShapeExpr const& a, ShapeExpr const& b) {
   return a / b;
 }

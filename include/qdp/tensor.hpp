@@ -1,6 +1,7 @@
 #pragma once
 // Tensor: a concrete tensor at run time (SPEC §1): where its data is, its type, format,
 // shape and strides. Plugins receive these; they own nothing.
+#include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
 #include <qdp/error.hpp>
@@ -9,9 +10,9 @@ namespace qdp {
 
 // Strides in elements of a dense tensor of `shape` stored in `format`, indexed by the
 // logical (NCHW) dimension.
-Dims dense_strides(Dims const& shape, TensorFormat format);
+QDP_API Dims dense_strides(Dims const& shape, TensorFormat format);
 
-struct Tensor {
+struct QDP_API Tensor {
   void* data = nullptr;
   DataType dtype = DataType::FP32;
   TensorFormat format = TensorFormat::LINEAR;

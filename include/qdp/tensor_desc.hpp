@@ -2,6 +2,7 @@
 // TensorDesc: what a tensor looks like at build time (SPEC §1). Shapes are symbolic; a desc
 // callable receives its inputs' descs (read-only) and returns its outputs' descs, built with
 // like(), aliased(), from_shape_expr() and size_tensor().
+#include <qdp/api.hpp>
 #include <memory>
 #include <qdp/data_type.hpp>
 #include <qdp/shape_expr.hpp>
@@ -10,12 +11,12 @@
 namespace qdp {
 
 // Opt and upper bound of a data-dependent extent.
-struct SizeTensorInfo {
+struct QDP_API SizeTensorInfo {
   ShapeExpr opt;
   ShapeExpr upper_bound;
 };
 
-class TensorDesc {
+class QDP_API TensorDesc {
  public:
   DataType dtype = DataType::FP32;
   TensorFormat format = TensorFormat::LINEAR;
@@ -50,16 +51,16 @@ class TensorDesc {
   void set_input_index(int i) { input_index_ = i; }
 
  private:
-  friend TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype);
+  friend QDP_API TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype);
   int input_index_ = -1;
   int aliased_input_ = -1;
   std::shared_ptr<const SizeTensorInfo> size_;  // also the identity of a pending size value
 };
 
-TensorDesc from_shape_expr(std::vector<ShapeExpr> shape, DataType dtype);
+QDP_API TensorDesc from_shape_expr(std::vector<ShapeExpr> shape, DataType dtype);
 
 // A scalar output whose value is an output extent known only after the plugin runs:
 // autotuned at `opt`, at most `upper_bound`. It must also be returned as an output.
-TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype = DataType::INT64);
+QDP_API TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype = DataType::INT64);
 
 }  // namespace qdp

@@ -33,7 +33,8 @@
 //  - Fixed cost: up to 2 tiles (8192 fp32 / 16384 fp16 elements each) one block does them in
 //    turn with a running offset: no scratch, so no pool allocation, memset or free (three API
 //    calls and a memset on the GPU, several us while the GPU waits on the host). Larger inputs
-//    keep the pooled scratch (8 bytes per tile, 64 KB at 8192x8192 fp32) and its memset.
+//    use scratch (8 bytes per tile, 64 KB at 8192x8192 fp32) that the plugin declares as its
+//    workspace: a slice of the execution context's arena, zeroed by a memset per run.
 //  - Predictions (H100, same bench): fp32 8192x8192 ~0.20-0.22 ms (~85 % of copy bandwidth;
 //    ~32 % of torch.nonzero's 0.666 ms), fp16 ~0.15-0.17 ms (~27 %), 128x128 fp32 ~0.024-0.027
 //    ms (from 0.031; the read-back sync and D2H copy of N remain).
@@ -46,8 +47,6 @@
 
 #ifdef __CUDACC__
 #include <cuda/atomic>
-#include <map>
-#include <mutex>
 #include <qdp/cuda.hpp>
 #endif
 
@@ -75,10 +74,15 @@ void non_zero_cpu(T const* x, int64_t rows, int64_t cols, int32_t* out, int64_t*
   *count = k;
 }
 
-#ifdef __CUDACC__
+// Elements of one tile of the CUDA kernel: what its scratch (one state per tile) is counted in.
 constexpr int kThreads = 256;
-constexpr int kWarps = kThreads / 32;
 constexpr int kVectors = 8;  // 16-byte vectors per thread and tile: a tile is 32 KB of X
+constexpr int64_t tile_elements(size_t element_bytes) {
+  return int64_t{kThreads} * kVectors * static_cast<int64_t>(16 / element_bytes);
+}
+
+#ifdef __CUDACC__
+constexpr int kWarps = kThreads / 32;
 constexpr int kChunks = kVectors * kWarps;
 static_assert(kChunks == 64, "the tile's chunk counts are scanned by one warp, two per lane");
 constexpr int kMinBlocks = 6;  // per SM: 6 x 33 KB of shared memory, <= 40 registers a thread
@@ -304,29 +308,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   }
 }
 
-// Scratch comes from a stream-ordered pool of this plugin's own that keeps what it holds: the
-// default pool hands its memory back to the system at every synchronize (release threshold 0),
-// and the runtime synchronizes after this impl to read N, so every run would map memory afresh
-// (host time, tens of microseconds, while the GPU idles). One pool per device, never destroyed.
-cudaMemPool_t scratch_pool() {
-  int device = 0;
-  QDP_CUDA_CHECK(cudaGetDevice(&device));
-  static std::mutex mutex;
-  static std::map<int, cudaMemPool_t> pools;
-  std::lock_guard lock(mutex);
-  if (auto it = pools.find(device); it != pools.end()) return it->second;
-  cudaMemPoolProps props{};
-  props.allocType = cudaMemAllocationTypePinned;
-  props.location.type = cudaMemLocationTypeDevice;
-  props.location.id = device;
-  cudaMemPool_t pool{};
-  QDP_CUDA_CHECK(cudaMemPoolCreate(&pool, &props));
-  uint64_t keep = std::numeric_limits<uint64_t>::max();
-  QDP_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
-  pools.emplace(device, pool);
-  return pool;
-}
-
 // Up to this many tiles, one block takes them in turn: no scratch (no pool allocation, no memset,
 // no second launch) and no look-back, for a few microseconds of fixed cost less on small inputs.
 constexpr int64_t kSerialTiles = 2;
@@ -353,14 +334,14 @@ void launch_non_zero(Bits const* x, int64_t n, int64_t cols, int32_t* out, int64
 
 template <class Bits>
 void non_zero_cuda(Bits const* x, int64_t rows, int64_t cols, int32_t* out, int64_t* count,
-                   cudaStream_t stream) {
+                   Workspace workspace, cudaStream_t stream) {
   check_extents(rows, cols);
   int64_t n = rows * cols;
   if (n == 0) {
     QDP_CUDA_CHECK(cudaMemsetAsync(count, 0, sizeof(int64_t), stream));
     return;
   }
-  constexpr int64_t kTileElems = int64_t{kThreads} * kVectors * (16 / sizeof(Bits));
+  constexpr int64_t kTileElems = tile_elements(sizeof(Bits));
   int64_t tiles = cdiv(n, kTileElems);
   if (tiles > std::numeric_limits<int32_t>::max())
     fail("sample::non_zero_plugin: {} elements are too many for one launch", n);
@@ -372,19 +353,11 @@ void non_zero_cuda(Bits const* x, int64_t rows, int64_t cols, int32_t* out, int6
   }
   // Scratch: one state per tile, zeroed (invalid), stream-ordered.
   size_t bytes = static_cast<size_t>(tiles) * sizeof(unsigned long long);
-  struct Scratch {
-    void* p = nullptr;
-    cudaStream_t s;
-    ~Scratch() {
-      if (p) (void)cudaFreeAsync(p, s);  // only on an error path: the normal path frees below
-    }
-  } scratch{nullptr, stream};
-  QDP_CUDA_CHECK(cudaMallocFromPoolAsync(&scratch.p, bytes, scratch_pool(), stream));
-  QDP_CUDA_CHECK(cudaMemsetAsync(scratch.p, 0, bytes, stream));
-  launch(x, n, cols, out, count, static_cast<unsigned long long*>(scratch.p), tiles, stream);
-  void* p = scratch.p;
-  scratch.p = nullptr;
-  QDP_CUDA_CHECK(cudaFreeAsync(p, stream));
+  if (workspace.bytes < bytes)
+    fail("sample::non_zero_plugin: {} bytes of workspace for {} tiles, {} needed", workspace.bytes,
+         tiles, bytes);
+  QDP_CUDA_CHECK(cudaMemsetAsync(workspace.data, 0, bytes, stream));
+  launch(x, n, cols, out, count, workspace.as<unsigned long long>(), tiles, stream);
 }
 
 template <class T>
@@ -411,11 +384,15 @@ void define_non_zero() {
       })
 #ifdef __CUDACC__
       .impl<qdp::cuda, float, __half>(
-          []<class T>(In<T> x, Out<int32_t> indices, Out<int64_t> count, Stream s) {
+          []<class T>(In<T> x, Out<int32_t> indices, Out<int64_t> count, Workspace w, Stream s) {
             non_zero_cuda(reinterpret_cast<BitsOf<T> const*>(x.data()), x.shape(0), x.shape(1),
-                          indices.data(), count.data(), native(s));
+                          indices.data(), count.data(), w, native(s));
           })
 #endif
+      // The CUDA kernel's decoupled look-back keeps one 8-byte state per tile.
+      .workspace([](TensorDesc const& x) {
+        return cdiv(x.shape_expr[0] * x.shape_expr[1], tile_elements(element_size(x.dtype))) * 8;
+      })
       .autotune([](TensorDesc const&) {
         return std::vector{AutoTuneCombination("FP32|FP16, INT32, INT64")};
       })

@@ -11,9 +11,9 @@
 #include <set>
 
 #include "backends/backend.hpp"
-#include "backends/cuda/aot.hpp"
 #include "builder/memory_planner.hpp"
-#include "engine/plan.hpp"
+#include "engine/engine_impl.hpp"
+#include "plan/plan.hpp"
 
 namespace qdp {
 namespace {
@@ -45,7 +45,7 @@ Dims eval_shape(std::vector<ShapeExpr> const& shape, ShapeEnv const& env) {
 }
 
 // Fills a buffer with reproducible non-zero-heavy values: timing on zeros hides work.
-void fill_random(Tensor const& t, std::mt19937& rng) {
+void fill_random(detail::Backend& backend, Tensor const& t, std::mt19937& rng) {
   std::vector<float> values(static_cast<size_t>(t.numel()));
   std::uniform_int_distribution<int> dist(0, 7);
   for (auto& v : values) v = static_cast<float>(dist(rng));
@@ -57,7 +57,7 @@ void fill_random(Tensor const& t, std::mt19937& rng) {
   dst.format = TensorFormat::LINEAR;
   dst.strides = dense_strides(t.shape, TensorFormat::LINEAR);
   detail::reformat_on_host(src, dst);  // values are small integers: exact in every type
-  detail::backend(t.device).copy_from_host(t.data, host.data(), host.size());
+  backend.copy_from_host(t.data, host.data(), host.size());
 }
 
 struct NetTensor {
@@ -73,7 +73,7 @@ struct SizeInfo {
 class Builder {
  public:
   Builder(Network const& net, BuildConfig const& config)
-      : net_(net), config_(config), backend_(detail::backend(config.device)) {}
+      : net_(net), config_(config), backend_(detail::backend(config.device, config.gpu)) {}
 
   Engine build() {
     auto start = std::chrono::steady_clock::now();
@@ -85,13 +85,14 @@ class Builder {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     info("Activation memory: {} bytes", plan_.arena_bytes);
     info("Finished engine building in {:.3f} seconds", plan_.build_seconds);
-    return Engine(detail::make_engine_impl(std::move(plan_)));
+    return Engine(detail::make_engine_impl(std::move(plan_), config_.gpu));
   }
 
  private:
   template <class... A>
   void log(Severity s, fmt::format_string<A...> f, A&&... a) {
-    if (config_.logger) config_.logger->log(s, fmt::format(f, std::forward<A>(a)...));
+    if (config_.logger && config_.logger->enabled(s))
+      config_.logger->log(s, fmt::format(f, std::forward<A>(a)...));
   }
   template <class... A>
   void verbose(fmt::format_string<A...> f, A&&... a) {
@@ -138,20 +139,22 @@ class Builder {
     for (size_t l = 0; l < net_.layers().size(); ++l) infer_layer(static_cast<int>(l));
   }
 
+  ErrorContext context(Network::Layer const& layer, std::string phase) const {
+    return {layer.plugin_id, layer.name, std::move(phase)};
+  }
+
   void infer_layer(int l) {
     auto const& layer = net_.layers()[static_cast<size_t>(l)];
-    PluginDefinition const& def = Registry::global().get(layer.plugin_id);
+    // Held for the whole build: a definition removed from the registry meanwhile stays valid.
+    defs_.push_back(Registry::global().get(layer.plugin_id));
+    PluginDefinition const& def = *defs_.back();
     std::vector<TensorDesc> ins;
     for (size_t k = 0; k < layer.inputs.size(); ++k) {
       ins.push_back(tensors_[static_cast<size_t>(layer.inputs[k])].desc.like());
       ins.back().set_input_index(static_cast<int>(k));
     }
-    std::vector<TensorDesc> outs;
-    try {
-      outs = def.desc(ins, layer.attrs);
-    } catch (Error const& e) {
-      fail("layer '{}' (plugin {}): desc failed: {}", layer.name, layer.plugin_id, e.what());
-    }
+    std::vector<TensorDesc> outs =
+        with_error_context(context(layer, "desc"), [&] { return def.desc(ins, layer.attrs); });
     if (static_cast<int>(outs.size()) != def.num_outputs)
       fail("layer '{}' (plugin {}): desc returned {} outputs, the plugin declares {}", layer.name,
            layer.plugin_id, outs.size(), def.num_outputs);
@@ -208,45 +211,57 @@ class Builder {
   }
 
   // ---- implementation choice -----------------------------------------------------------
+  // JIT or AOT (SPEC §1): with one implementation usable on this backend, that one; with both,
+  // the layer's or the network's choice; with neither said, an error naming every way to say it.
   bool choose_aot(Network::Layer const& layer, PluginDefinition const& def) const {
     bool has_jit = def.impl(config_.device) != nullptr;
     bool has_aot = static_cast<bool>(def.aot_impl);
-    auto no_jit = [&] {
-      fail("layer '{}' (plugin {}): the plugin has no impl for the {} backend{}", layer.name,
-           layer.plugin_id, name(config_.device),
-           def.impls.empty() ? "" : " (it has impls for other backends only)");
-    };
-    bool aot = false;
-    if (layer.impl == ImplChoice::AOT)
-      aot = true;
-    else if (layer.impl == ImplChoice::JIT)
-      aot = false;
-    else if (has_aot && !def.impls.empty()) {
+    bool aot_here = has_aot && backend_.supports_aot();
+    auto where = [&] { return fmt::format("layer '{}' (plugin {})", layer.name, layer.plugin_id); };
+    if (layer.impl == ImplChoice::AOT) {
+      if (!has_aot)
+        fail(ErrorCode::NotFound,
+             "{}: the AOT implementation was requested, but the plugin has no aot_impl", where());
+      if (!aot_here)
+        fail(ErrorCode::Unsupported,
+             "{}: the AOT implementation was requested, but the {} backend runs no AOT kernels "
+             "(they are CUDA kernels): build for cuda, or ask for the JIT impl",
+             where(), name(config_.device));
+      return true;
+    }
+    if (layer.impl == ImplChoice::JIT) {
+      if (!has_jit)
+        fail(ErrorCode::NotFound, "{}: the JIT implementation was requested, but the plugin has "
+             "no impl for the {} backend{}",
+             where(), name(config_.device),
+             def.impls.empty() ? "" : " (it has impls for other backends only)");
+      return false;
+    }
+    if (has_jit && aot_here) {
       if (config_.preference == ImplPreference::None)
         fail(
-            "layer '{}' (plugin {}) has both a JIT impl and an aot_impl: say which to use on the "
-            "layer "
-            "(LayerOptions::impl, ONNX attribute aot) or for the network (BuildConfig::preference)",
-            layer.name, layer.plugin_id);
-      aot = config_.preference == ImplPreference::PreferAOT;
-    } else {
-      aot = has_aot;
+            "{} has both a JIT impl and an aot_impl: say which to use, for the layer "
+            "(LayerOptions::impl in the network API, the ONNX node's attribute aot=0/1, Python "
+            "add_plugin(..., aot=True/False)) or for the whole network (BuildConfig::preference, "
+            "qdpexec --preferAOT / --preferJIT, Python BuilderFlag.PREFER_AOT_PYTHON_PLUGINS / "
+            "PREFER_JIT_PYTHON_PLUGINS)",
+            where());
+      return config_.preference == ImplPreference::PreferAOT;
     }
-    if (!aot && !has_jit) no_jit();
-    if (aot && !has_aot)
-      fail(
-          "layer '{}' (plugin {}): an AOT implementation was requested but the plugin has no "
-          "aot_impl",
-          layer.name, layer.plugin_id);
-    if (aot && config_.device != Device::CUDA)
-      fail("layer '{}' (plugin {}): AOT kernels run on the CUDA backend; build for the cuda device",
-           layer.name, layer.plugin_id);
-    return aot;
+    if (has_jit) return false;
+    if (aot_here) return true;
+    if (has_aot)
+      fail(ErrorCode::Unsupported,
+           "{}: the plugin has only an aot_impl, and the {} backend runs no AOT kernels (they are "
+           "CUDA kernels): build for cuda, or give the plugin an impl for the {}",
+           where(), name(config_.device), name(config_.device));
+    fail(ErrorCode::NotFound, "{}: the plugin has no impl for the {} backend{}", where(),
+         name(config_.device), def.impls.empty() ? "" : " (it has impls for other backends only)");
   }
 
   // ---- autotuning and lowering -----------------------------------------------------------
   std::vector<Candidate> candidates(Network::Layer const& layer, PluginDefinition const& def,
-                                    std::vector<TensorDesc> const& ins,
+                                    PluginImpl const* impl, std::vector<TensorDesc> const& ins,
                                     std::vector<TensorDesc> const& outs) {
     size_t n_in = ins.size();
     std::vector<DataType> natural;
@@ -254,29 +269,28 @@ class Builder {
     for (auto const& d : outs) natural.push_back(d.dtype);
     std::vector<Candidate> all;
     if (def.autotune) {
-      std::vector<AutoTuneCombination> combos;
-      try {
-        combos = def.autotune(ins, layer.attrs, outs);
-      } catch (Error const& e) {
-        fail("layer '{}' (plugin {}): autotune failed: {}", layer.name, layer.plugin_id, e.what());
-      }
-      for (auto const& c : combos) {
-        try {
+      with_error_context(context(layer, "autotune"), [&] {
+        for (auto const& c : def.autotune(ins, layer.attrs, outs))
           for (auto& cand : c.expand(static_cast<int>(n_in + outs.size())))
             all.push_back(std::move(cand));
-        } catch (Error const& e) {
-          fail("layer '{}' (plugin {}): {}", layer.name, layer.plugin_id, e.what());
-        }
-      }
+      });
     } else {
       all.push_back({natural, std::vector<TensorFormat>(natural.size(), TensorFormat::LINEAR), 0});
     }
     std::vector<Candidate> kept;
+    std::string last_drop;
     for (auto& c : all) {
       if (std::find(kept.begin(), kept.end(), c) != kept.end()) continue;
       std::string why = unsupported(c, ins, outs, natural);
+      // A combination the impl's element types cannot take (autotune listing a type the impl
+      // was not instantiated for) is the author's slip, not a reason to fail the build.
+      if (why.empty() && impl && impl->check_types) {
+        why = impl->check_types(c.types);
+        if (!why.empty()) why = fmt::format("the {} impl cannot take it: {}", name(config_.device), why);
+      }
       if (!why.empty()) {
         verbose("Layer '{}': dropping candidate {}: {}", layer.name, describe(c), why);
+        last_drop = describe(c) + ": " + why;
         continue;
       }
       kept.push_back(std::move(c));
@@ -284,8 +298,8 @@ class Builder {
     if (kept.empty())
       fail(
           "layer '{}' (plugin {}): autotune left no candidate that the engine can honour (run with "
-          "-v to see why each was dropped)",
-          layer.name, layer.plugin_id);
+          "-v to see why each was dropped{})",
+          layer.name, layer.plugin_id, last_drop.empty() ? "" : "; the last: " + last_drop);
     return kept;
   }
 
@@ -314,10 +328,11 @@ class Builder {
 
   // Runs a candidate on buffers of the opt shapes and returns its median time.
   // `run` is the candidate: (inputs, outputs, stream, env) -> enqueues it.
-  using CandidateRun =
-      std::function<void(std::span<const Tensor>, std::span<Tensor>, Stream, ShapeEnv const&)>;
+  using CandidateRun = std::function<void(std::span<const Tensor>, std::span<Tensor>, Stream,
+                                          ShapeEnv const&, Workspace)>;
   double time_candidate(Network::Layer const& layer, CandidateRun const& run, Candidate const& c,
-                        std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
+                        std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs,
+                        ShapeExpr const& workspace) {
     size_t n_in = ins.size();
     std::vector<int64_t> sizes_for_outputs = opt_sizes_;
     for (size_t i = 0; i < sizes_.size() && i < opt_upper_.size(); ++i)
@@ -332,13 +347,13 @@ class Builder {
       t.device = config_.device;
       t.shape = eval_shape(d.shape_expr, e);
       t.strides = dense_strides(t.shape, t.format);
-      buffers.emplace_back(config_.device, std::max<size_t>(t.bytes(), 1));
+      buffers.emplace_back(config_.device, std::max<size_t>(t.bytes(), 1), config_.gpu);
       t.data = buffers.back().data();
       return t;
     };
     for (size_t k = 0; k < n_in; ++k) {
       in_t.push_back(make(ins[k], k, env(opt_env_inputs_, opt_sizes_)));
-      fill_random(in_t.back(), rng);
+      fill_random(backend_, in_t.back(), rng);
     }
     for (size_t o = 0; o < outs.size(); ++o) {
       int a = outs[o].aliased_input();
@@ -349,12 +364,30 @@ class Builder {
       }
     }
     ShapeEnv launch_env = env(opt_env_inputs_, opt_sizes_);
-    return backend_.time_ms(
-        [&](Stream s) {
-          verbose("Executing layer '{}' for {}", layer.name, describe(c));
-          run(in_t, out_t, s, launch_env);
-        },
-        config_.warmup_runs, config_.timed_runs);
+    Workspace ws;
+    ws.bytes = workspace_bytes(layer, workspace, launch_env);
+    DeviceBuffer ws_buffer;
+    if (ws.bytes > 0) {
+      ws_buffer = DeviceBuffer(config_.device, ws.bytes, config_.gpu);
+      ws.data = ws_buffer.data();
+    }
+    // Logged before, not inside, the timed region: formatting would count as the impl's time.
+    verbose("Executing layer '{}' for {}", layer.name, describe(c));
+    return with_error_context(context(layer, "impl (while autotuning)"), [&] {
+      return backend_.time_ms([&](Stream s) { run(in_t, out_t, s, launch_env, ws); },
+                              config_.warmup_runs, config_.timed_runs);
+    });
+  }
+
+  // The workspace expression's bytes at `e`; a negative value is the plugin's mistake.
+  size_t workspace_bytes(Network::Layer const& layer, ShapeExpr const& workspace,
+                         ShapeEnv const& e) const {
+    int64_t bytes = with_error_context(context(layer, "workspace"),
+                                       [&] { return workspace.eval(e); });
+    if (bytes < 0)
+      fail("layer '{}' (plugin {}): workspace asks for {} bytes; it must be 0 or more", layer.name,
+           layer.plugin_id, bytes);
+    return static_cast<size_t>(bytes);
   }
 
   double reformat_cost(PlanTensor const& from, DataType type, TensorFormat format) {
@@ -366,8 +399,8 @@ class Builder {
     Tensor src{nullptr,        from.dtype, from.format,
                config_.device, shape,      dense_strides(shape, from.format)};
     Tensor dst{nullptr, type, format, config_.device, shape, dense_strides(shape, format)};
-    DeviceBuffer a(config_.device, std::max<size_t>(src.bytes(), 1)),
-        b(config_.device, std::max<size_t>(dst.bytes(), 1));
+    DeviceBuffer a(config_.device, std::max<size_t>(src.bytes(), 1), config_.gpu),
+        b(config_.device, std::max<size_t>(dst.bytes(), 1), config_.gpu);
     src.data = a.data();
     dst.data = b.data();
     double ms = backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); },
@@ -443,30 +476,46 @@ class Builder {
       plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
   }
 
-  // Asks aot_impl for candidate `c`'s kernel (its descs carry the candidate's types and formats)
-  // and compiles it for this GPU.
-  detail::PlanKernel compile_kernel(Network::Layer const& layer, PluginDefinition const& def,
-                                    Candidate const& c, std::vector<TensorDesc> const& ins,
-                                    std::vector<TensorDesc> const& outs) {
+  // The descs as candidate `c` sees them: its types and formats.
+  static std::pair<std::vector<TensorDesc>, std::vector<TensorDesc>> candidate_descs(
+      Candidate const& c, std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
     std::vector<TensorDesc> in_c = ins, out_c = outs;
     for (size_t p = 0; p < in_c.size() + out_c.size(); ++p) {
       TensorDesc& d = p < in_c.size() ? in_c[p] : out_c[p - in_c.size()];
       d.dtype = c.types[p];
       d.format = c.formats[p];
     }
-    AotKernel kernel;
-    try {
-      kernel = def.aot_impl(in_c, layer.attrs, out_c, Tactic{c.tactic});
-    } catch (Error const& e) {
-      fail("layer '{}' (plugin {}): aot_impl failed: {}", layer.name, layer.plugin_id, e.what());
-    }
+    return {std::move(in_c), std::move(out_c)};
+  }
+
+  // Asks aot_impl for candidate `c`'s kernel and compiles it for this GPU.
+  detail::PlanKernel compile_kernel(Network::Layer const& layer, PluginDefinition const& def,
+                                    Candidate const& c, std::vector<TensorDesc> const& ins,
+                                    std::vector<TensorDesc> const& outs) {
+    auto [in_c, out_c] = candidate_descs(c, ins, outs);
+    AotKernel kernel = with_error_context(context(layer, "aot_impl"), [&] {
+      return def.aot_impl(in_c, layer.attrs, out_c, Tactic{c.tactic});
+    });
     verbose("Layer '{}': compiling AOT kernel '{}' for {}", layer.name, kernel.name, describe(c));
-    return detail::compile_aot_kernel(layer.plugin_id, kernel);
+    return with_error_context(context(layer, "AOT compilation"),
+                              [&] { return backend_.compile_kernel(layer.plugin_id, kernel); });
+  }
+
+  // The scratch bytes candidate `c` asks for (JIT impls only), as an expression.
+  ShapeExpr workspace_of(Network::Layer const& layer, PluginDefinition const& def,
+                         Candidate const& c, std::vector<TensorDesc> const& ins,
+                         std::vector<TensorDesc> const& outs) {
+    if (!def.workspace) return ShapeExpr(0);
+    auto [in_c, out_c] = candidate_descs(c, ins, outs);
+    return with_error_context(context(layer, "workspace"), [&] {
+      return def.workspace(in_c, layer.attrs, out_c, Tactic{c.tactic});
+    });
   }
 
   void lower_layer(Network::Layer const& layer) {
-    PluginDefinition const& def = Registry::global().get(layer.plugin_id);
+    PluginDefinition const& def = *defs_[static_cast<size_t>(layer_index_)];
     bool aot = choose_aot(layer, def);
+    PluginImpl const* impl = aot ? nullptr : def.impl(config_.device);
     evaluate_sizes_up_to(layer_index_);
     std::vector<TensorDesc> ins, outs;
     for (size_t k = 0; k < layer.inputs.size(); ++k) {
@@ -474,7 +523,7 @@ class Builder {
       ins.back().set_input_index(static_cast<int>(k));
     }
     for (int o : layer.outputs) outs.push_back(tensors_[static_cast<size_t>(o)].desc);
-    auto cands = candidates(layer, def, ins, outs);
+    auto cands = candidates(layer, def, impl, ins, outs);
     size_t n_in = ins.size();
 
     // Per candidate, how to run it: the JIT impl (attributes bound once), or the AOT kernel
@@ -482,22 +531,26 @@ class Builder {
     Attrs used;
     BoundImpl bound;
     std::vector<detail::PlanKernel> kernels;
+    std::vector<ShapeExpr> workspaces;
     if (aot) {
-      for (auto const& c : cands) kernels.push_back(compile_kernel(layer, def, c, ins, outs));
+      for (auto const& c : cands) {
+        kernels.push_back(compile_kernel(layer, def, c, ins, outs));
+        workspaces.emplace_back(0);
+      }
     } else {
-      PluginImpl const* impl = def.impl(config_.device);
       for (auto const& name : impl->attrs_used) used.emplace(name, layer.attrs.at(name));
       bound = impl->bind(layer.attrs);
+      for (auto const& c : cands) workspaces.push_back(workspace_of(layer, def, c, ins, outs));
     }
     auto runner_for = [&](size_t i) -> CandidateRun {
       if (!aot) {
         Tactic tactic{cands[i].tactic};
         return [&bound, tactic](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
-                                ShapeEnv const&) { bound(in, out, s, tactic); };
+                                ShapeEnv const&, Workspace ws) { bound(in, out, s, tactic, ws); };
       }
-      auto module = detail::load_aot_kernel(kernels[i], layer.name, n_in, outs.size());
+      auto module = load_kernel(layer, kernels[i], n_in, outs.size());
       return [module](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
-                      ShapeEnv const& e) { module->launch(in, out, e, s); };
+                      ShapeEnv const& e, Workspace) { module->launch(in, out, e, s); };
     };
 
     size_t best = 0;
@@ -506,7 +559,7 @@ class Builder {
       double best_total = 0;
       for (size_t i = 0; i < cands.size(); ++i) {
         auto const& c = cands[i];
-        double ms = time_candidate(layer, runner_for(i), c, ins, outs);
+        double ms = time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
           reformat_ms +=
@@ -522,8 +575,7 @@ class Builder {
       }
       verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
     } else {
-      if (aot)
-        detail::load_aot_kernel(kernels[0], layer.name, n_in, outs.size());  // check it loads
+      if (aot) load_kernel(layer, kernels[0], n_in, outs.size());  // check that it loads
       verbose("Layer '{}' has one candidate, {}: not timed", layer.name, describe(cands[0]));
     }
     Candidate const& c = cands[best];
@@ -537,6 +589,7 @@ class Builder {
     if (aot) step.kernel = kernels[best];
     step.tactic = c.tactic;
     step.autotune_ms = best_ms;
+    step.workspace = workspaces[best];
     for (size_t k = 0; k < n_in; ++k)
       step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
     for (size_t o = 0; o < outs.size(); ++o) {
@@ -556,6 +609,14 @@ class Builder {
     plan_.steps.push_back(std::move(step));
   }
 
+  std::shared_ptr<const detail::LoadedKernel> load_kernel(Network::Layer const& layer,
+                                                          detail::PlanKernel const& kernel,
+                                                          size_t inputs, size_t outputs) {
+    return with_error_context(context(layer, "AOT kernel loading"), [&] {
+      return backend_.load_kernel(kernel, layer.name, inputs, outputs);
+    });
+  }
+
   Network const& net_;
   BuildConfig const& config_;
   detail::Backend& backend_;
@@ -569,6 +630,7 @@ class Builder {
   std::map<std::tuple<DataType, TensorFormat, DataType, TensorFormat, std::string>, double>
       reformat_ms_;
   std::map<int, int> size_tensor_of_;  // size id -> plan tensor
+  std::vector<std::shared_ptr<const PluginDefinition>> defs_;  // per layer
   int layer_index_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "builder/memory_planner.hpp"
 
+#include <limits>
+
 #include <algorithm>
 #include <numeric>
 
@@ -12,11 +14,25 @@ int64_t align_up(int64_t n) {
   return (n + kAlignment - 1) / kAlignment * kAlignment;
 }
 
+// Bytes of `count` elements of `element` bytes, refused when absurd: an engine must never plan
+// more memory than its own loader accepts (or than an int64 holds).
+int64_t checked_bytes(int64_t count, int64_t element, std::string_view what) {
+  constexpr int64_t kMax = int64_t{1} << 56;  // 64 PiB: far beyond any device
+  int64_t bytes = 0;
+  if (count < 0 || __builtin_mul_overflow(count, element, &bytes) || bytes > kMax)
+    fail(ErrorCode::InvalidArgument,
+         "{} needs {} elements of {} bytes at the profile's max shapes: more memory than any "
+         "device has; check the shapes (--maxShapes) and size-tensor upper bounds",
+         what, count, element);
+  return bytes;
+}
+
 struct Slot {  // one activation buffer: a tensor, or an in-place group without a caller's buffer
   std::vector<int> members;
   int first = 0, last = 0;  // steps that write first and read last
   int64_t bytes = 0;
   int64_t offset = 0;
+  int workspace_of = -1;  // a step's scratch memory instead of tensors: that step
 };
 
 }  // namespace
@@ -49,10 +65,13 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     int64_t numel = 1;
     t.data_dependent = false;
     for (auto const& d : t.shape) {
-      numel *= d.eval(env);
+      int64_t extent = d.eval(env);
+      if (extent < 0 || __builtin_mul_overflow(numel, extent, &numel)) numel = -1;
       t.data_dependent |= uses_size_values(d);
+      if (numel < 0) break;
     }
-    t.capacity = numel * static_cast<int64_t>(element_size(t.dtype));
+    t.capacity = checked_bytes(numel, static_cast<int64_t>(element_size(t.dtype)),
+                               fmt::format("tensor '{}'", t.name));
   }
   for (size_t i = 0; i < plan.io.size(); ++i)
     plan.io[i].max_bytes =
@@ -134,6 +153,19 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     if (!slot.members.empty()) slots.push_back(std::move(slot));
   }
 
+  // Scratch memory: a slot per step that asks for it, alive during that step only.
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    auto& step = plan.steps[s];
+    step.workspace_capacity = checked_bytes(step.workspace.eval(env), 1,
+                                            fmt::format("the workspace of step '{}'", step.name));
+    if (step.workspace_capacity == 0) continue;
+    Slot slot;
+    slot.first = slot.last = static_cast<int>(s);
+    slot.bytes = align_up(step.workspace_capacity);
+    slot.workspace_of = static_cast<int>(s);
+    slots.push_back(std::move(slot));
+  }
+
   // Pack slots: largest first, each at the lowest offset free over its lifetime.
   std::vector<size_t> order(slots.size());
   std::iota(order.begin(), order.end(), 0);
@@ -156,8 +188,10 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     }
     s.offset = offset;
     arena = std::max(arena, offset + s.bytes);
+    checked_bytes(arena, 1, "the activation arena");
     placed.push_back(i);
     for (int t : s.members) tensors[static_cast<size_t>(t)].offset = offset;
+    if (s.workspace_of >= 0) plan.steps[static_cast<size_t>(s.workspace_of)].workspace_offset = offset;
   }
   plan.arena_bytes = arena;
 }

@@ -2,7 +2,7 @@
 #include <qdp/logger.hpp>
 #include <vector>
 
-#include "engine/plan.hpp"
+#include "plan/plan.hpp"
 
 namespace qdp::detail {
 

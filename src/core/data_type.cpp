@@ -50,6 +50,24 @@ std::optional<Device> parse_device(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<DeviceSpec> parse_device_spec(std::string_view s) {
+  if (auto d = parse_device(s)) return DeviceSpec{*d, 0};
+  constexpr std::string_view kCuda = "cuda:";
+  if (!s.starts_with(kCuda)) return std::nullopt;
+  std::string_view digits = s.substr(kCuda.size());
+  if (digits.empty() || digits.size() > 4) return std::nullopt;  // no machine has 10^4 GPUs
+  int index = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    index = index * 10 + (c - '0');
+  }
+  return DeviceSpec{Device::CUDA, index};
+}
+
+std::string to_string(DeviceSpec const& d) {
+  return d.device == Device::CPU ? "cpu" : "cuda:" + std::to_string(d.index);
+}
+
 namespace {
 // Round-to-nearest-even truncation of a float's bits to 16 bits, shared by half and bfloat16.
 uint16_t float_to_half_bits(float f) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
+#include <qdp/plugin.hpp>
+#include <qdp/plugin_library.hpp>
 #include <qdp/registry.hpp>
 
 namespace qdp {
@@ -12,6 +15,46 @@ bool is_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
+}
+
+// What QDP_PLUGIN definitions hand in while a library is being loaded on this thread: they are
+// held here, not registered, until the library has proved to be a qdp plugin library of this
+// ABI. Thread-local, so that loads on other threads and programs' own definitions are unaffected.
+struct LibraryLoad {
+  std::vector<PluginDefinition> definitions;
+  std::vector<std::string> errors;
+};
+thread_local LibraryLoad* active_load = nullptr;
+
+// Sets active_load for the life of a load, and clears what it held before the library's code
+// (which the held definitions' callables point into) can be unloaded.
+class LoadScope {
+ public:
+  explicit LoadScope(LibraryLoad& load) : previous_(std::exchange(active_load, &load)) {}
+  ~LoadScope() { active_load = previous_; }
+  LoadScope(LoadScope const&) = delete;
+  LoadScope& operator=(LoadScope const&) = delete;
+
+ private:
+  LibraryLoad* previous_;
+};
+
+// dlclose on scope exit unless released.
+struct LibraryHandle {
+  void* handle = nullptr;
+  ~LibraryHandle() {
+    if (handle) dlclose(handle);
+  }
+};
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (std::exception const& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
 }
 
 }  // namespace
@@ -31,33 +74,48 @@ Registry& Registry::global() {
   return registry;
 }
 
-void Registry::add(PluginDefinition definition) {
+void Registry::check(PluginDefinition const& definition) {
   validate_plugin_id(definition.id);
   if (!definition.desc)
     fail("plugin {}: a definition needs desc (what its outputs look like)", definition.id);
   if (definition.impls.empty() && !definition.aot_impl)
     fail("plugin {}: a definition needs an impl or an aot_impl (how to compute it)", definition.id);
-  std::lock_guard lock(mutex_);
-  for (auto const& p : plugins_)
-    if (p->id == definition.id)
-      fail("plugin {} is already registered: a plugin ID is registered once", definition.id);
-  plugins_.push_back(std::make_unique<PluginDefinition>(std::move(definition)));
 }
 
-PluginDefinition const* Registry::find(std::string_view id) const {
+void Registry::add(PluginDefinition definition) {
+  std::vector<PluginDefinition> one;
+  one.push_back(std::move(definition));
+  add_all(std::move(one));
+}
+
+void Registry::add_all(std::vector<PluginDefinition> definitions) {
+  for (auto const& d : definitions) check(d);
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < definitions.size(); ++i) {
+    auto const& id = definitions[i].id;
+    bool twice = std::any_of(definitions.begin(), definitions.begin() + static_cast<long>(i),
+                             [&](auto const& d) { return d.id == id; });
+    if (twice || std::any_of(plugins_.begin(), plugins_.end(),
+                             [&](auto const& p) { return p->id == id; }))
+      fail("plugin {} is already registered: a plugin ID is registered once", id);
+  }
+  for (auto& d : definitions)
+    plugins_.push_back(std::make_shared<const PluginDefinition>(std::move(d)));
+}
+
+std::shared_ptr<const PluginDefinition> Registry::find(std::string_view id) const {
   std::lock_guard lock(mutex_);
   for (auto const& p : plugins_)
-    if (p->id == id) return p.get();
+    if (p->id == id) return p;
   return nullptr;
 }
 
-PluginDefinition const& Registry::get(std::string_view id) const {
-  if (auto const* p = find(id)) return *p;
-  fail(
-      "plugin {} is not defined in this process: link its definition into the program, or load the "
-      "shared "
-      "library that defines it (qdpexec --plugins LIB.so, qdp::load_plugin_library)",
-      id);
+std::shared_ptr<const PluginDefinition> Registry::get(std::string_view id) const {
+  if (auto p = find(id)) return p;
+  fail(ErrorCode::NotFound,
+       "plugin {} is not defined in this process: link its definition into the program, or load "
+       "the shared library that defines it (qdpexec --plugins LIB.so, qdp::load_plugin_library)",
+       id);
 }
 
 std::vector<std::string> Registry::ids() const {
@@ -76,17 +134,78 @@ bool Registry::remove(std::string_view id) {
   return true;
 }
 
+namespace detail {
+
+void commit_definition(PluginDefinition definition, std::exception_ptr error) {
+  if (active_load) {  // inside load_plugin_library: held until the library is accepted
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (...) {
+        active_load->errors.push_back(describe_current_exception());
+      }
+    } else {
+      active_load->definitions.push_back(std::move(definition));
+    }
+    return;
+  }
+  if (error) std::rethrow_exception(error);
+  Registry::global().add(std::move(definition));
+}
+
+}  // namespace detail
+
 std::vector<std::string> load_plugin_library(std::string const& path) {
-  auto before = Registry::global().ids();
-  // The library stays loaded for the life of the process: its definitions live in the registry.
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
+  auto bad = [&](ErrorCode code, std::string const& why) -> Error {
+    return Error(fmt::format("cannot load plugin library '{}': {}", path, why), code);
+  };
+  LibraryHandle library;  // declared first, so that `load` (its code's callables) goes first
+  LibraryLoad load;
+  {
+    LoadScope scope(load);
+    library.handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!library.handle) {
     char const* err = dlerror();
-    fail("cannot load plugin library '{}': {}", path, err ? err : "unknown error");
+    throw bad(ErrorCode::NotFound, err ? err : "unknown error");
+  }
+  using EntryPoint = qdp_plugin_library_info const* (*)();
+  auto entry = reinterpret_cast<EntryPoint>(dlsym(library.handle, "qdp_plugin_library"));
+  if (!entry)
+    throw bad(ErrorCode::InvalidArgument,
+              "it is not a qdp plugin library: it exports no qdp_plugin_library entry point (add "
+              "QDP_PLUGIN_LIBRARY(); to one of its sources, see qdp/plugin_library.hpp)");
+  qdp_plugin_library_info const* info = entry();
+  if (!info)
+    throw bad(ErrorCode::InvalidArgument, "its qdp_plugin_library entry point returned null");
+  if (info->abi_version != QDP_ABI_VERSION)
+    throw bad(ErrorCode::VersionMismatch,
+              fmt::format("it was built for qdp ABI {} (qdp {}), this is qdp {} with ABI {}: "
+                          "rebuild the library against this qdp",
+                          info->abi_version, info->qdp_version ? info->qdp_version : "?",
+                          QDP_VERSION_STRING, QDP_ABI_VERSION));
+  if (info->define) {
+    LoadScope scope(load);
+    try {
+      info->define();
+    } catch (...) {
+      load.errors.push_back(describe_current_exception());
+    }
   }
   std::vector<std::string> added;
-  for (auto const& id : Registry::global().ids())
-    if (std::find(before.begin(), before.end(), id) == before.end()) added.push_back(id);
+  try {
+    if (!load.errors.empty()) fail("{}", load.errors.front());
+    for (auto const& d : load.definitions) added.push_back(d.id);
+    Registry::global().add_all(std::move(load.definitions));
+  } catch (Error const& e) {
+    load.definitions.clear();  // before the library goes: their callables live in it
+    std::string more = load.errors.size() > 1
+                           ? fmt::format(" (and {} more definition errors)", load.errors.size() - 1)
+                           : "";
+    throw bad(e.code(), fmt::format("a definition failed: {}{}; nothing was registered", e.what(),
+                                    more));
+  }
+  library.handle = nullptr;  // its definitions live in the registry now: keep it loaded
   return added;
 }
 

@@ -2,42 +2,47 @@
 #include <qdp/execution_context.hpp>
 #include <qdp/registry.hpp>
 
-#include "backends/cuda/aot.hpp"
-#include "engine/plan.hpp"
+#include "backends/backend.hpp"
+#include "engine/engine_impl.hpp"
 
 namespace qdp {
 namespace detail {
 
-std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan) {
+std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
   auto impl = std::make_shared<EngineImpl>();
+  Backend* device = nullptr;  // only needed, and only asked for, by AOT steps
   for (auto const& step : plan.steps) {
     impl->bound.emplace_back();
     impl->kernels.emplace_back();
     if (step.kind != PlanStep::Kind::Plugin) continue;
     if (step.aot) {
       // Self-contained: the kernel and its launch expressions are in the plan; no plugin needed.
-      if (!step.kernel) fail("layer '{}' is an AOT step without a kernel", step.name);
+      if (!step.kernel)
+        fail(ErrorCode::CorruptFile, "layer '{}' is an AOT step without a kernel", step.name);
+      if (!device) device = &backend(plan.device, gpu);
       impl->kernels.back() =
-          load_aot_kernel(*step.kernel, step.name, step.inputs.size(), step.outputs.size());
+          device->load_kernel(*step.kernel, step.name, step.inputs.size(), step.outputs.size());
       continue;
     }
-    PluginDefinition const* def = Registry::global().find(step.plugin_id);
+    auto def = Registry::global().find(step.plugin_id);
     if (!def)
-      fail(
-          "the engine's layer '{}' runs plugin {}, which is not defined in this process: link its "
-          "definition "
-          "into the program, or load the shared library that defines it (qdpexec --plugins LIB.so)",
-          step.name, step.plugin_id);
+      fail(ErrorCode::NotFound,
+           "the engine's layer '{}' runs plugin {}, which is not defined in this process: link "
+           "its definition into the program, or load the shared library that defines it "
+           "(qdpexec --plugins LIB.so, qdp::load_plugin_library)",
+           step.name, step.plugin_id);
     PluginImpl const* pi = def->impl(plan.device);
     if (!pi)
-      fail("layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
-           step.plugin_id, name(plan.device));
+      fail(ErrorCode::NotFound, "layer '{}': plugin {} has no impl for the {} backend in this process",
+           step.name, step.plugin_id, name(plan.device));
     Attrs attrs = step.attrs;
     // An engine stores only the attributes the impl uses; the rest take their defaults.
     for (auto const& spec : def->attrs)
       if (!attrs.count(spec.name) && spec.default_value)
         attrs.emplace(spec.name, *spec.default_value);
-    impl->bound.back() = pi->bind(attrs);
+    // The bound impl keeps what it needs; the definition may leave the registry later.
+    impl->bound.back() = with_error_context({step.plugin_id, step.name, "bind"},
+                                            [&] { return pi->bind(attrs); });
   }
   impl->plan = std::move(plan);
   return impl;
@@ -91,8 +96,8 @@ double Engine::build_seconds() const {
   return impl_->plan.build_seconds;
 }
 
-std::unique_ptr<ExecutionContext> Engine::create_execution_context() const {
-  return std::make_unique<ExecutionContext>(*this);
+std::unique_ptr<ExecutionContext> Engine::create_execution_context(int gpu) const {
+  return std::make_unique<ExecutionContext>(*this, gpu);
 }
 
 }  // namespace qdp

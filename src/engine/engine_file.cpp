@@ -16,11 +16,10 @@
 #include <qdp/registry.hpp>
 
 #include "backends/backend.hpp"
+#include "engine/engine_impl.hpp"
 #include "engine_generated.h"
 
-#ifndef QDP_VERSION
-#error "QDP_VERSION (the library version written into engine files) comes from src/CMakeLists.txt"
-#endif
+#include <qdp/version.hpp>  // QDP_VERSION_STRING: the library version written into engine files
 
 namespace qdp::detail::engine_file {
 namespace {
@@ -36,7 +35,7 @@ static_assert(static_cast<int>(fb::Storage::MAX) ==
 static_assert(static_cast<int>(fb::StepKind::MAX) == static_cast<int>(PlanStep::Kind::Reformat));
 // The union's type code is the AttrType index + 1 (0 is "no value").
 static_assert(static_cast<size_t>(fb::AttrValue::MAX) == std::variant_size_v<AttrValue>);
-static_assert(sizeof(QDP_VERSION) <= kLibraryVersionSize, "the version must fit its header field");
+static_assert(sizeof(QDP_VERSION_STRING) <= kLibraryVersionSize, "the version must fit its header field");
 
 // ---------------------------------------------------------------------------------------------
 // Header fields and checksum
@@ -225,8 +224,10 @@ class PlanWriter {
     auto aliases = fbb_.CreateVector(s.aliases);
     fbs::Offset<fb::Kernel> kernel;
     if (s.kernel) kernel = write(*s.kernel);
+    auto workspace = fbb_.CreateString(s.workspace.serialize());
     return fb::CreateStep(fbb_, static_cast<fb::StepKind>(s.kind), name, plugin_id, s.aot, attrs,
-                          inputs, outputs, aliases, s.tactic, s.autotune_ms, kernel);
+                          inputs, outputs, aliases, s.tactic, s.autotune_ms, kernel, workspace,
+                          s.workspace_offset, s.workspace_capacity);
   }
 
   fbs::FlatBufferBuilder fbb_;
@@ -242,9 +243,15 @@ struct Header {
 
 // Every complaint about a file starts the same way: which file, then what is wrong with it.
 template <class... Args>
+[[noreturn]] void bad_file(ErrorCode code, std::string_view origin,
+                           fmt::format_string<Args...> format, Args&&... args) {
+  fail(code, "cannot load engine '{}': {}", origin,
+       fmt::format(format, std::forward<Args>(args)...));
+}
+template <class... Args>
 [[noreturn]] void bad_file(std::string_view origin, fmt::format_string<Args...> format,
                            Args&&... args) {
-  fail("cannot load engine '{}': {}", origin, fmt::format(format, std::forward<Args>(args)...));
+  bad_file(ErrorCode::CorruptFile, origin, format, std::forward<Args>(args)...);
 }
 
 constexpr std::string_view kRebuild = "rebuild the engine with this qdp";
@@ -267,13 +274,13 @@ void check_magic(std::span<const std::byte> file, std::string_view origin) {
 void check_versions(std::span<const std::byte> file, std::string_view origin) {
   auto format_version = get_le(file, kFormatVersionOffset, 4);
   if (format_version != kFormatVersion)
-    bad_file(origin, "its engine format version is {}, but this qdp ({}) reads version {} only; {}",
+    bad_file(ErrorCode::VersionMismatch, origin, "its engine format version is {}, but this qdp ({}) reads version {} only; {}",
              format_version, library_version(), kFormatVersion, kRebuild);
   auto field = file.subspan(kLibraryVersionOffset, kLibraryVersionSize);
   std::array<std::byte, kLibraryVersionSize> ours{};
   std::memcpy(ours.data(), library_version().data(), library_version().size());
   if (!std::equal(field.begin(), field.end(), ours.begin()))
-    bad_file(origin,
+    bad_file(ErrorCode::VersionMismatch, origin,
              "it was built by qdp {}, but this is qdp {}: engines are specific to the version "
              "that built them; {}",
              text_field(field), library_version(), kRebuild);
@@ -521,6 +528,9 @@ class PlanReader {
     s.tactic = p.tactic();
     s.autotune_ms = p.autotune_ms();
     if (auto const* kernel = p.kernel()) s.kernel = read(*kernel, where);
+    s.workspace = expr(p.workspace(), where, "workspace size");
+    s.workspace_offset = p.workspace_offset();
+    s.workspace_capacity = p.workspace_capacity();
     return s;
   }
 
@@ -547,8 +557,8 @@ class PlanChecker {
       tensor_id(plan_.io_tensor[i], fmt::format("input/output {}", i));
     if (plan_.arena_bytes < 0) bad("the plan", "negative arena size {}", plan_.arena_bytes);
     for (size_t t = 0; t < plan_.tensors.size(); ++t) check_tensor(t);
-    check_arena_size();
     for (size_t s = 0; s < plan_.steps.size(); ++s) check_step(s);
+    check_arena_size();  // after the steps: their workspaces are known to fit by then
     for (size_t v = 0; v < plan_.sizes.size(); ++v) {
       std::string where = fmt::format("size value {}", v);
       tensor_id(plan_.sizes[v].tensor, where);
@@ -652,6 +662,8 @@ class PlanChecker {
     for (auto const& pt : plan_.tensors)
       if (pt.storage == PlanTensor::Storage::Activation)
         used = std::max(used, pt.offset + pt.capacity);  // each fits the arena: no overflow
+    for (auto const& step : plan_.steps)
+      used = std::max(used, step.workspace_offset + step.workspace_capacity);
     if (plan_.arena_bytes - used > kMaxPadding)
       bad("the plan", "an arena of {} bytes for {} bytes of activations", plan_.arena_bytes, used);
   }
@@ -669,6 +681,12 @@ class PlanChecker {
       bad(where, "a reformat with {} inputs and {} outputs", step.inputs.size(),
           step.outputs.size());
     check_plugin_signature(step, where);
+    check_expr(step.workspace, where);
+    if (step.workspace_offset < 0 || step.workspace_capacity < 0 ||
+        step.workspace_capacity > plan_.arena_bytes - step.workspace_offset)
+      bad(where, "a workspace of {} bytes at offset {} does not fit the {}-byte arena",
+          step.workspace_capacity, step.workspace_offset, plan_.arena_bytes);
+    if (step.aot && step.workspace_capacity != 0) bad(where, "an AOT step with a workspace");
     if (!step.kernel) return;
     PlanKernel const& k = *step.kernel;
     for (auto const* list : {&k.grid, &k.block})
@@ -681,7 +699,7 @@ class PlanChecker {
   // type. A plugin not defined here is left to make_engine_impl, which says how to provide it.
   void check_plugin_signature(PlanStep const& step, std::string_view where) const {
     if (step.kind != PlanStep::Kind::Plugin) return;
-    PluginDefinition const* def = Registry::global().find(step.plugin_id);
+    auto def = Registry::global().find(step.plugin_id);
     if (!def) return;
     if (step.inputs.size() != static_cast<size_t>(def->num_inputs) ||
         step.outputs.size() != static_cast<size_t>(def->num_outputs))
@@ -848,14 +866,15 @@ void check_device(Header const& header, EnginePlan const& plan, std::string_view
   try {
     backend(plan.device);
   } catch (Error const& e) {
-    bad_file(origin, "it was built for the {} backend: {}", name(plan.device), e.what());
+    bad_file(ErrorCode::Unsupported, origin, "it was built for the {} backend: {}",
+             name(plan.device), e.what());
   }
 }
 
 }  // namespace
 
 std::string_view library_version() {
-  return QDP_VERSION;
+  return QDP_VERSION_STRING;
 }
 
 uint64_t checksum_of(std::span<const std::byte> file) {
@@ -955,7 +974,9 @@ void sync_directory_of(std::string const& path) {
 
 std::vector<std::byte> read_whole_file(std::string const& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot load engine '{}': cannot open it: {}", path, std::strerror(errno));
+  if (fd < 0)
+    fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
+         "cannot load engine '{}': cannot open it: {}", path, std::strerror(errno));
   std::vector<std::byte> bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -984,12 +1005,12 @@ std::vector<std::byte> Engine::serialize() const {
   return detail::engine_file::write_plan(impl_->plan);
 }
 
-Engine Engine::deserialize(std::span<const std::byte> bytes, std::string_view origin) {
+Engine Engine::deserialize(std::span<const std::byte> bytes, std::string_view origin, int gpu) {
   detail::EnginePlan plan = detail::engine_file::read_plan(bytes, origin);
   try {
-    return Engine(detail::make_engine_impl(std::move(plan)));
+    return Engine(detail::make_engine_impl(std::move(plan), gpu));
   } catch (Error const& e) {
-    fail("cannot load engine '{}': {}", origin, e.what());
+    throw Error(fmt::format("cannot load engine '{}': {}", origin, e.what()), e.code());
   }
 }
 
@@ -1005,8 +1026,8 @@ void Engine::save(std::string const& path) const {
   sync_directory_of(path);
 }
 
-Engine Engine::load(std::string const& path) {
-  return deserialize(read_whole_file(path), path);
+Engine Engine::load(std::string const& path, int gpu) {
+  return deserialize(read_whole_file(path), path, gpu);
 }
 
 }  // namespace qdp

@@ -19,12 +19,13 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/plan.hpp"
+#include "plan/plan.hpp"
 
+// Exported (QDP_API) for qdp's tests of the file format; not public API.
 namespace qdp::detail::engine_file {
 
 inline constexpr std::string_view kMagic{"QDPENGN\0", 8};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: steps have a workspace
 
 inline constexpr size_t kMagicOffset = 0;
 inline constexpr size_t kFormatVersionOffset = 8;
@@ -37,16 +38,16 @@ inline constexpr size_t kChecksumOffset = 48;
 inline constexpr size_t kHeaderSize = 56;
 
 // The version of the qdp library that writes engine files (the CMake project version).
-std::string_view library_version();
+QDP_API std::string_view library_version();
 
 // The checksum stored in (or due for) a complete engine file: header bytes before the checksum
 // field, then the payload. `file` must hold at least kHeaderSize bytes.
-uint64_t checksum_of(std::span<const std::byte> file);
+QDP_API uint64_t checksum_of(std::span<const std::byte> file);
 
 // Plan <-> file bytes. Reading checks the header, the checksum, the FlatBuffers structure and
 // every index in the plan; errors say "cannot load engine '<origin>': ..." and what to do.
 // Plugins are not resolved here: make_engine_impl does that.
-std::vector<std::byte> write_plan(EnginePlan const& plan);
-EnginePlan read_plan(std::span<const std::byte> file, std::string_view origin);
+QDP_API std::vector<std::byte> write_plan(EnginePlan const& plan);
+QDP_API EnginePlan read_plan(std::span<const std::byte> file, std::string_view origin);
 
 }  // namespace qdp::detail::engine_file

@@ -55,7 +55,8 @@ void Network::set_profile(std::string_view input, Dims min, Dims opt, Dims max) 
 std::vector<TensorRef> Network::add_plugin(std::string_view plugin_id,
                                            std::vector<TensorRef> inputs, Attrs attrs,
                                            LayerOptions options) {
-  PluginDefinition const& def = Registry::global().get(plugin_id);
+  auto def_ptr = Registry::global().get(plugin_id);
+  PluginDefinition const& def = *def_ptr;
   std::string layer_name =
       options.name.empty()
           ? fmt::format("{}_{}", plugin_id.substr(plugin_id.find("::") + 2), layers_.size())

@@ -5,16 +5,18 @@
 #include <qdp/execution_context.hpp>
 
 #include "backends/backend.hpp"
-#include "backends/cuda/aot.hpp"
-#include "engine/plan.hpp"
+#include "engine/engine_impl.hpp"
+#include "plan/plan.hpp"
 
 namespace qdp {
 namespace detail {
 
 class ContextState {
  public:
-  explicit ContextState(Engine engine)
-      : engine_(std::move(engine)), plan_(engine_.impl().plan), backend_(backend(plan_.device)) {
+  ContextState(Engine engine, int gpu)
+      : engine_(std::move(engine)),
+        plan_(engine_.impl().plan),
+        backend_(backend(plan_.device, plan_.device == Device::CUDA ? gpu : 0)) {
     size_t n_inputs = 0;
     for (auto const& io : plan_.io) n_inputs += io.is_input;
     input_shapes_.resize(n_inputs);
@@ -33,7 +35,7 @@ class ContextState {
     staging_.resize(plan_.io.size());
     sizes_.assign(plan_.sizes.size(), -1);
     if (plan_.arena_bytes > 0)
-      arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes));
+      arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes), backend_.index());
     step_tensors_.resize(plan_.steps.size());
   }
 
@@ -86,7 +88,7 @@ class ContextState {
     // The run writes into memory of the engine's own, sized for the upper bound.
     auto& staging = staging_[static_cast<size_t>(i)];
     size_t bytes = std::max<size_t>(plan_.io[static_cast<size_t>(i)].max_bytes, 1);
-    if (staging.size() < bytes) staging = DeviceBuffer(plan_.device, bytes);
+    if (staging.size() < bytes) staging = DeviceBuffer(plan_.device, bytes, backend_.index());
     addresses_[static_cast<size_t>(i)] = staging.data();
     dirty_ = true;
   }
@@ -113,15 +115,18 @@ class ContextState {
               step.name, step.plugin_id);
     if (dirty_) prepare();  // resolve shapes and bindings outside the capture
     graph_ = backend_.capture_graph([&](Stream s) { enqueue(s); }, stream);
+    captured_at_ = changes_;
   }
 
   void launch_graph(Stream stream) {
     if (!graph_) fail("launch_graph: no graph was captured; call capture_graph first");
-    if (dirty_) fail("launch_graph: bindings or shapes changed since capture_graph; capture again");
+    if (dirty_ || captured_at_ != changes_)
+      fail("launch_graph: bindings or shapes changed since capture_graph; capture again");
     backend_.launch_graph(graph_.get(), stream);
   }
 
   void enqueue(Stream stream) {
+    auto current = backend_.make_current();  // impls launch on this context's GPU
     if (dirty_) prepare();
     std::fill(sizes_.begin(), sizes_.end(), -1);
     if (profiling_) {
@@ -215,6 +220,7 @@ class ContextState {
       step_tensors_[s] = std::move(st);
     }
     dirty_ = false;
+    ++changes_;
   }
 
   // Shapes that use size values known by now. A step's own data-dependent outputs are not
@@ -269,19 +275,35 @@ class ContextState {
         in.data = out.data;
       }
     }
-    if (logger_) log_step(step, st);
-    try {
-      if (step.aot)
+    if (logger_ && logger_->enabled(Severity::Verbose)) log_step(step, st);
+    // A qdp::Error keeps its code; anything else a user impl throws is a runtime failure. Both
+    // name the layer and the plugin.
+    with_error_context({step.plugin_id, step.name, ""}, [&] {
+      if (step.aot) {
         engine_.impl().kernels[s]->launch(st.inputs, st.outputs, env(), stream);
-      else
-        engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic});
-    } catch (Error const& e) {
-      fail("layer '{}' (plugin {}): {}", step.name, step.plugin_id, e.what());
-    }
+      } else {
+        Workspace ws;
+        if (step.workspace_capacity > 0) {
+          ws.data = static_cast<std::byte*>(arena_.data()) + step.workspace_offset;
+          ws.bytes = workspace_bytes(step);
+        }
+        engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic}, ws);
+      }
+    });
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
       if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
     }
+  }
+
+  // The bytes step's workspace takes at the current shapes: never more than was planned.
+  size_t workspace_bytes(PlanStep const& step) const {
+    int64_t bytes = step.workspace.eval(env());
+    if (bytes < 0 || bytes > step.workspace_capacity)
+      fail("layer '{}' (plugin {}) asks for {} bytes of workspace at these shapes, outside the {} "
+           "planned for the profile's max shapes",
+           step.name, step.plugin_id, bytes, step.workspace_capacity);
+    return static_cast<size_t>(bytes);
   }
 
   void run_profiled(Stream stream) {
@@ -362,6 +384,7 @@ class ContextState {
   DeviceBuffer arena_;
   std::vector<StepTensors> step_tensors_;
   bool dirty_ = true;
+  uint64_t changes_ = 0, captured_at_ = 0;  // prepare() count, and its value at capture
   Logger* logger_ = nullptr;
   std::shared_ptr<void> graph_;
   bool profiling_ = false;
@@ -371,8 +394,8 @@ class ContextState {
 
 }  // namespace detail
 
-ExecutionContext::ExecutionContext(Engine engine)
-    : state_(std::make_unique<detail::ContextState>(std::move(engine))) {}
+ExecutionContext::ExecutionContext(Engine engine, int gpu)
+    : state_(std::make_unique<detail::ContextState>(std::move(engine), gpu)) {}
 ExecutionContext::~ExecutionContext() = default;
 void ExecutionContext::set_input_shape(std::string_view name, Dims shape) {
   state_->set_input_shape(name, shape);

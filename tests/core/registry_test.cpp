@@ -79,13 +79,13 @@ INSTANTIATE_TEST_SUITE_P(PluginId, MalformedPluginId,
 TEST(Registry, AddThenFindAndGet) {
   Unregister guard("test_registry::add_find_get");
   Registry::global().add(minimal("test_registry::add_find_get"));
-  PluginDefinition const* found = Registry::global().find("test_registry::add_find_get");
+  auto found = Registry::global().find("test_registry::add_find_get");
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->id, "test_registry::add_find_get");
   EXPECT_EQ(found->num_inputs, 1);
   EXPECT_NE(found->impl(Device::CPU), nullptr);
   EXPECT_EQ(found->impl(Device::CUDA), nullptr);
-  EXPECT_EQ(&Registry::global().get("test_registry::add_find_get"), found);
+  EXPECT_EQ(Registry::global().get("test_registry::add_find_get"), found);
   EXPECT_THAT(Registry::global().ids(), Contains("test_registry::add_find_get"));
 }
 
@@ -146,7 +146,7 @@ TEST(Registry, DefinitionWithOnlyAnAotImplIsAccepted) {
     return k;
   };
   Registry::global().add(std::move(def));
-  PluginDefinition const& got = Registry::global().get("test_registry::aot_only");
+  PluginDefinition const& got = *Registry::global().get("test_registry::aot_only");
   EXPECT_TRUE(got.impls.empty());
   ASSERT_TRUE(got.aot_impl);
   EXPECT_EQ(got.aot_impl({}, {}, {}, Tactic{}).name, "kernel");
@@ -170,7 +170,7 @@ TEST(Registry, RemoveOfUnknownIdReturnsFalse) {
 TEST(Registry, StoredDefinitionIsCallable) {
   Unregister guard("test_registry::callable");
   Registry::global().add(minimal("test_registry::callable"));
-  PluginDefinition const& def = Registry::global().get("test_registry::callable");
+  PluginDefinition const& def = *Registry::global().get("test_registry::callable");
   std::vector<TensorDesc> in = {TensorDesc(DataType::FP16, {2, 3})};
   auto out = def.desc(in, {});
   ASSERT_EQ(out.size(), 1u);

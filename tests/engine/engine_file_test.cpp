@@ -2,6 +2,7 @@
 // truncated, corrupted, foreign, of another version, with a plugin this process lacks — gives
 // a qdp::Error that says what is wrong, never a crash or a partial file.
 #include "engine/engine_file.hpp"
+#include "engine/engine_impl.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -158,7 +158,7 @@ TEST(Frontend, OneInputOneOutputIsDeduced) {
                        .impl<cpu>([](In<float>, Out<float>) {})
                        .commit();
   EXPECT_EQ(r.id, "test_frontend::one_in_one_out");
-  PluginDefinition const& def = Registry::global().get("test_frontend::one_in_one_out");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::one_in_one_out");
   EXPECT_EQ(def.num_inputs, 1);
   EXPECT_EQ(def.num_outputs, 1);
   EXPECT_THAT(def.attrs, IsEmpty());
@@ -177,7 +177,7 @@ TEST(Frontend, TwoInputsAreDeduced) {
       })
       .impl<cpu>([](In<float>, In<float>, Out<float>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::two_inputs");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::two_inputs");
   EXPECT_EQ(def.num_inputs, 2);
   EXPECT_EQ(def.num_outputs, 1);
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {d00}),
@@ -196,7 +196,7 @@ TEST(Frontend, TupleOfTwoOutputsIsDeduced) {
       })
       .impl<cpu>([](In<float>, Out<int64_t>, Out<int32_t>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::two_outputs");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::two_outputs");
   EXPECT_EQ(def.num_inputs, 1);
   EXPECT_EQ(def.num_outputs, 2);
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {d00, d01})};
@@ -221,7 +221,7 @@ TEST(Frontend, ZeroInputsDispatchOnTheOutputType) {
         for (int64_t i = 0; i < y.numel(); ++i) y.data()[i] = T(static_cast<float>(i) + 0.5f);
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::no_inputs");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::no_inputs");
   EXPECT_EQ(def.num_inputs, 0);
   auto out = HostTensor::zeros<half>(Dims{3});
   std::vector<Tensor> outs = {out.tensor};
@@ -238,7 +238,7 @@ TEST(Frontend, AttrsSchemaComesFromTheStruct) {
       .desc([](TensorDesc const& x, PadAttrs const&) { return x.like(); })
       .impl<cpu>([](In<float>, Out<float>, PadAttrs const&) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::schema");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::schema");
   std::vector<std::string> names;
   for (auto const& spec : def.attrs) names.push_back(spec.name);
   EXPECT_THAT(names, ElementsAre("pads", "mode", "scale", "block", "flag"));
@@ -264,7 +264,7 @@ TEST(Frontend, AttrsSchemaOfEverySupportedScalarKind) {
       .desc([](TensorDesc const& x, test_frontend::EveryType const&) { return x.like(); })
       .impl<cpu>([](In<>, Out<>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::every_type");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::every_type");
   std::vector<AttrType> types;
   for (auto const& spec : def.attrs) types.push_back(spec.type);
   EXPECT_THAT(types,
@@ -296,7 +296,7 @@ TEST(Frontend, DescReceivesTheAttributes) {
       })
       .impl<cpu>([](In<float>, Out<float>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::pad_desc");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::pad_desc");
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {d00, d01})};
 
   auto with_defaults = def.desc(in, resolve_attrs(def.id, def.attrs, {}));
@@ -319,7 +319,7 @@ TEST(Frontend, DescCanAliasAnInput) {
       .desc([](TensorDesc const& x) { return x.aliased(); })
       .impl<cpu>([](In<float>, Out<float>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::in_place");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::in_place");
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {d00})};
   auto out = def.desc(in, {});
   ASSERT_EQ(out.size(), 1u);
@@ -337,7 +337,7 @@ TEST(Frontend, AttributesReachTheImplDecoded) {
           y.data()[i] = x.data()[i] * a.scale + offset + static_cast<float>(a.block);
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::scaled");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::scaled");
   auto x = HostTensor::of<float>(Dims{3}, {1.0f, 2.0f, 4.0f});
 
   auto y = HostTensor::zeros<float>(Dims{3});
@@ -363,7 +363,7 @@ TEST(Frontend, ImplTakingASubsetStructUsesOnlyThoseAttributes) {
         for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * a.scale;
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::subset");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::subset");
   EXPECT_EQ(def.attrs.size(), 5u);  // the schema is desc's
   EXPECT_THAT(def.impl(Device::CPU)->attrs_used, ElementsAre("scale"));
   // Bound with only the attributes it uses, as an engine stores them.
@@ -425,7 +425,7 @@ TEST(Frontend, BoundImplComputesOnHostTensors) {
         for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] + 1.0f;
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::add_one");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::add_one");
   auto x = HostTensor::of<float>(Dims{2, 2}, {0.0f, 1.5f, -3.0f, 10.0f});
   auto y = HostTensor::zeros<float>(Dims{2, 2});
   run_cpu(def, {}, x, y);
@@ -454,7 +454,7 @@ TEST(Frontend, ViewsExposeTheTensor) {
       .commit();
   auto x = HostTensor::zeros<float>(Dims{2, 3, 4});
   auto y = HostTensor::zeros<float>(Dims{2, 3, 4});
-  run_cpu(Registry::global().get("test_frontend::views"), {}, x, y);
+  run_cpu(*Registry::global().get("test_frontend::views"), {}, x, y);
   EXPECT_EQ(seen_shape, (Dims{2, 3, 4}));
   EXPECT_EQ(seen_strides, (Dims{12, 4, 1}));
   EXPECT_EQ(seen_rank, 3);
@@ -476,7 +476,7 @@ TEST(Frontend, ImplCanBeAPlainFunction) {
       .commit();
   auto x = HostTensor::of<float>(Dims{2}, {1.0f, -2.0f});
   auto y = HostTensor::zeros<float>(Dims{2});
-  run_cpu(Registry::global().get("test_frontend::plain_function"), {}, x, y);
+  run_cpu(*Registry::global().get("test_frontend::plain_function"), {}, x, y);
   EXPECT_THAT(y.values<float>(), ElementsAre(-1.0f, 2.0f));
 }
 
@@ -486,7 +486,7 @@ TEST(Frontend, UntypedViewsAcceptAnyDtype) {
       .desc([](TensorDesc const& x) { return x.like(); })
       .impl<cpu>([](In<> x, Out<> y) { std::memcpy(y.data(), x.data(), x.tensor().bytes()); })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::untyped");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::untyped");
   auto x = HostTensor::of<int32_t>(Dims{3}, {7, 8, 9});
   auto y = HostTensor::zeros<int32_t>(Dims{3});
   run_cpu(def, {}, x, y);
@@ -504,7 +504,7 @@ TEST(Frontend, GenericImplDispatchesOnTheInputDtype) {
           y.data()[i] = T(static_cast<float>(x.data()[i]) * factor);
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::generic");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::generic");
   BoundImpl bound = def.impl(Device::CPU)->bind({});
 
   auto xf = HostTensor::of<float>(Dims{2}, {1.0f, 2.5f});
@@ -528,7 +528,7 @@ TEST(Frontend, GenericImplOfAnUnlistedDtypeNamesPluginAndTypes) {
       .impl<cpu, float, half>([]<class T>(In<T>, Out<T>) {})
       .commit();
   BoundImpl bound =
-      Registry::global().get("test_frontend::generic_unlisted").impl(Device::CPU)->bind({});
+      Registry::global().get("test_frontend::generic_unlisted")->impl(Device::CPU)->bind({});
   auto x = HostTensor::zeros<int32_t>(Dims{2});
   auto y = HostTensor::zeros<int32_t>(Dims{2});
   std::vector<Tensor> in = {x.tensor}, out = {y.tensor};
@@ -546,7 +546,7 @@ TEST(Frontend, GenericImplTakesAttributes) {
           y.data()[i] = T(static_cast<float>(x.data()[i]) * a.scale);
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::generic_attrs");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::generic_attrs");
   EXPECT_THAT(def.impl(Device::CPU)->attrs_used, ElementsAre("scale"));
   Attrs stored;
   stored.emplace("scale", 4.0f);
@@ -565,7 +565,7 @@ TEST(Frontend, TypedInputGivenAnotherDtypeFails) {
       .desc([](TensorDesc const& x) { return x.like(); })
       .impl<cpu>([&](In<float>, Out<float>) { ran = true; })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::typed_mismatch");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::typed_mismatch");
   auto x = HostTensor::zeros<half>(Dims{2});
   auto y = HostTensor::zeros<float>(Dims{2});
   EXPECT_THAT(error_of([&] { run_cpu(def, {}, x, y); }),
@@ -579,7 +579,7 @@ TEST(Frontend, TypedOutputGivenAnotherDtypeFails) {
       .desc([](TensorDesc const& x) { return x.like(); })
       .impl<cpu>([](In<float>, Out<int32_t>) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::typed_out_mismatch");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::typed_out_mismatch");
   auto x = HostTensor::zeros<float>(Dims{2});
   auto y = HostTensor::zeros<int64_t>(Dims{2});
   EXPECT_THAT(error_of([&] { run_cpu(def, {}, x, y); }),
@@ -602,7 +602,7 @@ TEST(Frontend, StreamAndTacticArePassedThrough) {
   int marker = 0;
   auto x = HostTensor::zeros<float>(Dims{1});
   auto y = HostTensor::zeros<float>(Dims{1});
-  run_cpu(Registry::global().get("test_frontend::stream_tactic"), {}, x, y, Stream{&marker},
+  run_cpu(*Registry::global().get("test_frontend::stream_tactic"), {}, x, y, Stream{&marker},
           Tactic{7});
   EXPECT_EQ(seen_stream, &marker);
   EXPECT_EQ(seen_as_typed_pointer, &marker);
@@ -622,7 +622,7 @@ TEST(Frontend, InputsAndOutputsAreMatchedByPosition) {
         }
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::positions");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::positions");
   EXPECT_EQ(def.num_inputs, 2);
   EXPECT_EQ(def.num_outputs, 2);
   auto a = HostTensor::of<float>(Dims{2}, {10.0f, 20.0f});
@@ -660,7 +660,7 @@ TEST(Frontend, AutotuneAndAotImplAreWrappedAndCallable) {
         return k;
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::tuned");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::tuned");
   ASSERT_TRUE(def.autotune);
   ASSERT_TRUE(def.aot_impl);
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {d00, d01})};
@@ -698,7 +698,7 @@ TEST(Frontend, AotImplWithoutAttributesOrTactic) {
         return k;
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::aot_only");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::aot_only");
   EXPECT_TRUE(def.impls.empty());  // AOT only: no JIT impl is needed
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {4})};
   AotKernel k = def.aot_impl(in, {}, def.desc(in, {}), Tactic{1});
@@ -715,7 +715,7 @@ TEST(Frontend, AutotuneWithoutAttributes) {
         return std::vector<AutoTuneCombination>{AutoTuneCombination("FP32*FP16, FP32")};
       })
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::tuned_no_attrs");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::tuned_no_attrs");
   std::vector<TensorDesc> in = {input_desc(0, DataType::FP32, {4})};
   auto combos = def.autotune(in, {}, def.desc(in, {}));
   ASSERT_EQ(combos.size(), 1u);
@@ -761,7 +761,7 @@ TEST(Frontend, ImplsForDifferentBackendsAreKeptApart) {
       .impl<cpu>([](In<float>, Out<float>) {})
       .impl<cuda>([](In<float>, Out<float>, ScaleOnly const&) {})
       .commit();
-  PluginDefinition const& def = Registry::global().get("test_frontend::two_backends");
+  PluginDefinition const& def = *Registry::global().get("test_frontend::two_backends");
   ASSERT_NE(def.impl(Device::CPU), nullptr);
   ASSERT_NE(def.impl(Device::CUDA), nullptr);
   EXPECT_THAT(def.impl(Device::CPU)->attrs_used, IsEmpty());
@@ -793,7 +793,7 @@ TEST(Frontend, DescWithoutImplFailsAtCommit) {
 
 TEST(Frontend, StaticRegistrationIsInTheRegistry) {
   EXPECT_EQ(static_negate.id, "test_frontend::static_negate");
-  PluginDefinition const* def = Registry::global().find("test_frontend::static_negate");
+  auto def = Registry::global().find("test_frontend::static_negate");
   ASSERT_NE(def, nullptr);
   EXPECT_EQ(def->num_inputs, 1);
   EXPECT_EQ(def->num_outputs, 1);

@@ -6,7 +6,7 @@
 #include <qdp/qdp.hpp>
 #include <random>
 
-#include "backends/cuda/aot.hpp"
+#include "backends/backend.hpp"
 #include "plugins/sample_plugins.hpp"
 #include "samples/circ_pad_reference.hpp"
 #include "test_support.hpp"
@@ -120,19 +120,19 @@ TEST_F(Aot, CubinForAnotherGpuWithoutPtxIsRefused) {
   k.name = "twice";
   k.code = kDoubleSource;
   k.extra_args = {ShapeExpr(1)};
-  detail::PlanKernel compiled = detail::compile_aot_kernel("test_aot::twice", k);
+  detail::PlanKernel compiled = detail::backend(Device::CUDA).compile_kernel("test_aot::twice", k);
   EXPECT_FALSE(compiled.ptx.empty());
-  EXPECT_NO_THROW(detail::load_aot_kernel(compiled, "ok", 1, 1));
+  EXPECT_NO_THROW(detail::backend(Device::CUDA).load_kernel(compiled, "ok", 1, 1));
   compiled.arch = 10;  // a GPU that does not exist
   compiled.ptx.clear();
   EXPECT_THAT(
-      error_of([&] { detail::load_aot_kernel(compiled, "layer0", 1, 1); }),
+      error_of([&] { detail::backend(Device::CUDA).load_kernel(compiled, "layer0", 1, 1); }),
       HasSubstr(
           "layer 'layer0': the engine's AOT kernel 'twice' was compiled for sm_10 and has no PTX"));
   // With PTX, another GPU's cubin is no obstacle: the driver compiles the PTX.
-  detail::PlanKernel with_ptx = detail::compile_aot_kernel("test_aot::twice", k);
+  detail::PlanKernel with_ptx = detail::backend(Device::CUDA).compile_kernel("test_aot::twice", k);
   with_ptx.arch = 10;
-  EXPECT_NO_THROW(detail::load_aot_kernel(with_ptx, "ptx", 1, 1));
+  EXPECT_NO_THROW(detail::backend(Device::CUDA).load_kernel(with_ptx, "ptx", 1, 1));
 }
 
 TEST_F(Aot, AddSampleAotMatchesJit) {

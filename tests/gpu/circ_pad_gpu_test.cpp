@@ -38,7 +38,7 @@ constexpr unsigned char kGuard = 0x5A;
 // non-zero offset makes them unaligned). The bytes around the output must stay untouched.
 Array run_impl(Array const& x, Pads const& pads, int32_t tactic, Dims out_shape,
                size_t offset = 0) {
-  BoundImpl impl = Registry::global().get(kId).impl(Device::CUDA)->bind({{"pads", pads}});
+  BoundImpl impl = Registry::global().get(kId)->impl(Device::CUDA)->bind({{"pads", pads}});
   size_t size = element_size(x.dtype()), skip = offset * size;
   Array y(x.dtype(), out_shape);
   DeviceBuffer in(Device::CUDA, x.bytes() + skip + 1), out(Device::CUDA, y.bytes() + skip + 64);

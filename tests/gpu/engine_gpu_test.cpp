@@ -85,7 +85,7 @@ TEST_F(GpuEngine, Bf16ImplIsExact) {
   std::mt19937 rng(11);
   BoundImpl impl = Registry::global()
                        .get("sample::elemwise_add_plugin")
-                       .impl(Device::CUDA)
+                       ->impl(Device::CUDA)
                        ->bind({{"block_size", int32_t{256}}});
   for (int64_t n : {int64_t{1}, int64_t{1001}, int64_t{3} << 20}) {
     Array x = random_ints(DataType::BF16, {n}, rng);

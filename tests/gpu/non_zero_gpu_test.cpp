@@ -104,7 +104,7 @@ TEST_F(GpuNonZero, SpecialValues) {
 // load and store path.
 TEST_F(GpuNonZero, UnalignedBuffersTakeTheScalarPath) {
   std::mt19937 rng(std::random_device{}());
-  BoundImpl impl = Registry::global().get(kPlugin).impl(Device::CUDA)->bind({});
+  BoundImpl impl = Registry::global().get(kPlugin)->impl(Device::CUDA)->bind({});
   for (DataType dtype : {DataType::FP32, DataType::FP16}) {
     SCOPED_TRACE(name(dtype));
     int64_t rows = 300, cols = 301;

@@ -33,7 +33,7 @@ using circ_pad_test::reference;
 
 // The bound CPU impl, run with `tactic` on x; the output has the reference's shape.
 Array run_impl(Array const& x, Pads const& pads, int32_t tactic, Dims out_shape) {
-  BoundImpl impl = Registry::global().get(kId).impl(Device::CPU)->bind({{"pads", pads}});
+  BoundImpl impl = Registry::global().get(kId)->impl(Device::CPU)->bind({{"pads", pads}});
   Array y(x.dtype(), out_shape);
   std::memset(y.raw(), 0x5A, y.bytes());
   Tensor tx{const_cast<void*>(x.raw()),
@@ -107,7 +107,7 @@ TEST_F(CircPad, OtherElementSizesToo) {
 
 TEST_F(CircPad, DescGrowsThePaddedDimensions) {
   TensorDesc x(DataType::FP16, {2, 3, 5, 6});
-  auto out = Registry::global().get(kId).desc(std::span<const TensorDesc>(&x, 1),
+  auto out = Registry::global().get(kId)->desc(std::span<const TensorDesc>(&x, 1),
                                               {{"pads", Pads{0, 2, 3, 1}}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].dtype, DataType::FP16);
@@ -120,7 +120,7 @@ std::string desc_error(std::vector<int64_t> dims, Pads pads) {
   std::vector<ShapeExpr> shape(dims.begin(), dims.end());
   TensorDesc x(DataType::FP32, shape);
   return error_of([&] {
-    Registry::global().get(kId).desc(std::span<const TensorDesc>(&x, 1), {{"pads", pads}});
+    Registry::global().get(kId)->desc(std::span<const TensorDesc>(&x, 1), {{"pads", pads}});
   });
 }
 

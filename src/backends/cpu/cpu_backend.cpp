@@ -72,13 +72,18 @@ class CpuBackend final : public Backend {
   void* allocate(size_t bytes) override {
     // 64-byte alignment: whole cache lines, and enough for any vector width.
     size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+    if (bytes > (size_t{1} << 62))
+      fail(ErrorCode::OutOfMemory, "cannot allocate {} bytes of host memory", bytes);
     void* p = std::aligned_alloc(64, rounded);
-    if (!p) fail("out of host memory allocating {} bytes", bytes);
+    if (!p) fail(ErrorCode::OutOfMemory, "out of host memory allocating {} bytes", bytes);
     return p;
   }
   void deallocate(void* data) noexcept override { std::free(data); }
   void copy(void* dst, void const* src, size_t bytes, Stream) override {
-    if (dst != src) std::memmove(dst, src, bytes);
+    if (dst != src && bytes > 0) std::memmove(dst, src, bytes);  // memmove wants non-null
+  }
+  void zero(void* dst, size_t bytes, Stream) override {
+    if (bytes > 0) std::memset(dst, 0, bytes);
   }
   void copy_from_host(void* dst, void const* src, size_t bytes) override {
     copy(dst, src, bytes, {});
@@ -116,7 +121,7 @@ void reformat_on_host(Tensor const& src, Tensor const& dst) {
   int64_t n = src.numel();
   bool same_layout = src.strides == dst.strides;
   if (same_layout && src.dtype == dst.dtype) {
-    std::memmove(dst.data, src.data, src.bytes());
+    if (n > 0) std::memmove(dst.data, src.data, src.bytes());
     return;
   }
   bool exact_int64 = src.dtype == DataType::INT64 && dst.dtype == DataType::INT64;
@@ -144,72 +149,4 @@ Backend& cpu_backend() {
   return backend;
 }
 
-#ifdef QDP_WITH_CUDA
-Backend* cuda_backend();  // nullptr when no GPU is usable; defined in backends/cuda
-#endif
-
-Backend& backend(Device device) {
-  if (device == Device::CPU) return cpu_backend();
-#ifdef QDP_WITH_CUDA
-  if (Backend* b = cuda_backend()) return *b;
-  fail(
-      "the CUDA backend is not available: no usable CUDA GPU was found (build and run on the CPU "
-      "with --device cpu)");
-#else
-  fail("the CUDA backend is not available: this qdp was built without CUDA (use --device cpu)");
-#endif
-}
-
 }  // namespace qdp::detail
-
-namespace qdp {
-
-bool cuda_available() {
-#ifdef QDP_WITH_CUDA
-  return detail::cuda_backend() != nullptr;
-#else
-  return false;
-#endif
-}
-
-Device default_device() {
-  return cuda_available() ? Device::CUDA : Device::CPU;
-}
-
-DeviceBuffer::DeviceBuffer(Device device, size_t bytes)
-    : device_(device), data_(detail::backend(device).allocate(bytes)), bytes_(bytes) {}
-DeviceBuffer::~DeviceBuffer() {
-  release();
-}
-DeviceBuffer::DeviceBuffer(DeviceBuffer&& o) noexcept
-    : device_(o.device_), data_(o.data_), bytes_(o.bytes_) {
-  o.data_ = nullptr;
-  o.bytes_ = 0;
-}
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
-  if (this != &o) {
-    release();
-    device_ = o.device_;
-    data_ = std::exchange(o.data_, nullptr);
-    bytes_ = std::exchange(o.bytes_, 0);
-  }
-  return *this;
-}
-void DeviceBuffer::release() {
-  if (data_) detail::backend(device_).deallocate(data_);
-  data_ = nullptr;
-}
-void DeviceBuffer::copy_from_host(void const* src, size_t bytes, size_t offset) {
-  if (offset + bytes > bytes_)
-    fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
-         bytes_);
-  detail::backend(device_).copy_from_host(static_cast<std::byte*>(data_) + offset, src, bytes);
-}
-void DeviceBuffer::copy_to_host(void* dst, size_t bytes, size_t offset) const {
-  if (offset + bytes > bytes_)
-    fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
-         bytes_);
-  detail::backend(device_).copy_to_host(dst, static_cast<std::byte const*>(data_) + offset, bytes);
-}
-
-}  // namespace qdp

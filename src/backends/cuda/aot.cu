@@ -4,6 +4,7 @@
 #include <nvrtc.h>
 
 #include <filesystem>
+#include <limits>
 #include <qdp/cuda.hpp>
 #include <vector>
 
@@ -61,15 +62,6 @@ struct Nvrtc {
   }
 };
 
-int current_arch() {
-  backend(Device::CUDA);  // a clear error when there is no GPU
-  int device = 0, major = 0, minor = 0;
-  QDP_CUDA_CHECK(cudaGetDevice(&device));
-  QDP_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  QDP_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-  return major * 10 + minor;
-}
-
 // Compiles `source` once for `arch_option`; returns the cubin (real arch) or PTX (virtual arch).
 std::string nvrtc_compile(std::string_view plugin_id, AotKernel const& k,
                           std::string const& arch_option, bool ptx) {
@@ -110,11 +102,16 @@ std::string nvrtc_compile(std::string_view plugin_id, AotKernel const& k,
   return out;
 }
 
-class LoadedKernel final : public AotModule {
+// A loaded cudaLibrary_t, unloaded when the owner goes (also when loading fails half-way).
+struct LibraryUnloader {
+  void operator()(cudaLibrary_t library) const noexcept { (void)cudaLibraryUnload(library); }
+};
+using UniqueLibrary = std::unique_ptr<std::remove_pointer_t<cudaLibrary_t>, LibraryUnloader>;
+
+class CudaKernel final : public LoadedKernel {
  public:
-  LoadedKernel(PlanKernel const& k, std::string_view step, size_t inputs, size_t outputs)
+  CudaKernel(PlanKernel const& k, std::string_view step, size_t inputs, size_t outputs, int arch)
       : kernel_(k), inputs_(inputs), outputs_(outputs) {
-    int arch = current_arch();
     void const* image = nullptr;
     if (!k.cubin.empty() && k.arch == arch)
       image = k.cubin.data();
@@ -126,17 +123,17 @@ class LoadedKernel final : public AotModule {
           "cannot run on this "
           "sm_{} GPU: rebuild the engine on this GPU",
           step, k.name, k.arch, arch);
-    QDP_CUDA_CHECK(cudaLibraryLoadData(&library_, image, nullptr, nullptr, 0, nullptr, nullptr, 0));
-    if (cudaLibraryGetKernel(&function_, library_, k.name.c_str()) != cudaSuccess) {
+    cudaLibrary_t library = nullptr;
+    QDP_CUDA_CHECK(cudaLibraryLoadData(&library, image, nullptr, nullptr, 0, nullptr, nullptr, 0));
+    library_.reset(library);
+    if (cudaLibraryGetKernel(&function_, library_.get(), k.name.c_str()) != cudaSuccess) {
       (void)cudaGetLastError();
-      fail("layer '{}': the AOT code has no kernel named '{}' (declare it extern \"C\" __global__)",
+      fail(ErrorCode::NotFound,
+           "layer '{}': the AOT code has no kernel named '{}' (declare it extern \"C\" __global__)",
            step, k.name);
     }
     check_parameters(step);
   }
-  ~LoadedKernel() override { (void)cudaLibraryUnload(library_); }
-  LoadedKernel(LoadedKernel const&) = delete;
-  LoadedKernel& operator=(LoadedKernel const&) = delete;
 
   void launch(std::span<const Tensor> in, std::span<const Tensor> out, ShapeEnv const& env,
               Stream stream) const override {
@@ -146,7 +143,16 @@ class LoadedKernel final : public AotModule {
     pointers.reserve(in.size() + out.size());
     extra.reserve(kernel_.extra_args.size());
     for (auto const& t : in) pointers.push_back(t.data);
-    for (auto const& e : kernel_.extra_args) extra.push_back(static_cast<int32_t>(e.eval(env)));
+    for (size_t i = 0; i < kernel_.extra_args.size(); ++i) {
+      int64_t v = kernel_.extra_args[i].eval(env);
+      // Extra arguments are int32 parameters: a value that does not fit must not wrap.
+      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+        fail(ErrorCode::InvalidArgument,
+             "AOT kernel '{}': extra argument {} ({}) is {}, outside the int32 range the kernel "
+             "takes; use 64-bit indexing in the kernel or smaller shapes",
+             kernel_.name, i, kernel_.extra_args[i].to_string(), v);
+      extra.push_back(static_cast<int32_t>(v));
+    }
     for (auto const& t : out) pointers.push_back(t.data);
     for (size_t i = 0; i < in.size(); ++i) args.push_back(&pointers[i]);
     for (auto& e : extra) args.push_back(&e);
@@ -190,13 +196,13 @@ class LoadedKernel final : public AotModule {
 
   PlanKernel kernel_;
   size_t inputs_, outputs_;
-  cudaLibrary_t library_ = nullptr;
+  UniqueLibrary library_;
   cudaKernel_t function_ = nullptr;
 };
 
 }  // namespace
 
-PlanKernel compile_aot_kernel(std::string_view plugin_id, AotKernel const& k) {
+PlanKernel compile_aot_kernel(std::string_view plugin_id, AotKernel const& k, int arch) {
   if (k.name.empty()) fail("plugin {}: aot_impl returned a kernel without a name", plugin_id);
   PlanKernel out;
   out.name = k.name;
@@ -206,7 +212,6 @@ PlanKernel compile_aot_kernel(std::string_view plugin_id, AotKernel const& k) {
   out.extra_args = k.extra_args;
   switch (k.kind) {
     case AotKernel::CodeKind::CUDA_SOURCE: {
-      int arch = current_arch();
       out.arch = arch;
       out.cubin = nvrtc_compile(plugin_id, k, fmt::format("--gpu-architecture=sm_{}", arch), false);
       out.ptx =
@@ -217,16 +222,16 @@ PlanKernel compile_aot_kernel(std::string_view plugin_id, AotKernel const& k) {
       out.ptx = k.code;
       break;
     case AotKernel::CodeKind::CUBIN:
-      out.arch = current_arch();  // a cubin is taken as built for this GPU; loading checks it
+      out.arch = arch;  // a cubin is taken as built for this GPU; loading checks it
       out.cubin = k.code;
       break;
   }
   return out;
 }
 
-std::shared_ptr<const AotModule> load_aot_kernel(PlanKernel const& kernel, std::string_view step,
-                                                 size_t inputs, size_t outputs) {
-  return std::make_shared<LoadedKernel>(kernel, step, inputs, outputs);
+std::shared_ptr<const LoadedKernel> load_aot_kernel(PlanKernel const& kernel, std::string_view step,
+                                                    size_t inputs, size_t outputs, int arch) {
+  return std::make_shared<CudaKernel>(kernel, step, inputs, outputs, arch);
 }
 
 }  // namespace qdp::detail

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <qdp/cuda.hpp>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "backends/backend.hpp"
+#include "backends/cuda/aot.hpp"
 
 namespace qdp::detail {
 namespace {
@@ -346,15 +348,37 @@ bool is_aligned(void const* p, size_t alignment) {
 
 // ---- The backend -------------------------------------------------------------------------------
 
+// Makes GPU `index` current for the calling thread while it lives, and restores the previous one.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int index) {
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (previous_ != index) check(cudaSetDevice(index), "cudaSetDevice", "{}", index);
+  }
+  ~DeviceScope() {
+    int now = previous_;
+    if (cudaGetDevice(&now) == cudaSuccess && now != previous_) (void)cudaSetDevice(previous_);
+  }
+  DeviceScope(DeviceScope const&) = delete;
+  DeviceScope& operator=(DeviceScope const&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int multiprocessors)
+  CudaBackend(int index, int multiprocessors, int arch)
       // Enough blocks to fill every SM several times over; grid-stride loops do the rest.
-      : max_blocks_(std::max(1, multiprocessors) * 32) {}
+      : index_(index), arch_(arch), max_blocks_(std::max(1, multiprocessors) * 32) {}
 
   Device device() const override { return Device::CUDA; }
+  int index() const override { return index_; }
+
+  std::shared_ptr<void> make_current() override { return std::make_shared<DeviceScope>(index_); }
 
   void* allocate(size_t bytes) override {
+    DeviceScope scope(index_);
     void* data = nullptr;
     // A 0-byte request still gets real memory, so that every buffer has its own address.
     check(cudaMalloc(&data, std::max<size_t>(bytes, 1)), "cudaMalloc", "{} bytes", bytes);
@@ -372,8 +396,14 @@ class CudaBackend final : public Backend {
           "cudaMemcpyAsync", "{} bytes, device to device", bytes);
   }
 
+  void zero(void* dst, size_t bytes, Stream stream) override {
+    if (bytes == 0) return;
+    check(cudaMemsetAsync(dst, 0, bytes, native(stream)), "cudaMemsetAsync", "{} bytes", bytes);
+  }
+
   void copy_from_host(void* dst, void const* src, size_t bytes) override {
     if (bytes == 0) return;
+    DeviceScope scope(index_);
     check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy",
           "{} bytes, host to device", bytes);
     // From pageable memory cudaMemcpy may return before the DMA lands; waiting for the default
@@ -383,6 +413,7 @@ class CudaBackend final : public Backend {
 
   void copy_to_host(void* dst, void const* src, size_t bytes) override {
     if (bytes == 0) return;
+    DeviceScope scope(index_);
     check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy",
           "{} bytes, device to host", bytes);
   }
@@ -394,6 +425,7 @@ class CudaBackend final : public Backend {
     }
     int64_t const n = src.numel();
     if (n == 0) return;
+    DeviceScope scope(index_);
     MemoryOrder const src_order = memory_order(src), dst_order = memory_order(dst);
     if (src_order == dst_order && src_order != MemoryOrder::kOther) {
       if (src.dtype == dst.dtype) return copy(dst.data, src.data, src.bytes(), stream);
@@ -409,10 +441,12 @@ class CudaBackend final : public Backend {
   }
 
   void synchronize(Stream stream) override {
+    DeviceScope scope(index_);  // the legacy default stream is per device
     check(cudaStreamSynchronize(native(stream)), "cudaStreamSynchronize");
   }
 
   double time_ms(std::function<void(Stream)> const& run, int warmup_runs, int timed_runs) override {
+    DeviceScope scope(index_);
     UniqueStream const stream = make_nonblocking_stream();
     Stream const qdp_stream{stream.get()};
     for (int i = 0; i < warmup_runs; ++i) run(qdp_stream);
@@ -438,6 +472,7 @@ class CudaBackend final : public Backend {
   // stream, which cannot be captured; a graph launches on any stream.
   std::shared_ptr<void> capture_graph(std::function<void(Stream)> const& run,
                                       Stream stream) override {
+    DeviceScope scope(index_);
     UniqueStream own;
     cudaStream_t capture = native(stream);
     if (!capture) {
@@ -464,6 +499,7 @@ class CudaBackend final : public Backend {
   }
 
   void launch_graph(void* graph, Stream stream) override {
+    DeviceScope scope(index_);
     check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph), native(stream)), "cudaGraphLaunch");
   }
 
@@ -530,32 +566,65 @@ class CudaBackend final : public Backend {
     });
   }
 
+  bool supports_aot() const override { return true; }
+
+  PlanKernel compile_kernel(std::string_view plugin_id, AotKernel const& kernel) override {
+    DeviceScope scope(index_);
+    return compile_aot_kernel(plugin_id, kernel, arch_);
+  }
+
+  std::shared_ptr<const LoadedKernel> load_kernel(PlanKernel const& kernel, std::string_view step,
+                                                  size_t inputs, size_t outputs) override {
+    DeviceScope scope(index_);
+    return load_aot_kernel(kernel, step, inputs, outputs, arch_);
+  }
+
+  int index_;
+  int arch_;  // compute capability, e.g. 90
   int64_t max_blocks_;
 };
 
-// The current GPU's number of SMs, or nullopt when no GPU (or driver) is usable. Never throws nor
+// The number of usable GPUs, probed once: 0 when there is no GPU or no driver. Never throws nor
 // prints: a machine without a GPU simply has no CUDA backend.
-std::optional<int> probe_gpu() noexcept {
-  int count = 0, device = 0, multiprocessors = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0 ||
-      cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device) !=
-          cudaSuccess) {
+int probe_device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
     (void)cudaGetLastError();  // a failed probe must not surface as a later call's error
-    return std::nullopt;
+    return 0;
   }
-  return multiprocessors;
+  return count;
+}
+
+// GPU `index`'s backend, with that GPU's own properties; nullopt when they cannot be read.
+std::unique_ptr<CudaBackend> make_backend(int index) noexcept {
+  int multiprocessors = 0, major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, index) !=
+          cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, index) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, index) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return nullptr;
+  }
+  return std::make_unique<CudaBackend>(index, multiprocessors, major * 10 + minor);
 }
 
 }  // namespace
 
-Backend* cuda_backend() {
-  // Probed once (thread-safe static initialisation); the backend itself holds no resources.
-  static std::optional<CudaBackend> backend = []() -> std::optional<CudaBackend> {
-    if (std::optional<int> multiprocessors = probe_gpu()) return CudaBackend(*multiprocessors);
-    return std::nullopt;
-  }();
-  return backend ? &*backend : nullptr;
+int cuda_device_count() {
+  static int const count = probe_device_count();
+  return count;
+}
+
+Backend* cuda_backend(int index) {
+  if (index < 0 || index >= cuda_device_count()) return nullptr;
+  // One backend per GPU, made when first asked for; they live as long as the process.
+  static std::mutex mutex;
+  static std::vector<std::unique_ptr<CudaBackend>> backends(
+      static_cast<size_t>(cuda_device_count()));
+  std::lock_guard lock(mutex);
+  auto& b = backends[static_cast<size_t>(index)];
+  if (!b) b = make_backend(index);
+  return b.get();
 }
 
 }  // namespace qdp::detail

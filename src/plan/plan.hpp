@@ -1,6 +1,7 @@
 #pragma once
 // The engine's plan: plain data that the builder produces, engine files store, and the
-// runtime executes. EngineImpl adds what is resolved in this process (bound impls).
+// runtime executes. It sits below the builder, the engine and the backends (which compile and
+// load its kernels); engine/engine_impl.hpp adds what is resolved in a process.
 #include <array>
 #include <memory>
 #include <optional>
@@ -51,6 +52,11 @@ struct PlanStep {
   int32_t tactic = 0;
   double autotune_ms = 0;
   std::optional<PlanKernel> kernel;  // AOT steps only
+  // Scratch memory the impl asked for (bytes, evaluated at run time); a slice of the arena
+  // that lives for this step only.
+  ShapeExpr workspace{0};
+  int64_t workspace_offset = 0;    // in the arena
+  int64_t workspace_capacity = 0;  // bytes reserved, at the profile's max shapes
 };
 
 struct SizeValue {
@@ -68,17 +74,5 @@ struct EnginePlan {
   int64_t arena_bytes = 0;
   double build_seconds = 0;
 };
-
-class AotModule;
-
-struct EngineImpl {
-  EnginePlan plan;
-  std::vector<BoundImpl> bound;                           // per step: JIT plugins
-  std::vector<std::shared_ptr<const AotModule>> kernels;  // per step: AOT plugins, loaded once
-};
-
-// Resolves plugins against the registry and binds their impls: how a built or loaded plan
-// becomes runnable. Fails naming any plugin not defined in this process.
-std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan);
 
 }  // namespace qdp::detail
