@@ -20,6 +20,18 @@ std::string error_of(F&& run) {
   return "no error";
 }
 
+// The code of the qdp::Error that `run` throws; a test failure when it throws none.
+template <class F>
+qdp::ErrorCode code_of(F&& run) {
+  try {
+    run();
+  } catch (qdp::Error const& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
+  return qdp::ErrorCode::InvalidArgument;
+}
+
 // Removes a plugin ID from the global registry when the test ends, however it ends (and before
 // it starts, so that --gtest_repeat works).
 struct Unregister {

@@ -14,6 +14,7 @@ using test_plugins::CaptureLogger;
 
 namespace {
 
+using qdp_test::code_of;
 using qdp_test::error_of;
 
 Engine build(Network const& net, Logger* logger = nullptr, bool strict = false) {
@@ -121,7 +122,7 @@ TEST(Builder, DescErrorsNameTheLayerAndPlugin) {
   auto x = net.add_input("x", DataType::FP32, {2, 3, 4});
   net.mark_output(net.add_plugin("test::picky", {x})[0], "y");
   EXPECT_THAT(error_of([&] { build(net); }),
-              HasSubstr("layer 'picky_0' (plugin test::picky): desc failed: picky wants a rank-2 "
+              HasSubstr("layer 'picky_0' (plugin test::picky): desc: picky wants a rank-2 "
                         "input, got rank 3"));
 }
 
@@ -133,15 +134,16 @@ TEST(Builder, PluginWithoutAnImplForTheDeviceFails) {
               HasSubstr("plugin test::cuda_only): the plugin has no impl for the cpu backend"));
 }
 
-TEST(Builder, BothImplementationsWithoutAPreferenceFails) {
+// The CPU backend has no AOT path: a plugin with both implementations takes its JIT impl there
+// without being told, whatever the network prefers (the choice error is a GPU test).
+TEST(Builder, BothImplementationsOnTheCpuTakeTheJitImpl) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2});
   net.mark_output(net.add_plugin("test::both_impls", {x})[0], "y");
-  EXPECT_THAT(error_of([&] { build(net); }),
-              HasSubstr("has both a JIT impl and an aot_impl: say which to use"));
+  EXPECT_EQ(build(net).layers()[0].implementation, "jit");
   BuildConfig config;
-  config.preference = ImplPreference::PreferJIT;
-  EXPECT_NO_THROW(build_engine(net, config));
+  config.preference = ImplPreference::PreferAOT;
+  EXPECT_EQ(build_engine(net, config).layers()[0].implementation, "jit");
 }
 
 TEST(Builder, AotOnTheCpuIsAClearError) {
@@ -152,8 +154,10 @@ TEST(Builder, AotOnTheCpuIsAClearError) {
   net.mark_output(net.add_plugin("test::both_impls", {x}, {}, aot)[0], "y");
   EXPECT_THAT(
       error_of([&] { build(net); }),
-      HasSubstr(
-          "layer 'both_impls_0' (plugin test::both_impls): AOT kernels run on the CUDA backend"));
+      AllOf(HasSubstr("layer 'both_impls_0' (plugin test::both_impls): the AOT implementation was "
+                      "requested, but the cpu backend runs no AOT kernels"),
+            HasSubstr("build for cuda, or ask for the JIT impl")));
+  EXPECT_EQ(code_of([&] { build(net); }), ErrorCode::Unsupported);
 }
 
 TEST(Builder, DynamicInputWithoutProfileFails) {

@@ -14,7 +14,7 @@ expect add.autotune.build_time 0 'Finished engine building in [0-9.]+ seconds' -
 expect add.autotune.inference_log 0 "Executing layer 'elemwise_add_plugin_0' \(sample::elemwise_add_plugin\) inputs \[FP(32|16) LINEAR 10x3x32x32\]" -- add --autotune -v --device cpu
 expect add.autotune.correct 0 '^Inference result is correct!$' -- add --autotune -v --device cpu
 expect add.no_autotune.not_timed 0 'has one candidate' -- add -v --device cpu
-expect add.aot_on_cpu 1 'AOT kernels run on the CUDA backend' -- add --aot --device cpu
+expect add.aot_on_cpu 1 'the cpu backend runs no AOT kernels' -- add --aot --device cpu
 expect inplace_add.cpu 0 '^Inference result is correct!$' -- inplace_add --device cpu
 expect inplace_add.hwc_candidate 0 'candidate types \[FP32, FP32\] formats \[HWC, HWC\]' -- inplace_add -v --device cpu
 expect inplace_add.fp16_candidate 0 'candidate types \[FP16, FP16\] formats \[LINEAR, LINEAR\]' -- inplace_add -v --device cpu

@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using qdp_test::code_of;
 using qdp_test::error_of;
 
 // Two independent subgraphs: a layout-changing plugin, an in-place one and an autotuned one
@@ -383,11 +384,13 @@ TEST(EngineFile, ForeignBytesAreNotAnEngine) {
 TEST(EngineFile, VersionMismatchesSayToRebuild) {
   std::vector<std::byte> file = dynamic_scale_engine().serialize();
   std::vector<std::byte> newer = file;
-  put_u32(newer, ef::kFormatVersionOffset, 2);
+  put_u32(newer, ef::kFormatVersionOffset, ef::kFormatVersion + 1);
   EXPECT_THAT(error_of([&] { Engine::deserialize(newer); }),
-              HasSubstr(fmt::format("its engine format version is 2, but this qdp ({}) reads "
-                                    "version 1 only; rebuild the engine with this qdp",
-                                    ef::library_version())));
+              HasSubstr(fmt::format("its engine format version is {}, but this qdp ({}) reads "
+                                    "version {} only; rebuild the engine with this qdp",
+                                    ef::kFormatVersion + 1, ef::library_version(),
+                                    ef::kFormatVersion)));
+  EXPECT_EQ(code_of([&] { Engine::deserialize(newer); }), ErrorCode::VersionMismatch);
 
   std::vector<std::byte> other = file;
   std::memset(other.data() + ef::kLibraryVersionOffset, 0, ef::kLibraryVersionSize);

@@ -534,7 +534,9 @@ TEST(Frontend, GenericImplOfAnUnlistedDtypeNamesPluginAndTypes) {
   std::vector<Tensor> in = {x.tensor}, out = {y.tensor};
   EXPECT_THAT(error_of([&] { bound(in, out, {}, {}); }),
               AllOf(HasSubstr("plugin test_frontend::generic_unlisted"),
-                    HasSubstr("no impl for element type INT32"), HasSubstr("FP32, FP16")));
+                    HasSubstr("no instantiation of the generic impl takes inputs [INT32]"),
+                    HasSubstr("with T = FP32: input 0 is INT32, the impl takes FP32"),
+                    HasSubstr("with T = FP16")));
 }
 
 TEST(Frontend, GenericImplTakesAttributes) {
@@ -768,12 +770,19 @@ TEST(Frontend, ImplsForDifferentBackendsAreKeptApart) {
   EXPECT_THAT(def.impl(Device::CUDA)->attrs_used, ElementsAre("scale"));
 }
 
-TEST(Frontend, MalformedIdFailsAtDefine) {
+// A malformed ID is kept and reported when the definition is committed (where QDP_PLUGIN
+// registers it), before anything else about the definition.
+TEST(Frontend, MalformedIdFailsAtCommit) {
   EXPECT_THAT(
-      error_of([] { (void)define("no_namespace"); }),
+      error_of([] { (void)define("no_namespace").commit(); }),
       AllOf(HasSubstr("plugin ID 'no_namespace' is malformed"), HasSubstr("namespace::name")));
-  EXPECT_THAT(error_of([] { (void)define("test_frontend::bad-name"); }), HasSubstr("is malformed"));
-  EXPECT_THAT(error_of([] { (void)define(""); }), HasSubstr("is malformed"));
+  EXPECT_THAT(error_of([] {
+                (void)define("test_frontend::bad-name")
+                    .desc([](TensorDesc const& x) { return x.like(); })
+                    .commit();
+              }),
+              HasSubstr("is malformed"));
+  EXPECT_THAT(error_of([] { (void)define("").commit(); }), HasSubstr("is malformed"));
 }
 
 TEST(Frontend, DescWithoutImplFailsAtCommit) {
