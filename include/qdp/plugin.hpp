@@ -66,9 +66,6 @@ using Outputs = std::span<const TensorDesc>;
 // QDP_ATTRS(Struct, field...) makes a plain struct a plugin's attributes: names, types and
 // defaults (the struct's own) come from the declaration.
 namespace detail {
-template <class T>
-inline constexpr bool always_true = true;
-
 template <class S, class T>
 struct Field {
   static_assert(
@@ -107,7 +104,7 @@ Field(std::string_view, T S::*) -> Field<S, T>;
   QDP_DETAIL_FIELD(S, f) __VA_OPT__(, QDP_DETAIL_FIELDS_AGAIN QDP_DETAIL_PARENS(S, __VA_ARGS__))
 #define QDP_DETAIL_FIELDS_AGAIN() QDP_DETAIL_FIELDS_STEP
 #define QDP_ATTRS(S, ...)                                                                     \
-  static_assert(::qdp::detail::always_true<S> __VA_OPT__(&&) __VA_OPT__(true),                \
+  static_assert(__VA_OPT__(true ||) false,                                                  \
                 "qdp: QDP_ATTRS(" #S ", ...) lists the struct's fields: name at least one (a " \
                 "plugin without attributes needs no QDP_ATTRS)");                             \
   [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                    \

@@ -75,18 +75,21 @@ void define_elemwise_add(bool with_autotune, bool with_aot) {
           })
 #endif
       ;
+  auto commit = [&](auto definition) {
+    if (with_autotune)
+      (void)std::move(definition)
+          .autotune([](TensorDesc const&, AddAttrs const&) {
+            return std::vector{AutoTuneCombination("FP32|FP16, FP32|FP16")};
+          })
+          .commit();
+    else
+      (void)std::move(definition).commit();
+  };
   if (with_aot)
-    plugin = std::move(plugin).aot_impl(
-        [](TensorDesc const& x, AddAttrs const& a, Outputs) { return add_one_aot(x, a); });
-  if (with_autotune) {
-    std::move(plugin)
-        .autotune([](TensorDesc const&, AddAttrs const&) {
-          return std::vector{AutoTuneCombination("FP32|FP16, FP32|FP16")};
-        })
-        .commit();
-  } else {
-    std::move(plugin).commit();
-  }
+    commit(std::move(plugin).aot_impl(
+        [](TensorDesc const& x, AddAttrs const& a, Outputs) { return add_one_aot(x, a); }));
+  else
+    commit(std::move(plugin));
 }
 
 }  // namespace qdp::samples

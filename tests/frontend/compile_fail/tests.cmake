@@ -82,3 +82,19 @@ qdp_compile_ok_test(compiles_ok)
 # Code that must compile cleanly: qualified shape operators, a desc without parameters.
 qdp_compile_ok_test(qualified_shape_ops_compile)
 qdp_compile_ok_test(zero_parameter_desc_is_warning_free)
+
+# What a new user trips on: one actionable message each, and nothing behind it.
+function(qdp_single_error_test name expected)
+  add_test(NAME frontend.compile_fail.${name}.single_error
+           COMMAND bash ${_qdp_cf_dir}/single_error.sh "${expected}"
+                   ${CMAKE_CXX_COMPILER} ${_qdp_cf_flags} ${ARGN} ${_qdp_cf_dir}/${name}.cpp)
+  set_tests_properties(frontend.compile_fail.${name}.single_error PROPERTIES
+                       LABELS "compile_fail" TIMEOUT 120)
+endfunction()
+qdp_single_error_test(bad_attr_type "qdp: this attribute type is not supported")
+qdp_single_error_test(desc_bad_return "qdp: desc returns a qdp::TensorDesc or a std::tuple of them")
+qdp_single_error_test(attrs_without_fields "QDP_ATTRS\\(Empty, \\.\\.\\.\\) lists the struct's fields")
+qdp_single_error_test(not_cxx20 "qdp needs C.+20 - compile with -std=c.+20" -std=c++17)
+qdp_compile_fail_test(discarded_definition
+  "a plugin definition does nothing until it is committed: declare it with QDP_PLUGIN")
+qdp_compile_ok_test(many_attrs_compile)
