@@ -11,8 +11,10 @@
 #include "samples/circ_pad_reference.hpp"
 #include "test_support.hpp"
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using namespace qdp;
+using qdp_test::code_of;
 using qdp_test::error_of;
 
 namespace {
@@ -174,6 +176,71 @@ TEST_F(Aot, CircPadAotKernelsMatchTheReference) {
     ASSERT_EQ(out.at("y").shape(), want.shape());
     ASSERT_EQ(std::memcmp(out.at("y").raw(), want.raw(), want.bytes()), 0) << name(dtype);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// An extra argument is an int32 parameter: a value past its range is refused, never wrapped.
+TEST_F(Aot, ExtraArgumentsOutsideInt32AreRefused) {
+  AotKernel k;
+  k.name = "twice";
+  k.code = kDoubleSource;
+  k.grid = {1, 1, 1};
+  k.block = {32, 1, 1};
+  k.extra_args = {ShapeExpr::input_dim(0, 0) * ShapeExpr(int64_t{1} << 31)};
+  auto& cuda = detail::backend(Device::CUDA);
+  auto kernel = cuda.load_kernel(cuda.compile_kernel("test_aot::twice", k), "big", 1, 1);
+  DeviceBuffer x(Device::CUDA, 64), y(Device::CUDA, 64);
+  Tensor tx{x.data(), DataType::FP32, TensorFormat::LINEAR, Device::CUDA, {1}, {1}};
+  Tensor ty{y.data(), DataType::FP32, TensorFormat::LINEAR, Device::CUDA, {1}, {1}};
+  std::vector<Tensor> in{tx}, out{ty};
+  std::vector<Dims> shapes{Dims{1}};
+  ShapeEnv env{shapes, {}};
+  EXPECT_THAT(error_of([&] { kernel->launch(in, out, env, {}); }),
+              AllOf(HasSubstr("extra argument 0"), HasSubstr("is 2147483648, outside the int32")));
+  EXPECT_EQ(code_of([&] { kernel->launch(in, out, env, {}); }), ErrorCode::InvalidArgument);
+}
+
+// On the GPU both implementations are usable: without a choice the build says every way to make
+// one; each choice then works.
+TEST_F(Aot, BothImplementationsWithoutAChoiceNameEveryWay) {
+  if (!Registry::global().find("sample::elemwise_add_plugin"))
+    samples::define_elemwise_add(true, true);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {x})[0], "y");
+  BuildConfig config;
+  config.device = Device::CUDA;
+  std::string e = error_of([&] { build_engine(net, config); });
+  EXPECT_THAT(e, AllOf(HasSubstr("has both a JIT impl and an aot_impl: say which to use"),
+                       HasSubstr("LayerOptions::impl"), HasSubstr("aot=0/1"),
+                       HasSubstr("BuildConfig::preference"), HasSubstr("--preferAOT / --preferJIT"),
+                       HasSubstr("PREFER_AOT_PYTHON_PLUGINS")));
+  config.preference = ImplPreference::PreferAOT;
+  EXPECT_EQ(build_engine(net, config).layers()[0].implementation, "aot");
+  config.preference = ImplPreference::PreferJIT;
+  EXPECT_EQ(build_engine(net, config).layers()[0].implementation, "jit");
+}
+
+// A context names its GPU; this machine's only GPU is cuda:0 (a second GPU would run the same
+// engine there: its memory and launches go through backend(CUDA, 1)).
+TEST_F(Aot, ContextsNameTheirGpu) {
+  if (!Registry::global().find("sample::elemwise_add_plugin"))
+    samples::define_elemwise_add(true, true);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  LayerOptions jit;
+  jit.impl = ImplChoice::JIT;
+  net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {x}, {}, jit)[0], "y");
+  BuildConfig config;
+  config.device = Device::CUDA;
+  config.gpu = 0;
+  Engine engine = build_engine(net, config);
+  EXPECT_NO_THROW(engine.create_execution_context(0));
+  EXPECT_THAT(error_of([&] { engine.create_execution_context(4096); }),
+              HasSubstr("there is no GPU cuda:4096"));
 }
 
 }  // namespace

@@ -128,7 +128,12 @@ TEST_F(GpuNonZero, UnalignedBuffersTakeTheScalarPath) {
               {2, 1}};
     Tensor tn{count.data(), DataType::INT64, TensorFormat::LINEAR, Device::CUDA, {}, {}};
     std::vector<Tensor> ins{tx}, outs{ti, tn};
-    impl(ins, outs, {}, {});
+    // The scratch the plugin declares (its look-back states), as an engine would provide it.
+    std::vector<TensorDesc> in_descs{TensorDesc(dtype, {rows, cols})};
+    auto def = Registry::global().get(kPlugin);
+    int64_t ws_bytes = def->workspace(in_descs, {}, def->desc(in_descs, {}), {}).eval({});
+    DeviceBuffer ws(Device::CUDA, static_cast<size_t>(ws_bytes));
+    impl(ins, outs, {}, {}, Workspace{ws.data(), ws.size()});
     int64_t n = -1;
     count.copy_to_host(&n, sizeof n);  // synchronous: waits for the kernel
     ASSERT_EQ(n, static_cast<int64_t>(expected.size() / 2));
