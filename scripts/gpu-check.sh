@@ -3,7 +3,9 @@
 # the GPU tests, the samples on --device cuda, compute-sanitizer memcheck over the GPU tests,
 # and the benchmarks side by side with PyTorch eager and the seed's Triton kernels (API errors
 # that tests provoke on purpose, such as an absurd cudaMalloc, are not memcheck errors).
-# Prints a short table last. Usage: scripts/gpu-check.sh [BUILD_DIR] [OUT_DIR]
+# Prints a short table last. Usage: scripts/gpu-check.sh [BUILD_DIR] [OUT_DIR] [BEFORE_BIN]
+# BEFORE_BIN (optional): the bin folder of an earlier build whose qdp_non_zero_bench is run in the
+# same call, labelled qdp_engine_before, so that a change is measured side by side.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -13,6 +15,7 @@ export PATH="/usr/local/cuda/bin:$PATH"
 # NVRTC (AOT kernels are compiled at build time) comes from the machine's CUDA toolkit.
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 bin="$build/bin"
+before=${3:-}
 status=0
 summary=()
 step() {  # step NAME COMMAND...: runs it, logs to $out/logs/NAME.log, records pass/fail
@@ -32,6 +35,13 @@ step() {  # step NAME COMMAND...: runs it, logs to $out/logs/NAME.log, records p
 
 step gpu_tests "$bin/qdp_gpu_tests"
 step cpu_tests "$bin/qdp_tests"
+step plugin_library_tests "$bin/qdp_plugin_library_tests"
+# The runtime library alone: engines saved by qdp_runner, run by a program linked to it only.
+engines=$(mktemp -d)
+mkdir -p "$engines/cpu" "$engines/cuda"
+step runtime_only_engines bash -c "'$bin/qdp_runner' circ_pad --mode inetdef --save_engine --artifacts_dir '$engines/cpu' --device cpu && '$bin/qdp_runner' circ_pad --mode inetdef --aot --multi_tactic --save_engine --artifacts_dir '$engines/cuda' --device cuda"
+step runtime_only_tests env QDP_TEST_ARTIFACTS_DIR="$engines" QDP_TEST_SAMPLE_PLUGINS="$bin/libqdp_sample_plugins.so" "$bin/qdp_runtime_only_tests"
+step runtime_only_links bash tests/runtime_only/check_links.sh "$bin/qdp_runtime_only_tests"
 step sample_add_cuda "$bin/qdp_runner" add --device cuda
 step sample_add_autotune_cuda "$bin/qdp_runner" add --autotune -v --device cuda
 step sample_add_default_device "$bin/qdp_runner" add
@@ -53,6 +63,9 @@ step memcheck_aot_sample compute-sanitizer --tool memcheck --report-api-errors n
 step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/csv/qdp.csv'"
 step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/csv/peers.csv'"
 step bench_non_zero bash -c "'$bin/qdp_non_zero_bench' > '$out/csv/non_zero.csv'"
+if [[ -n $before ]]; then
+  step bench_non_zero_before bash -c "'$before/qdp_non_zero_bench' | grep qdp_engine | sed 's/,qdp_engine,/,qdp_engine_before,/' > '$out/csv/non_zero_before.csv'"
+fi
 step bench_non_zero_peers bash -c "python3 bench/gpu/peers_non_zero.py > '$out/csv/non_zero_peers.csv'"
 step bench_circ_pad bash -c "'$bin/qdp_circ_pad_bench' > '$out/csv/circ_pad.csv'"
 step bench_circ_pad_peers bash -c "python3 bench/gpu/peers_circ_pad.py > '$out/csv/circ_pad_peers.csv'"

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <qdp/device_buffer.hpp>
 #include <qdp/engine.hpp>
@@ -18,8 +19,12 @@ namespace {
 
 using namespace qdp;
 
+// Where the engines are: QDP_TEST_ARTIFACTS_DIR when set (gpu-check makes them elsewhere), else
+// where the ctest fixture wrote them.
 std::string artifact(char const* device) {
-  return (std::filesystem::path(QDP_TEST_ARTIFACTS) / device / "circ_pad.engine").string();
+  char const* dir = std::getenv("QDP_TEST_ARTIFACTS_DIR");
+  return (std::filesystem::path(dir ? dir : QDP_TEST_ARTIFACTS) / device / "circ_pad.engine")
+      .string();
 }
 
 // The sample's input shape and pads: (10, 3, 32, 32), pads (1, 1, 1, 1).
@@ -36,7 +41,8 @@ void expect_circ_pad(Engine const& engine) {
 }
 
 TEST(RuntimeOnly, JitEngineWithAPluginLibraryOnTheCpu) {
-  load_plugin_library(QDP_TEST_SAMPLE_PLUGINS);
+  char const* plugins = std::getenv("QDP_TEST_SAMPLE_PLUGINS");
+  load_plugin_library(plugins ? plugins : QDP_TEST_SAMPLE_PLUGINS);
   Engine engine = Engine::load(artifact("cpu"));
   EXPECT_EQ(engine.device(), Device::CPU);
   EXPECT_EQ(engine.layers()[0].implementation, "jit");
