@@ -10,7 +10,8 @@ QDP_ATTRS(ScaleAttrs, factor, bias);
 
 QDP_PLUGIN(scale, "example::scale_plugin")
     .desc([](qdp::TensorDesc const& x, ScaleAttrs const&) { return x.like(); })
-    .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y, ScaleAttrs const& a) {
+    .impl<qdp::cpu, float, qdp::half>([]<class T>(qdp::In<T> x, qdp::Out<T> y,
+                                                  ScaleAttrs const& a) {
       for (int64_t i = 0; i < x.numel(); ++i)
         y.data()[i] = T(a.factor * float(x.data()[i]) + a.bias);
     });

@@ -1,7 +1,7 @@
 #pragma once
 // Array: an owning, dense, host-side n-d array (LINEAR), what the Runner takes and returns.
-#include <qdp/api.hpp>
 #include <cstddef>
+#include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>
 #include <qdp/error.hpp>

@@ -2,11 +2,11 @@
 // Plugin attributes: typed, named values fixed when the network is built (SPEC §1).
 // A plugin's schema lists each attribute's name, type and default; values coming from the
 // network API or ONNX are converted to the declared type with range checks.
-#include <qdp/api.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
 #include <string>
 #include <string_view>
@@ -90,13 +90,13 @@ using Attrs = std::map<std::string, AttrValue, std::less<>>;
 // Converts `value` to `type` where no information is lost (int64 -> int32 in range, an int
 // array -> float array, double -> float, ...); otherwise nullopt. `why` says what failed.
 QDP_API std::optional<AttrValue> convert_attr(AttrValue const& value, AttrType type,
-                                      std::string* why = nullptr);
+                                              std::string* why = nullptr);
 
 // Checks `given` against `schema`: unknown names, wrong types and missing required values are
 // errors that name the plugin, the attribute, the expected and the received type. Returns the
 // complete set, defaults filled in, each value of its declared type.
 QDP_API Attrs resolve_attrs(std::string_view plugin_id, std::vector<AttrSpec> const& schema,
-                    Attrs const& given);
+                            Attrs const& given);
 
 QDP_API std::string to_string(AttrValue const& v);  // for logs: "256", "[1, 1, 1, 1]"
 

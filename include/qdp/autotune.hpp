@@ -5,8 +5,8 @@
 //   "FP32*FP16, FP32"        independent: each existing combination once per option
 //   "FP32"                   a single entry applies to every position
 // Types and layouts are crossed; tactics (positive integers) multiply the result.
-#include <qdp/api.hpp>
 #include <cstdint>
+#include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
 #include <string>
 #include <string_view>

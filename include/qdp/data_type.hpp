@@ -1,10 +1,10 @@
 #pragma once
 // Element types, tensor formats and devices: the vocabulary shared by every layer.
 #include <cstdint>
-#include <qdp/api.hpp>
-#include <string>
 #include <cstring>
 #include <optional>
+#include <qdp/api.hpp>
+#include <string>
 #include <string_view>
 #include <type_traits>
 

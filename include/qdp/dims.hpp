@@ -1,12 +1,12 @@
 #pragma once
 // Dims: a concrete shape of at most kMaxRank dimensions, stored inline so that the run-time
 // hot path never allocates.
-#include <qdp/api.hpp>
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <ostream>
+#include <qdp/api.hpp>
 #include <span>
 #include <string>
 

@@ -2,8 +2,8 @@
 // Network: the graph a user builds through this API (or that ONNX import builds): inputs with
 // types and (possibly dynamic) dimensions, plugin layers with attributes, named outputs.
 // Mistakes are reported as they are made, naming the layer and plugin.
-#include <qdp/api.hpp>
 #include <optional>
+#include <qdp/api.hpp>
 #include <qdp/attributes.hpp>
 #include <qdp/data_type.hpp>
 #include <qdp/dims.hpp>

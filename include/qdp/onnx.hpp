@@ -25,8 +25,8 @@
 //
 // Every mistake is a qdp::Error naming the file (or `origin`), the node, its op and the
 // attribute where one is concerned.
-#include <qdp/api.hpp>
 #include <cstddef>
+#include <qdp/api.hpp>
 #include <qdp/network.hpp>
 #include <span>
 #include <string>

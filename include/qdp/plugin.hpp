@@ -103,12 +103,13 @@ Field(std::string_view, T S::*) -> Field<S, T>;
 #define QDP_DETAIL_FIELDS_STEP(S, f, ...) \
   QDP_DETAIL_FIELD(S, f) __VA_OPT__(, QDP_DETAIL_FIELDS_AGAIN QDP_DETAIL_PARENS(S, __VA_ARGS__))
 #define QDP_DETAIL_FIELDS_AGAIN() QDP_DETAIL_FIELDS_STEP
-#define QDP_ATTRS(S, ...)                                                                     \
-  static_assert(__VA_OPT__(true ||) false,                                                  \
-                "qdp: QDP_ATTRS(" #S ", ...) lists the struct's fields: name at least one (a " \
-                "plugin without attributes needs no QDP_ATTRS)");                             \
-  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                                    \
-    return std::make_tuple(QDP_DETAIL_FIELDS(S, __VA_ARGS__));                                \
+#define QDP_ATTRS(S, ...)                                                 \
+  static_assert(__VA_OPT__(true ||) false,                                \
+                "qdp: QDP_ATTRS(" #S                                      \
+                ", ...) lists the struct's fields: name at least one (a " \
+                "plugin without attributes needs no QDP_ATTRS)");         \
+  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                \
+    return std::make_tuple(QDP_DETAIL_FIELDS(S, __VA_ARGS__));            \
   }
 
 template <class S>
@@ -346,11 +347,12 @@ std::string type_mismatch(TypeList<P...>, std::span<const DataType> types, size_
   constexpr std::optional<DataType> required[] = {required_dtype<P>()..., std::nullopt};
   for (size_t i = 0; i < sizeof...(P); ++i) {
     if (!required[i]) continue;
-    size_t pos = static_cast<size_t>(Ps::ordinal(i)) + (Ps::kinds[i] == Kind::Output ? num_inputs : 0);
+    size_t pos =
+        static_cast<size_t>(Ps::ordinal(i)) + (Ps::kinds[i] == Kind::Output ? num_inputs : 0);
     if (pos < types.size() && types[pos] != *required[i])
       return fmt::format("{} {} is {}, the impl takes {}",
-                         Ps::kinds[i] == Kind::Output ? "output" : "input",
-                         Ps::ordinal(i), name(types[pos]), name(*required[i]));
+                         Ps::kinds[i] == Kind::Output ? "output" : "input", Ps::ordinal(i),
+                         name(types[pos]), name(*required[i]));
   }
   return {};
 }
@@ -440,10 +442,12 @@ QDP_API void commit_definition(PluginDefinition definition, std::exception_ptr e
 // kept and reported when the definition is committed, so that a definition in a plugin library
 // never throws inside dlopen. [[nodiscard]]: a definition that is never committed (converted to
 // qdp::Registration, or .commit()) would never be registered.
+#define QDP_DETAIL_UNCOMMITTED                                                                 \
+  [[nodiscard(                                                                                 \
+      "a plugin definition does nothing until it is committed: declare it with QDP_PLUGIN or " \
+      "end the chain with .commit()")]]
 template <class A = void, int NumIn = -1, int NumOut = -1>
-class [[nodiscard(
-    "a plugin definition does nothing until it is committed: declare it with QDP_PLUGIN or end "
-    "the chain with .commit()")]] PluginBuilder {
+class QDP_DETAIL_UNCOMMITTED PluginBuilder {
  public:
   explicit PluginBuilder(PluginDefinition def, std::exception_ptr error = nullptr)
       : def_(std::move(def)), error_(std::move(error)) {}
@@ -625,8 +629,8 @@ class [[nodiscard(
       auto call = [f](auto&&... args) { f(std::forward<decltype(args)>(args)...); };
       impl.bind = [call](Attrs const& a) -> BoundImpl {
         return [call, s = detail::decode_or_empty<S>(a)](std::span<const Tensor> in,
-                                                         std::span<Tensor> out, Stream st,
-                                                         Tactic t, Workspace w) {
+                                                         std::span<Tensor> out, Stream st, Tactic t,
+                                                         Workspace w) {
           detail::call_impl(call, typename Sig::params{},
                             std::make_index_sequence<Sig::params::size>{}, &s, in, out, st, t, w);
         };
@@ -657,9 +661,9 @@ class [[nodiscard(
           std::vector<DataType> types;
           for (auto const& x : in) types.push_back(x.dtype);
           for (auto const& x : out) types.push_back(x.dtype);
-          bool done = ((matches<Types, F>(types) &&
-                        (call_typed<Types>(f, &s, in, out, st, t, w), true)) ||
-                       ...);
+          bool done =
+              ((matches<Types, F>(types) && (call_typed<Types>(f, &s, in, out, st, t, w), true)) ||
+               ...);
           if (!done)
             fail("plugin {}: no instantiation of the generic impl takes {} ({})", id,
                  describe(types, in.size()), mismatch<F, Types...>(types));
@@ -692,8 +696,10 @@ class [[nodiscard(
   static std::string describe(std::span<const DataType> types, size_t num_inputs) {
     std::string s = "inputs [";
     for (size_t i = 0; i < types.size(); ++i) {
-      if (i == num_inputs) s += "] outputs [";
-      else if (i > 0) s += ", ";
+      if (i == num_inputs)
+        s += "] outputs [";
+      else if (i > 0)
+        s += ", ";
       s += name(types[i]);
     }
     return s + "]";

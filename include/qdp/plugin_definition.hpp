@@ -70,7 +70,7 @@ class BoundImpl {
   // the impl takes no workspace.
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>, BoundImpl>)
-  BoundImpl(F f) {  // NOLINT: implicit, so that impls are written as plain lambdas
+      BoundImpl(F f) {  // NOLINT: implicit, so that impls are written as plain lambdas
     if constexpr (std::is_invocable_v<F&, std::span<const Tensor>, std::span<Tensor>, Stream,
                                       Tactic, Workspace>)
       fn_ = std::move(f);

@@ -24,10 +24,10 @@ struct qdp_plugin_library_info {
 };
 }
 
-#define QDP_PLUGIN_LIBRARY(...)                                                       \
+#define QDP_PLUGIN_LIBRARY(...)                                                      \
   extern "C" QDP_API qdp_plugin_library_info const* qdp_plugin_library() {           \
     static qdp_plugin_library_info const info{QDP_ABI_VERSION, QDP_VERSION_STRING,   \
                                               +[] { __VA_OPT__((__VA_ARGS__)();) }}; \
-    return &info;                                                                     \
-  }                                                                                   \
+    return &info;                                                                    \
+  }                                                                                  \
   static_assert(true, "QDP_PLUGIN_LIBRARY() ends with a semicolon")

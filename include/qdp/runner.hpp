@@ -1,8 +1,8 @@
 #pragma once
 // Runner: one call from host arrays to host arrays, like Polygraphy's TrtRunner.
-#include <qdp/api.hpp>
 #include <map>
 #include <memory>
+#include <qdp/api.hpp>
 #include <qdp/array.hpp>
 #include <qdp/engine.hpp>
 #include <string>

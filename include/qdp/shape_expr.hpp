@@ -4,9 +4,9 @@
 // nodes are + - * floor-division cdiv min max. Constants fold as expressions are built, so a
 // static network's shapes are plain numbers. Expressions evaluate against concrete input
 // shapes and serialize to a stable text form that is stored in engines.
-#include <qdp/api.hpp>
 #include <cstdint>
 #include <memory>
+#include <qdp/api.hpp>
 #include <qdp/dims.hpp>
 #include <span>
 #include <string>

@@ -2,8 +2,8 @@
 // TensorDesc: what a tensor looks like at build time (SPEC §1). Shapes are symbolic; a desc
 // callable receives its inputs' descs (read-only) and returns its outputs' descs, built with
 // like(), aliased(), from_shape_expr() and size_tensor().
-#include <qdp/api.hpp>
 #include <memory>
+#include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
 #include <qdp/shape_expr.hpp>
 #include <vector>
@@ -61,6 +61,7 @@ QDP_API TensorDesc from_shape_expr(std::vector<ShapeExpr> shape, DataType dtype)
 
 // A scalar output whose value is an output extent known only after the plugin runs:
 // autotuned at `opt`, at most `upper_bound`. It must also be returned as an output.
-QDP_API TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound, DataType dtype = DataType::INT64);
+QDP_API TensorDesc size_tensor(ShapeExpr opt, ShapeExpr upper_bound,
+                               DataType dtype = DataType::INT64);
 
 }  // namespace qdp

@@ -1,9 +1,9 @@
 // What every backend shares: the defaults for what only some backends offer, and the choice of
 // backend by device.
+#include "backends/backend.hpp"
+
 #include <qdp/device_buffer.hpp>
 #include <utility>
-
-#include "backends/backend.hpp"
 
 namespace qdp::detail {
 
@@ -102,15 +102,15 @@ void DeviceBuffer::copy_from_host(void const* src, size_t bytes, size_t offset) 
   if (offset > bytes_ || bytes > bytes_ - offset)
     fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
          bytes_);
-  detail::backend(device_, gpu_).copy_from_host(static_cast<std::byte*>(data_) + offset, src,
-                                                bytes);
+  detail::backend(device_, gpu_)
+      .copy_from_host(static_cast<std::byte*>(data_) + offset, src, bytes);
 }
 void DeviceBuffer::copy_to_host(void* dst, size_t bytes, size_t offset) const {
   if (offset > bytes_ || bytes > bytes_ - offset)
     fail("DeviceBuffer: copy of {} bytes at offset {} overruns its {} bytes", bytes, offset,
          bytes_);
-  detail::backend(device_, gpu_).copy_to_host(dst, static_cast<std::byte const*>(data_) + offset,
-                                              bytes);
+  detail::backend(device_, gpu_)
+      .copy_to_host(dst, static_cast<std::byte const*>(data_) + offset, bytes);
 }
 
 }  // namespace qdp

@@ -231,7 +231,8 @@ class Builder {
     }
     if (layer.impl == ImplChoice::JIT) {
       if (!has_jit)
-        fail(ErrorCode::NotFound, "{}: the JIT implementation was requested, but the plugin has "
+        fail(ErrorCode::NotFound,
+             "{}: the JIT implementation was requested, but the plugin has "
              "no impl for the {} backend{}",
              where(), name(config_.device),
              def.impls.empty() ? "" : " (it has impls for other backends only)");
@@ -286,7 +287,8 @@ class Builder {
       // was not instantiated for) is the author's slip, not a reason to fail the build.
       if (why.empty() && impl && impl->check_types) {
         why = impl->check_types(c.types);
-        if (!why.empty()) why = fmt::format("the {} impl cannot take it: {}", name(config_.device), why);
+        if (!why.empty())
+          why = fmt::format("the {} impl cannot take it: {}", name(config_.device), why);
       }
       if (!why.empty()) {
         verbose("Layer '{}': dropping candidate {}: {}", layer.name, describe(c), why);
@@ -382,8 +384,8 @@ class Builder {
   // The workspace expression's bytes at `e`; a negative value is the plugin's mistake.
   size_t workspace_bytes(Network::Layer const& layer, ShapeExpr const& workspace,
                          ShapeEnv const& e) const {
-    int64_t bytes = with_error_context(context(layer, "workspace"),
-                                       [&] { return workspace.eval(e); });
+    int64_t bytes =
+        with_error_context(context(layer, "workspace"), [&] { return workspace.eval(e); });
     if (bytes < 0)
       fail("layer '{}' (plugin {}): workspace asks for {} bytes; it must be 0 or more", layer.name,
            layer.plugin_id, bytes);
@@ -629,7 +631,7 @@ class Builder {
   std::map<std::tuple<int, DataType, TensorFormat>, int> variants_;
   std::map<std::tuple<DataType, TensorFormat, DataType, TensorFormat, std::string>, double>
       reformat_ms_;
-  std::map<int, int> size_tensor_of_;  // size id -> plan tensor
+  std::map<int, int> size_tensor_of_;                          // size id -> plan tensor
   std::vector<std::shared_ptr<const PluginDefinition>> defs_;  // per layer
   int layer_index_ = 0;
 };

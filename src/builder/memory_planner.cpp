@@ -1,8 +1,7 @@
 #include "builder/memory_planner.hpp"
 
-#include <limits>
-
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 namespace qdp::detail {
@@ -191,7 +190,8 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     checked_bytes(arena, 1, "the activation arena");
     placed.push_back(i);
     for (int t : s.members) tensors[static_cast<size_t>(t)].offset = offset;
-    if (s.workspace_of >= 0) plan.steps[static_cast<size_t>(s.workspace_of)].workspace_offset = offset;
+    if (s.workspace_of >= 0)
+      plan.steps[static_cast<size_t>(s.workspace_of)].workspace_offset = offset;
   }
   plan.arena_bytes = arena;
 }

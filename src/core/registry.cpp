@@ -95,8 +95,8 @@ void Registry::add_all(std::vector<PluginDefinition> definitions) {
     auto const& id = definitions[i].id;
     bool twice = std::any_of(definitions.begin(), definitions.begin() + static_cast<long>(i),
                              [&](auto const& d) { return d.id == id; });
-    if (twice || std::any_of(plugins_.begin(), plugins_.end(),
-                             [&](auto const& p) { return p->id == id; }))
+    if (twice ||
+        std::any_of(plugins_.begin(), plugins_.end(), [&](auto const& p) { return p->id == id; }))
       fail("plugin {} is already registered: a plugin ID is registered once", id);
   }
   for (auto& d : definitions)
@@ -202,8 +202,8 @@ std::vector<std::string> load_plugin_library(std::string const& path) {
     std::string more = load.errors.size() > 1
                            ? fmt::format(" (and {} more definition errors)", load.errors.size() - 1)
                            : "";
-    throw bad(e.code(), fmt::format("a definition failed: {}{}; nothing was registered", e.what(),
-                                    more));
+    throw bad(e.code(),
+              fmt::format("a definition failed: {}{}; nothing was registered", e.what(), more));
   }
   library.handle = nullptr;  // its definitions live in the registry now: keep it loaded
   return added;

@@ -33,16 +33,17 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
            step.name, step.plugin_id);
     PluginImpl const* pi = def->impl(plan.device);
     if (!pi)
-      fail(ErrorCode::NotFound, "layer '{}': plugin {} has no impl for the {} backend in this process",
-           step.name, step.plugin_id, name(plan.device));
+      fail(ErrorCode::NotFound,
+           "layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
+           step.plugin_id, name(plan.device));
     Attrs attrs = step.attrs;
     // An engine stores only the attributes the impl uses; the rest take their defaults.
     for (auto const& spec : def->attrs)
       if (!attrs.count(spec.name) && spec.default_value)
         attrs.emplace(spec.name, *spec.default_value);
     // The bound impl keeps what it needs; the definition may leave the registry later.
-    impl->bound.back() = with_error_context({step.plugin_id, step.name, "bind"},
-                                            [&] { return pi->bind(attrs); });
+    impl->bound.back() =
+        with_error_context({step.plugin_id, step.name, "bind"}, [&] { return pi->bind(attrs); });
   }
   impl->plan = std::move(plan);
   return impl;

@@ -14,12 +14,11 @@
 #include <cstring>
 #include <limits>
 #include <qdp/registry.hpp>
+#include <qdp/version.hpp>  // QDP_VERSION_STRING: the library version written into engine files
 
 #include "backends/backend.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine_generated.h"
-
-#include <qdp/version.hpp>  // QDP_VERSION_STRING: the library version written into engine files
 
 namespace qdp::detail::engine_file {
 namespace {
@@ -35,7 +34,8 @@ static_assert(static_cast<int>(fb::Storage::MAX) ==
 static_assert(static_cast<int>(fb::StepKind::MAX) == static_cast<int>(PlanStep::Kind::Reformat));
 // The union's type code is the AttrType index + 1 (0 is "no value").
 static_assert(static_cast<size_t>(fb::AttrValue::MAX) == std::variant_size_v<AttrValue>);
-static_assert(sizeof(QDP_VERSION_STRING) <= kLibraryVersionSize, "the version must fit its header field");
+static_assert(sizeof(QDP_VERSION_STRING) <= kLibraryVersionSize,
+              "the version must fit its header field");
 
 // ---------------------------------------------------------------------------------------------
 // Header fields and checksum
@@ -274,7 +274,8 @@ void check_magic(std::span<const std::byte> file, std::string_view origin) {
 void check_versions(std::span<const std::byte> file, std::string_view origin) {
   auto format_version = get_le(file, kFormatVersionOffset, 4);
   if (format_version != kFormatVersion)
-    bad_file(ErrorCode::VersionMismatch, origin, "its engine format version is {}, but this qdp ({}) reads version {} only; {}",
+    bad_file(ErrorCode::VersionMismatch, origin,
+             "its engine format version is {}, but this qdp ({}) reads version {} only; {}",
              format_version, library_version(), kFormatVersion, kRebuild);
   auto field = file.subspan(kLibraryVersionOffset, kLibraryVersionSize);
   std::array<std::byte, kLibraryVersionSize> ours{};

@@ -300,9 +300,10 @@ class ContextState {
   size_t workspace_bytes(PlanStep const& step) const {
     int64_t bytes = step.workspace.eval(env());
     if (bytes < 0 || bytes > step.workspace_capacity)
-      fail("layer '{}' (plugin {}) asks for {} bytes of workspace at these shapes, outside the {} "
-           "planned for the profile's max shapes",
-           step.name, step.plugin_id, bytes, step.workspace_capacity);
+      fail(
+          "layer '{}' (plugin {}) asks for {} bytes of workspace at these shapes, outside the {} "
+          "planned for the profile's max shapes",
+          step.name, step.plugin_id, bytes, step.workspace_capacity);
     return static_cast<size_t>(bytes);
   }
 

@@ -63,8 +63,7 @@ TEST(Errors, CodesFromEachLayer) {
   EXPECT_EQ(code_of([] { Engine::deserialize(std::vector<std::byte>(100, std::byte{'Q'})); }),
             ErrorCode::CorruptFile);
   EXPECT_EQ(code_of([] { Engine::load("/nonexistent/model.engine"); }), ErrorCode::NotFound);
-  EXPECT_EQ(code_of([] { DeviceBuffer(Device::CPU, size_t{1} << 63); }),
-            ErrorCode::OutOfMemory);
+  EXPECT_EQ(code_of([] { DeviceBuffer(Device::CPU, size_t{1} << 63); }), ErrorCode::OutOfMemory);
   EXPECT_EQ(code_of([] { detail::backend(Device::CPU).compile_kernel("a::b", AotKernel{}); }),
             ErrorCode::Unsupported);
 }
@@ -74,9 +73,8 @@ TEST(Errors, CodesFromEachLayer) {
 void define_thrower(std::string const& id, bool with_autotune) {
   auto def = define(id)
                  .desc([](TensorDesc const& x) { return x.like(); })
-                 .impl<qdp::cpu, float, half>([]<class T>(In<T>, Out<T>) {
-                   throw std::runtime_error("the impl gave up");
-                 });
+                 .impl<qdp::cpu, float, half>(
+                     []<class T>(In<T>, Out<T>) { throw std::runtime_error("the impl gave up"); });
   if (with_autotune)
     (void)std::move(def)
         .autotune([](TensorDesc const&) {
@@ -162,7 +160,8 @@ TEST(Frontend, GenericImplDispatchesOnEveryTensorsType) {
   EXPECT_THAT(def->impl(Device::CPU)->check_types(bad), HasSubstr("output 0 is FP16"));
 }
 
-// ---- workspace -----------------------------------------------------------------------------------
+// ---- workspace
+// -----------------------------------------------------------------------------------
 
 struct ScratchSeen {
   size_t bytes = 0;
@@ -226,7 +225,8 @@ TEST(Workspace, NegativeWorkspaceIsTheirMistake) {
               HasSubstr("the workspace of step 'bad_scratch_0' needs -8 elements"));
 }
 
-// ---- devices ---------------------------------------------------------------------------------------
+// ---- devices
+// ---------------------------------------------------------------------------------------
 
 TEST(Devices, SpecsParseAsTorchWritesThem) {
   EXPECT_EQ(parse_device_spec("cpu"), (DeviceSpec{Device::CPU, 0}));

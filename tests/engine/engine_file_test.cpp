@@ -2,7 +2,6 @@
 // truncated, corrupted, foreign, of another version, with a plugin this process lacks — gives
 // a qdp::Error that says what is wrong, never a crash or a partial file.
 #include "engine/engine_file.hpp"
-#include "engine/engine_impl.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/engine_impl.hpp"
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -385,11 +385,11 @@ TEST(EngineFile, VersionMismatchesSayToRebuild) {
   std::vector<std::byte> file = dynamic_scale_engine().serialize();
   std::vector<std::byte> newer = file;
   put_u32(newer, ef::kFormatVersionOffset, ef::kFormatVersion + 1);
-  EXPECT_THAT(error_of([&] { Engine::deserialize(newer); }),
-              HasSubstr(fmt::format("its engine format version is {}, but this qdp ({}) reads "
-                                    "version {} only; rebuild the engine with this qdp",
-                                    ef::kFormatVersion + 1, ef::library_version(),
-                                    ef::kFormatVersion)));
+  EXPECT_THAT(
+      error_of([&] { Engine::deserialize(newer); }),
+      HasSubstr(fmt::format("its engine format version is {}, but this qdp ({}) reads "
+                            "version {} only; rebuild the engine with this qdp",
+                            ef::kFormatVersion + 1, ef::library_version(), ef::kFormatVersion)));
   EXPECT_EQ(code_of([&] { Engine::deserialize(newer); }), ErrorCode::VersionMismatch);
 
   std::vector<std::byte> other = file;

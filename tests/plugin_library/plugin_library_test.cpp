@@ -16,10 +16,10 @@ using namespace qdp;
 using qdp_test::code_of;
 using qdp_test::error_of;
 using ::testing::AllOf;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::Contains;
 
 // The test libraries sit beside this program (the build's bin folder, wherever it travels).
 std::string library(char const* name) {
@@ -66,25 +66,24 @@ TEST(PluginLibrary, MalformedStaticDefinitionIsAnErrorNotATerminate) {
 
 TEST(PluginLibrary, ThrowingDefinitionIsAnErrorAndRegistersNothing) {
   EXPECT_THAT(error_of([&] { load_plugin_library(QDP_TEST_LIB_THROWING); }),
-              AllOf(HasSubstr(QDP_TEST_LIB_THROWING),
-                    HasSubstr("the library's own setup failed"),
+              AllOf(HasSubstr(QDP_TEST_LIB_THROWING), HasSubstr("the library's own setup failed"),
                     HasSubstr("nothing was registered")));
   EXPECT_THAT(Registry::global().ids(), Not(Contains("test_lib::before_the_throw")));
 }
 
 TEST(PluginLibrary, AbiMismatchIsAVersionMismatch) {
   std::string error = error_of([&] { load_plugin_library(QDP_TEST_LIB_ABI_MISMATCH); });
-  EXPECT_THAT(error, AllOf(HasSubstr(fmt::format("built for qdp ABI {} (qdp 99.0.0)",
-                                                 QDP_ABI_VERSION + 1)),
-                           HasSubstr("rebuild the library against this qdp")));
+  EXPECT_THAT(
+      error, AllOf(HasSubstr(fmt::format("built for qdp ABI {} (qdp 99.0.0)", QDP_ABI_VERSION + 1)),
+                   HasSubstr("rebuild the library against this qdp")));
   EXPECT_EQ(code_of([&] { load_plugin_library(QDP_TEST_LIB_ABI_MISMATCH); }),
             ErrorCode::VersionMismatch);
 }
 
 TEST(PluginLibrary, LibraryWithoutEntryPointIsNotAQdpLibrary) {
-  EXPECT_THAT(error_of([&] { load_plugin_library(QDP_TEST_LIB_NOT_QDP); }),
-              AllOf(HasSubstr("it is not a qdp plugin library"),
-                    HasSubstr("add QDP_PLUGIN_LIBRARY();")));
+  EXPECT_THAT(
+      error_of([&] { load_plugin_library(QDP_TEST_LIB_NOT_QDP); }),
+      AllOf(HasSubstr("it is not a qdp plugin library"), HasSubstr("add QDP_PLUGIN_LIBRARY();")));
 }
 
 TEST(PluginLibrary, MissingFileIsNotFound) {

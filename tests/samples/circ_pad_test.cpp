@@ -108,7 +108,7 @@ TEST_F(CircPad, OtherElementSizesToo) {
 TEST_F(CircPad, DescGrowsThePaddedDimensions) {
   TensorDesc x(DataType::FP16, {2, 3, 5, 6});
   auto out = Registry::global().get(kId)->desc(std::span<const TensorDesc>(&x, 1),
-                                              {{"pads", Pads{0, 2, 3, 1}}});
+                                               {{"pads", Pads{0, 2, 3, 1}}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].dtype, DataType::FP16);
   std::vector<int64_t> dims;

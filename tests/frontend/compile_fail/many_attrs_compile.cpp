@@ -10,4 +10,5 @@ QDP_ATTRS(Many, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, b0, b1, b2, b3, b4, b5, 
 QDP_PLUGIN(many_attrs, "compile_ok::many_attrs")
     .desc([](qdp::TensorDesc const& x, Many const&) { return x.like(); })
     .impl<qdp::cpu>([](qdp::In<float>, qdp::Out<float>, Many const& m) { (void)m.b9; });
-static_assert(std::tuple_size_v<decltype(qdp_attr_fields(static_cast<Many const*>(nullptr)))> == 20);
+static_assert(std::tuple_size_v<decltype(qdp_attr_fields(static_cast<Many const*>(nullptr)))> ==
+              20);
