@@ -75,6 +75,7 @@ python3 bench/gpu/report.py "$out"/csv/*.csv > "$out/table.txt" 2>&1 || status=1
 for f in "$out"/logs/*.log; do echo "===== $(basename "$f")"; cat "$f"; done > "$out/steps.log"
 cat "$out"/csv/*.csv > "$out/bench.csv"
 rm -rf "$out/logs" "$out/csv"
+printf '%s\n' "${summary[@]}" > "$out/summary.txt"
 echo
 printf '%s\n' "${summary[@]}"
 echo

@@ -39,6 +39,10 @@ constexpr size_t element_size(DataType t) {
   return 0;
 }
 
+constexpr bool is_floating_point(DataType t) {
+  return t == DataType::FP32 || t == DataType::FP16 || t == DataType::BF16;
+}
+
 QDP_API std::string_view name(DataType t);      // "FP32", ... (the autotune grammar's names)
 QDP_API std::string_view name(TensorFormat f);  // "LINEAR", "HWC"
 QDP_API std::string_view name(Device d);        // "cpu", "cuda"

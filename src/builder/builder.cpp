@@ -278,7 +278,7 @@ class Builder {
     } else {
       all.push_back({natural, std::vector<TensorFormat>(natural.size(), TensorFormat::LINEAR), 0});
     }
-    std::vector<Candidate> kept;
+    std::vector<Candidate> kept, converting;
     std::string last_drop;
     for (auto& c : all) {
       if (std::find(kept.begin(), kept.end(), c) != kept.end()) continue;
@@ -295,7 +295,23 @@ class Builder {
         last_drop = describe(c) + ": " + why;
         continue;
       }
+      // A combination may change precision, but only between floating-point types: values are
+      // never truncated to integers, nor integers narrowed, unless no candidate keeps them.
+      if (std::string change = kind_change(c, natural); !change.empty()) {
+        verbose("Layer '{}': setting aside candidate {}: {} (only floating-point types are "
+                "exchanged while another candidate keeps the network's types)",
+                layer.name, describe(c), change);
+        converting.push_back(std::move(c));
+        continue;
+      }
       kept.push_back(std::move(c));
+    }
+    if (kept.empty() && !converting.empty()) {
+      log(Severity::Warning,
+          "Layer '{}' (plugin {}): no candidate takes the network's types; converting as the "
+          "plugin demands ({})",
+          layer.name, layer.plugin_id, kind_change(converting.front(), natural));
+      kept = std::move(converting);
     }
     if (kept.empty())
       fail(
@@ -303,6 +319,17 @@ class Builder {
           "-v to see why each was dropped{})",
           layer.name, layer.plugin_id, last_drop.empty() ? "" : "; the last: " + last_drop);
     return kept;
+  }
+
+  // How candidate `c` changes a type between integer and floating point (or an integer's width)
+  // against the network's natural types; empty when it changes none that way.
+  static std::string kind_change(Candidate const& c, std::vector<DataType> const& natural) {
+    for (size_t p = 0; p < c.types.size(); ++p)
+      if (c.types[p] != natural[p] &&
+          !(is_floating_point(c.types[p]) && is_floating_point(natural[p])))
+        return fmt::format("position {} is {} in the network, {} in the candidate", p,
+                           name(natural[p]), name(c.types[p]));
+    return {};
   }
 
   std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins,
@@ -315,6 +342,7 @@ class Builder {
         return fmt::format("HWC needs a rank-4 tensor, position {} has rank {}", p, d.rank());
       if (config_.strict_types && c.types[p] != natural[p])
         return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
+
       if (d.is_size_tensor() && c.types[p] != DataType::INT32 && c.types[p] != DataType::INT64)
         return fmt::format("position {} is a size tensor, which is INT32 or INT64", p);
     }

@@ -274,3 +274,73 @@ TEST(Registry, DefinitionInUseSurvivesRemoval) {
 }
 
 }  // namespace
+
+namespace {
+
+// ---- no silent precision loss -------------------------------------------------------------------
+
+void define_float_or_int() {
+  (void)define("test_arch::float_or_int")
+      .desc([](TensorDesc const& x) { return x.like(); })
+      .impl<qdp::cpu, float, int32_t>([]<class T>(In<T> x, Out<T> y) {
+        for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i];
+      })
+      .autotune([](TensorDesc const&) {
+        return std::vector{AutoTuneCombination("FP32|INT32, FP32|INT32")};
+      })
+      .commit();
+}
+
+// A plugin offering FP32|INT32 is never handed FP32 data converted to INT32 (values truncated),
+// even if that candidate were faster; and an INT32 network stays INT32.
+TEST(Builder, FloatDataIsNeverConvertedToIntegersBehindTheNetworksBack) {
+  Unregister guard("test_arch::float_or_int");
+  define_float_or_int();
+  for (DataType type : {DataType::FP32, DataType::INT32}) {
+    Network net;
+    auto x = net.add_input("x", type, {8});
+    net.mark_output(net.add_plugin("test_arch::float_or_int", {x})[0], "y");
+    CaptureLogger log;
+    BuildConfig config;
+    config.logger = &log;
+    Engine engine = build_engine(net, config);
+    EXPECT_THAT(log.text(), HasSubstr("setting aside candidate"));
+    for (auto const& layer : engine.layers()) {
+      ASSERT_EQ(layer.kind, "plugin");  // no reformat: the network's type throughout
+      EXPECT_EQ(layer.types[0], type);
+    }
+  }
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {3});
+  net.mark_output(net.add_plugin("test_arch::float_or_int", {x})[0], "y");
+  Array in = Array::from<float>(Dims{3}, {0.25f, 1.5f, -2.75f});
+  auto out = Runner(build_engine(net, {})).infer({{"x", in}});
+  EXPECT_EQ(out.at("y").data<float>()[2], -2.75f);  // not truncated to -2
+}
+
+// Where the plugin takes only another kind of type, the conversion the network demands is made,
+// with a warning.
+TEST(Builder, ConversionThePluginDemandsIsMadeWithAWarning) {
+  Unregister guard("test_arch::int_only");
+  (void)define("test_arch::int_only")
+      .desc([](TensorDesc const& x) { return x.like(); })
+      .impl<qdp::cpu, int32_t>([]<class T>(In<T> x, Out<T> y) {
+        for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * 2;
+      })
+      .autotune([](TensorDesc const&) {
+        return std::vector{AutoTuneCombination("INT32, INT32")};
+      })
+      .commit();
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2});
+  net.mark_output(net.add_plugin("test_arch::int_only", {x})[0], "y");
+  CaptureLogger log;
+  BuildConfig config;
+  config.logger = &log;
+  Engine engine = build_engine(net, config);
+  EXPECT_THAT(log.text(), HasSubstr("no candidate takes the network's types; converting"));
+  auto out = Runner(engine).infer({{"x", Array::from<float>(Dims{2}, {3.0f, 4.0f})}});
+  EXPECT_EQ(out.at("y").data<float>()[1], 8.0f);
+}
+
+}  // namespace
