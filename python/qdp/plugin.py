@@ -267,7 +267,9 @@ class _PluginDef:
                     f"{self.attr_types[p.name].type_name}")
             attr_names.append(p.name)
         names = [p.name for p in rest]
-        if len(rest) < len(trailing) or len(rest) > len(trailing) + (optional is not None):
+        expected_names = [*trailing, optional][:len(rest)]
+        if (len(rest) < len(trailing) or len(rest) > len(trailing) + (optional is not None)
+                or names != expected_names):
             unknown = [n for n in names if n not in (*trailing, optional)]
             if len(params) < n_in:
                 raise where.error(f"it takes {len(params)} parameter(s), fewer than the plugin's "
@@ -575,6 +577,11 @@ class _Op:
         self.plugin_id = plugin_id
 
     def __call__(self, *inputs: Any, **attrs: Any) -> OpCall:
+        pending = _definitions.get(self.plugin_id)
+        if pending is not None and not pending.complete:
+            raise InvalidArgumentError(f"op.{self.plugin_id.replace('::', '.')}: the plugin has a "
+                                       "desc but no impl or aot_impl yet; define one first",
+                                       plugin=self.plugin_id)
         schema = _core.plugin_schema(self.plugin_id)  # NotFoundError naming how to define it
         if len(inputs) != schema["num_inputs"]:
             raise InvalidArgumentError(f"op.{self.plugin_id.replace('::', '.')}: the plugin takes "

@@ -22,6 +22,8 @@ qdp::Error error_from_python(nb::python_error const& e, std::string_view what,
                        nb::cast<std::string>(value.attr("phase"))};
     qdp::Error err(nb::cast<std::string>(value.attr("message")),
                    nb::cast<ErrorCode>(value.attr("code")), inner);
+    // Its message already names the function it is about: the phase would say it twice.
+    context.phase.clear();
     return err.with_context(context);
   }
   std::string trace = nb::cast<std::string>(errors.attr("format_exception")(value));

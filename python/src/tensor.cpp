@@ -98,8 +98,8 @@ int dl_device(Device d) {
   return d == Device::CUDA ? nb::device::cuda::value : nb::device::cpu::value;
 }
 
-// A nanobind ndarray over the tensor's memory, owned by (and keeping alive) the view `self`.
-nb::object as_ndarray(nb::handle self) {
+// A DLPack capsule over the tensor's memory, owned by (and keeping alive) the view `self`.
+nb::object dlpack_capsule(nb::handle self) {
   PyTensor const& v = nb::cast<PyTensor const&>(self);
   Tensor const& t = v.get();
   size_t shape[kMaxRank];
@@ -178,8 +178,10 @@ void bind_tensor(nb::module_& m) {
                      return d;
                    })
       .def("__dlpack__",
-           [](nb::handle self, nb::kwargs kwargs) {
-             return as_ndarray(self).attr("__dlpack__")(**kwargs);
+           [](nb::handle self, nb::kwargs) {
+             // stream, max_version, dl_device, copy: the impl's buffers are already on the
+             // impl's stream and device, and an unversioned capsule is what every consumer reads.
+             return dlpack_capsule(self);
            })
       .def("__dlpack_device__",
            [](PyTensor const& v) { return nb::make_tuple(dl_device(v.get().device), 0); })
