@@ -181,6 +181,7 @@ class TrtRunner:
         self._inference_time: float | None = None
         self._device_inputs: dict[str, _core.DeviceBuffer] = {}
         self._allocators: dict[str, _OutputAllocator] = {}
+        self._sized: set[str] = set()  # outputs whose shape follows from the input shapes
 
     def __enter__(self) -> TrtRunner:
         self.activate()
@@ -195,7 +196,7 @@ class TrtRunner:
         self.context = self.engine.create_execution_context()
 
     def deactivate(self) -> None:
-        self.context, self._device_inputs, self._allocators = None, {}, {}
+        self.context, self._device_inputs, self._allocators, self._sized = None, {}, {}, set()
 
     def last_inference_time(self) -> float | None:
         return self._inference_time
@@ -296,15 +297,20 @@ class TrtRunner:
         outputs: dict[str, Any] = {}
         for name in self._names(TensorIOMode.OUTPUT):
             dtype = np.dtype(nptype(engine.get_tensor_dtype(name)))
-            try:
-                shape = self.context.get_tensor_shape(name)
-            except Error:  # data-dependent: known after the run, through an output allocator
-                allocator = self._allocators.get(name)
-                if allocator is None:
+            allocator = self._allocators.get(name)
+            if allocator is None and name not in self._sized:
+                try:
+                    # Before its first run a context cannot know a data-dependent shape; after
+                    # one it reports the last run's, which the next run may exceed.
+                    self.context.get_tensor_shape(name)
+                    self._sized.add(name)
+                except Error:  # known after the run, through an output allocator
                     allocator = self._allocators[name] = _OutputAllocator(engine.device)
                     self.context.set_output_allocator(name, allocator)
+            if allocator is not None:
                 outputs[name] = (allocator, dtype)
                 continue
+            shape = self.context.get_tensor_shape(name)
             nbytes = max(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, 1)
             if engine.device == "cpu":
                 out: Any = np.empty(shape, dtype)
