@@ -93,43 +93,52 @@ struct PyBoundImpl {
   void operator()(std::span<const Tensor> inputs, std::span<Tensor> outputs, Stream stream,
                   Tactic tactic) const {
     nb::gil_scoped_acquire gil;
-    size_t const n_attrs = nb::len(attr_args.get());
+    size_t const n_views = inputs.size() + outputs.size();
+    size_t const n_attrs = static_cast<size_t>(PyTuple_Size(attr_args.ptr()));
     size_t const n = inputs.size() + n_attrs + 2 + (takes_tactic ? 1 : 0);
-    // Views of the buffers; released (marked dead) when the call returns, however it returns.
-    std::vector<nb::object> views;
-    views.reserve(inputs.size() + outputs.size());
-    nb::object out_tuple = nb::steal(PyTuple_New(static_cast<Py_ssize_t>(outputs.size())));
+    // No allocation for the usual handful of tensors and attributes: this runs at every enqueue.
+    constexpr size_t kInline = 16;
+    nb::object inline_views[kInline];
+    PyObject* inline_args[kInline + 1];
+    std::vector<nb::object> heap_views;
+    std::vector<PyObject*> heap_args;
+    nb::object* views = inline_views;
+    PyObject** args = inline_args;
+    if (n_views > kInline) views = (heap_views.resize(n_views), heap_views.data());
+    if (n + 1 > kInline + 1) args = (heap_args.resize(n + 1), heap_args.data());
+    // Views of the buffers, released (marked dead) when the call returns, however it returns.
+    size_t made = 0;
     struct Release {
-      std::vector<nb::object>& views;
+      nb::object* views;
+      size_t const& made;
       ~Release() {
-        for (auto& v : views) nb::inst_ptr<PyTensor>(v)->alive = false;
+        for (size_t i = 0; i < made; ++i) nb::inst_ptr<PyTensor>(views[i])->alive = false;
       }
-    } release{views};
-    std::vector<PyObject*> args;
-    args.reserve(n + 1);
-    args.push_back(nullptr);  // PY_VECTORCALL_ARGUMENTS_OFFSET: a free slot before the arguments
+    } release{views, made};
+    size_t a = 1;  // args[0] is free: PY_VECTORCALL_ARGUMENTS_OFFSET
     for (Tensor const& t : inputs) {
       // An input is writable only where an output aliases it (an in-place plugin).
       bool aliased = false;
       for (Tensor const& o : outputs) aliased |= o.data == t.data;
-      views.push_back(nb::cast(PyTensor{t, aliased, true, {}}));
-      args.push_back(views.back().ptr());
+      views[made] = nb::cast(PyTensor{t, aliased, true, {}});
+      args[a++] = views[made++].ptr();
     }
-    for (size_t i = 0; i < n_attrs; ++i) args.push_back(attr_args.get()[i].ptr());
+    for (size_t i = 0; i < n_attrs; ++i) args[a++] = PyTuple_GetItem(attr_args.ptr(), static_cast<Py_ssize_t>(i));
+    nb::object out_tuple = nb::steal(PyTuple_New(static_cast<Py_ssize_t>(outputs.size())));
     for (size_t o = 0; o < outputs.size(); ++o) {
-      views.push_back(nb::cast(PyTensor{outputs[o], true, true, {}}));
-      PyTuple_SetItem(out_tuple.ptr(), static_cast<Py_ssize_t>(o), views.back().inc_ref().ptr());
+      views[made] = nb::cast(PyTensor{outputs[o], true, true, {}});
+      PyTuple_SetItem(out_tuple.ptr(), static_cast<Py_ssize_t>(o), views[made++].inc_ref().ptr());
     }
-    args.push_back(out_tuple.ptr());
+    args[a++] = out_tuple.ptr();
     nb::object stream_obj = nb::steal(PyLong_FromVoidPtr(stream.handle));
-    args.push_back(stream_obj.ptr());
+    args[a++] = stream_obj.ptr();
     nb::object tactic_obj;
     if (takes_tactic) {
       tactic_obj = nb::int_(tactic.value);
-      args.push_back(tactic_obj.ptr());
+      args[a++] = tactic_obj.ptr();
     }
-    PyObject* result = PyObject_Vectorcall(fn.ptr(), args.data() + 1,
-                                           n | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+    PyObject* result =
+        PyObject_Vectorcall(fn.ptr(), args + 1, n | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
     if (!result) throw error_from_python(nb::python_error(), what, {id, "", "impl"});
     Py_DECREF(result);
   }
