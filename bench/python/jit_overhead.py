@@ -3,11 +3,12 @@ execute_async_v3 of a one-node CPU engine against calling the same Python impl d
 ready-made arguments. The impl does nothing, so the difference is what the engine adds: the
 enqueue, the GIL, the Tensor views, the outputs tuple, the call and the views' release.
 
-    PYTHONPATH=build/python .venv-py/bin/python bench/python/jit_overhead.py
+    PYTHONPATH=build/python .venv-py/bin/python bench/python/jit_overhead.py [--device cuda]
 """
 
 from __future__ import annotations
 
+import argparse
 import platform
 import statistics
 import time
@@ -41,16 +42,24 @@ def per_call_us(fn: Callable[[], object], calls: int = 20000, repeats: int = 15)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    device = parser.parse_args().device
     builder, network = create_network()
     x = network.add_input("x", trt.float32, (10, 3, 32, 32))
     layer = network.add_plugin(trtp.op.bench.noop(x))
     layer.get_output(0).name = "y"
     network.mark_output(layer.get_output(0))
-    engine = engine_from_network((builder, network), CreateConfig(device="cpu"))
+    engine = engine_from_network((builder, network), CreateConfig(device=device))
     context = engine.create_execution_context()
     a, b = np.zeros((10, 3, 32, 32), np.float32), np.zeros((10, 3, 32, 32), np.float32)
-    context.set_tensor_address("x", a.ctypes.data)
-    context.set_tensor_address("y", b.ctypes.data)
+    if device == "cpu":
+        context.set_tensor_address("x", a.ctypes.data)
+        context.set_tensor_address("y", b.ctypes.data)
+    else:
+        buffers = [trt._core.DeviceBuffer(trt._core.Device.CUDA, a.nbytes) for _ in range(2)]
+        context.set_tensor_address("x", buffers[0].ptr)
+        context.set_tensor_address("y", buffers[1].ptr)
 
     args = (a, 256, (b,), 0)  # ready-made: the same arity and kinds as the engine passes
     direct = lambda: noop_impl(*args)  # noqa: E731
@@ -63,7 +72,7 @@ def main() -> None:
     best = min(r[1] - r[0] for r in rounds)
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("one Python JIT node, 10x3x32x32 fp32, CPU engine, impl does nothing")
+    print(f"one Python JIT node, 10x3x32x32 fp32, {device} engine, impl does nothing")
     print(f"direct call of the impl:   {d:7.3f} us (median of 15 rounds of 20000 calls)")
     print(f"engine execute_async_v3:   {e:7.3f} us")
     print(f"engine overhead:           {e - d:7.3f} us (median), {best:.3f} us (best round); target <= 2 us")

@@ -25,8 +25,15 @@ using namespace nb::literals;
 class PyRef {
  public:
   PyRef() = default;
-  explicit PyRef(nb::handle h) : p_(h.ptr()) { Py_XINCREF(p_); }
-  PyRef(PyRef const& o) : PyRef(nb::handle(o.p_)) {}  // callers hold the GIL
+  explicit PyRef(nb::handle h) : p_(h.ptr()) { Py_XINCREF(p_); }  // with the GIL held
+  PyRef(PyRef const& o) : p_(o.p_) {
+    // The core copies definitions as it likes, on any thread.
+    if (p_) {
+      PyGILState_STATE s = PyGILState_Ensure();
+      Py_INCREF(p_);
+      PyGILState_Release(s);
+    }
+  }
   PyRef(PyRef&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
   PyRef& operator=(PyRef o) noexcept {
     std::swap(p_, o.p_);

@@ -231,3 +231,28 @@ def test_python_and_cpp_plugins_mix_in_one_network(tmp_path):
     result = run_python(["-c", script])
     assert result.returncode == 0, result.stderr
     assert "mixed ok" in result.stdout
+
+
+def test_logger_subclass_receives_the_builders_messages(plugin_id):
+    pid = plugin_id("logged")
+    define_scale(pid)
+
+    class Collect(trt.Logger):
+        def __init__(self):
+            super().__init__(trt.Logger.INFO)
+            self.messages = []
+
+        def log(self, severity, msg):
+            self.messages.append((severity, msg))
+
+    logger = Collect()
+    builder = trt.Builder(logger)
+    network = builder.create_network()
+    x = network.add_input("x", trt.float32, (2,))
+    network.mark_output(network.add_plugin(op_of(pid)(x)).get_output(0))
+    config = builder.create_builder_config()
+    config.device = "cpu"
+    builder.build_engine_with_config(network, config)
+    assert any(s == trt.Logger.INFO and m.startswith("Finished engine building in")
+               for s, m in logger.messages)
+    assert all(s <= trt.Logger.INFO for s, _ in logger.messages)  # nothing verbose got through
