@@ -315,7 +315,7 @@ class OnnxParser:
     errors (num_errors, get_error)."""
 
     def __init__(self, network: INetworkDefinition, logger: Logger | None = None) -> None:
-        self._network, self._errors = network, []  # type: ignore[var-annotated]
+        self._network = network
         self._errors: list[ParserError] = []
 
     def _run(self, load: Any) -> bool:

@@ -446,9 +446,6 @@ atexit.register(_core.unregister_python_plugins)
 
 # ---- AOT kernels ----------------------------------------------------------------------------------
 
-_Extent = "int | ShapeExpr"
-
-
 class KernelLaunchParams:
     """How an AOT kernel is launched: grid and block dimensions and dynamic shared memory in
     bytes, each an int or a ShapeExpr (evaluated when the input shapes are known)."""

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import _core
-from ._core import DataType, ICudaEngine, TensorIOMode
+from ._core import ICudaEngine, TensorIOMode
 from ._engine import (Builder, BuilderFlag, IBuilderConfig, INetworkDefinition, IOutputAllocator,
                       Logger, OnnxParser, PreviewFeature, default_device, nptype)
 from ._errors import Error, InvalidArgumentError
@@ -322,19 +322,14 @@ class TrtRunner:
         return outputs
 
     def _collect(self, name: str, out: Any, to_host: bool) -> Any:
-        if isinstance(out, tuple):  # (allocator, dtype): copy out of the reused buffer
+        if isinstance(out, tuple):  # (allocator, dtype): the result takes the allocator's buffer
             allocator, dtype = out
+            buffer, allocator.buffer = allocator.buffer, None  # the next run allocates anew
             shape = allocator.shape
-            n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             if allocator.device == "cpu":
-                return allocator.buffer[:n].view(dtype).reshape(shape).copy()
-            result = DeviceArray(allocator.buffer, shape, dtype)
-            host = result.numpy()
-            if to_host:
-                return host
-            device = DeviceArray(_core.DeviceBuffer(_core.Device.CUDA, max(n, 1)), shape, dtype)
-            device._buffer.copy_from_host(host.reshape(-1).view(np.uint8))
-            return device
+                n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                return buffer[:n].view(dtype).reshape(shape)
+            out = DeviceArray(buffer, shape, dtype)
         if isinstance(out, DeviceArray) and to_host:
             return out.numpy()
         return out

@@ -182,6 +182,20 @@ def test_desc_returning_something_that_is_not_a_tensor_desc(plugin_id):
         build(pid)
 
 
+def test_desc_changing_an_input_desc(plugin_id):
+    pid = plugin_id("readonly")
+
+    @trtp.register(pid)
+    def grows_its_input(x: trtp.TensorDesc) -> trtp.TensorDesc:
+        x.shape_expr[0] += 1
+        return x
+
+    trtp.impl(pid)(lambda x, outputs, stream: None)
+    with pytest.raises(qdp.Error, match=r"TensorDesc.shape_expr\[i\] = ...: this is an input's desc, "
+                       r"which is read-only; describe an output with like\(\)"):
+        build(pid)
+
+
 def test_autotune_string_with_a_bad_type(plugin_id):
     with pytest.raises(qdp.InvalidArgumentError, match=r"autotune combination types \"FP32\|FP61, "
                        r"FP32\|FP16\": entry 1 \"FP32\|FP61\": unknown type \"FP61\"; expected one of FP32"):

@@ -222,3 +222,34 @@ def test_aot_kernel_is_what_aot_impl_returns(plugin_id):
     net.mark_output(net.add_plugin(getattr(trtp.op.test, pid.split("::")[1])(t)).get_output(0))
     with pytest.raises(qdp.Error, match="AOT kernels run on the CUDA backend"):
         builder.build_engine_with_config(net, _cpu_config())
+
+
+def test_hwc_views_have_the_logical_shape_and_channels_last_strides(plugin_id):
+    pid = plugin_id("hwc")
+    formats = []
+
+    @trtp.register(pid)
+    def desc(x: trtp.TensorDesc) -> trtp.TensorDesc:
+        return x.like()
+
+    @trtp.autotune(pid)
+    def tune(x, outputs):
+        return [trtp.AutoTuneCombination("FP32, FP32", "HWC")]
+
+    @trtp.impl(pid)
+    def impl(x: trtp.Tensor, outputs: Tuple[trtp.Tensor], stream: int):
+        formats.append(x.format)
+        a, y = np.asarray(x), np.asarray(outputs[0])
+        assert a.shape == (1, 3, 2, 2) and x.strides == (12, 1, 6, 3)
+        y[...] = a * 10  # elementwise on the logical NCHW view: the layout is the engine's
+
+    builder, net = qdp.runner.create_network()
+    t = net.add_input("x", qdp.float32, (1, 3, 2, 2))
+    layer = net.add_plugin(getattr(trtp.op.test, pid.split("::")[1])(t))
+    layer.get_output(0).name = "y"
+    net.mark_output(layer.get_output(0))
+    engine = builder.build_engine_with_config(net, _cpu_config())
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+    with qdp.runner.TrtRunner(engine) as r:
+        np.testing.assert_array_equal(r.infer({"x": x})["y"], x * 10)
+    assert formats and set(formats) == {qdp.TensorFormat.HWC}
