@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of qdp from Debian's packages.
-# Idempotent: packages already present are left alone. Run as root (CI does).
+# Installs every build and test dependency of qdp: Debian's packages, then a Python 3.12 virtual
+# environment (.venv-py) with the Python module's build and test packages from PyPI.
+# Idempotent: what is already present is left alone. Run as root (CI does).
 set -euo pipefail
 
 packages=(
@@ -25,4 +26,28 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
+fi
+
+# The Python module: Python 3.12 (pyenv's here; python3.12 where it is on the PATH), and
+# nanobind, numpy, pytest and onnx from PyPI in .venv-py, which python/CMakeLists.txt uses.
+cd "$(dirname "$0")/.."
+venv=.venv-py
+if [[ ! -x $venv/bin/python ]]; then
+  py312=""
+  if command -v pyenv >/dev/null; then
+    py312=$(ls -d "$(pyenv root)"/versions/3.12*/bin/python3 2>/dev/null | sort -V | tail -n 1 || true)
+  fi
+  [[ -n $py312 ]] || py312=$(command -v python3.12 || true)
+  if [[ -z $py312 ]]; then
+    echo "install-deps: no Python 3.12 found (pyenv or python3.12): the Python module needs it" >&2
+    exit 1
+  fi
+  echo "install-deps: creating $venv with $py312"
+  "$py312" -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import nanobind, numpy, pytest, onnx" 2>/dev/null; then
+  echo "install-deps: installing the Python packages into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
+else
+  echo "install-deps: Python packages present"
 fi

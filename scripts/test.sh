@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds, and runs every test through CTest. GPU tests skip, visibly,
-# where no GPU is present.
+# Installs the dependencies, builds, and runs every test: CTest, then pytest over the Python
+# module in the build tree. GPU tests skip, visibly, where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-ctest --test-dir "${QDP_BUILD_DIR:-build}" --output-on-failure --parallel "$(nproc)"
+build_dir=${QDP_BUILD_DIR:-build}
+ctest --test-dir "$build_dir" --output-on-failure --parallel "$(nproc)"
+
 # The installed package: find_package(qdp) from an out-of-tree plugin library, run through the
 # installed qdpexec.
-bash scripts/check-install.sh "${QDP_BUILD_DIR:-build}"
+bash scripts/check-install.sh "$build_dir"
+
+# The Python tests run against the build tree: the module built above, no second build.
+if ! ls "$build_dir"/python/qdp/_core*.so >/dev/null 2>&1; then
+  echo "test.sh: the Python module was not built (see the qdp: Python module line of CMake)" >&2
+  exit 1
+fi
+status=0
+PYTHONPATH="$(realpath "$build_dir/python")" .venv-py/bin/python -m pytest tests/python -q -p no:cacheprovider || status=$?
+if ((status == 5)); then
+  echo "test.sh: pytest collected no tests in tests/python" >&2
+  exit 1
+fi
+exit $status
