@@ -58,6 +58,9 @@ step sample_circ_pad_aot_save "$bin/qdp_runner" circ_pad --mode inetdef --aot --
 # The all-AOT engine runs in a process without any plugin definition.
 step qdpexec_aot_engine_no_plugins "$bin/qdpexec" --loadEngine "$art/circ_pad.engine" --iterations 20 --duration 0 --warmUp 10 --dumpLayerInfo
 step qdpexec_onnx_cuda_graph "$bin/qdpexec" --onnx "$art/circ_pad.onnx" --plugins "$bin/libqdp_sample_plugins.so" --device cuda --useCudaGraph --iterations 50 --duration 0 --warmUp 10
+# The Python front end: its samples on cuda (torch/Triton impls, CUDA and Triton AOT kernels),
+# the Python-built AOT engine in qdpexec without Python, its benchmark and the GPU pytest tests.
+step python bash tests/python/gpu_check.sh "$build"
 step memcheck compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_gpu_tests"
 step memcheck_aot_sample compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 1 "$bin/qdp_runner" circ_pad --mode inetdef --aot --multi_tactic --device cuda
 step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/csv/qdp.csv'"

@@ -174,6 +174,9 @@ void bind_tensor(nb::module_& m) {
                      if (v.get().device != Device::CUDA)
                        throw nb::attribute_error("a CPU tensor has __array_interface__");
                      nb::dict d = array_interface(v);
+                     // torch refuses read-only CUDA memory; CUDA arrays are shared writable
+                     // (numpy views of CPU inputs stay read-only).
+                     d["data"] = nb::make_tuple(reinterpret_cast<uintptr_t>(v.get().data), false);
                      d["stream"] = nb::none();  // the impl runs on the stream it was given
                      return d;
                    })

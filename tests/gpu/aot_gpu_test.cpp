@@ -31,6 +31,11 @@ extern "C" __global__ void twice(float const* x, int n, float* y) {
   if (i < n) y[i] = 2.0f * x[i];
 }
 extern "C" __global__ void twice_missing_n(float const* x, float* y) { y[threadIdx.x] = x[threadIdx.x]; }
+extern "C" __global__ void twice_with_scratch(float const* x, int n, float* y, void* global_scratch,
+                                              void* profile_scratch) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n && !global_scratch && !profile_scratch) y[i] = 2.0f * x[i];
+}
 )";
 
 void define_twice(std::string id) {
@@ -201,6 +206,27 @@ TEST_F(Aot, ExtraArgumentsOutsideInt32AreRefused) {
   EXPECT_THAT(error_of([&] { kernel->launch(in, out, env, {}); }),
               AllOf(HasSubstr("extra argument 0"), HasSubstr("is 2147483648, outside the int32")));
   EXPECT_EQ(code_of([&] { kernel->launch(in, out, env, {}); }), ErrorCode::InvalidArgument);
+}
+
+// Triton's PTX declares two scratch pointers after the outputs: accepted, and passed null.
+TEST_F(Aot, TrailingScratchPointersAsTritonDeclaresThemAreNull) {
+  AotKernel k;
+  k.name = "twice_with_scratch";
+  k.code = kDoubleSource;
+  k.grid = {1, 1, 1};
+  k.block = {32, 1, 1};
+  k.extra_args = {ShapeExpr(4)};
+  auto& cuda = detail::backend(Device::CUDA);
+  auto kernel = cuda.load_kernel(cuda.compile_kernel("test_aot::scratch", k), "scratch", 1, 1);
+  std::vector<float> host = {1, 2, 3, 4}, back(4, 0);
+  DeviceBuffer x(Device::CUDA, 16), y(Device::CUDA, 16);
+  x.copy_from_host(host.data(), 16);
+  Tensor tx{x.data(), DataType::FP32, TensorFormat::LINEAR, Device::CUDA, {4}, {1}};
+  Tensor ty{y.data(), DataType::FP32, TensorFormat::LINEAR, Device::CUDA, {4}, {1}};
+  std::vector<Tensor> in{tx}, out{ty};
+  kernel->launch(in, out, ShapeEnv{}, {});
+  y.copy_to_host(back.data(), 16);
+  EXPECT_EQ(back, (std::vector<float>{2, 4, 6, 8}));
 }
 
 // On the GPU both implementations are usable: without a choice the build says every way to make

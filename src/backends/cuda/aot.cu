@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <nvrtc.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <qdp/cuda.hpp>
@@ -132,7 +133,7 @@ class CudaKernel final : public LoadedKernel {
            "layer '{}': the AOT code has no kernel named '{}' (declare it extern \"C\" __global__)",
            step, k.name);
     }
-    check_parameters(step);
+    trailing_pointers_ = check_parameters(step);
   }
 
   void launch(std::span<const Tensor> in, std::span<const Tensor> out, ShapeEnv const& env,
@@ -157,6 +158,9 @@ class CudaKernel final : public LoadedKernel {
     for (size_t i = 0; i < in.size(); ++i) args.push_back(&pointers[i]);
     for (auto& e : extra) args.push_back(&e);
     for (size_t i = in.size(); i < pointers.size(); ++i) args.push_back(&pointers[i]);
+    // Triton's trailing scratch pointers (global, profile): null, for kernels that use none.
+    void* no_scratch = nullptr;
+    for (size_t i = 0; i < trailing_pointers_; ++i) args.push_back(&no_scratch);
     auto dim = [&](std::array<ShapeExpr, 3> const& d) {
       return dim3(static_cast<unsigned>(d[0].eval(env)), static_cast<unsigned>(d[1].eval(env)),
                   static_cast<unsigned>(d[2].eval(env)));
@@ -169,8 +173,9 @@ class CudaKernel final : public LoadedKernel {
   }
 
  private:
-  // The kernel must take the pointers and int32 arguments qdp passes, in qdp's order.
-  void check_parameters(std::string_view step) const {
+  // The kernel must take the pointers and int32 arguments qdp passes, in qdp's order. Returns
+  // how many trailing scratch pointers it declares beyond them.
+  size_t check_parameters(std::string_view step) const {
     size_t expected = inputs_ + kernel_.extra_args.size() + outputs_;
     std::vector<size_t> sizes;
     size_t offset = 0, size = 0;
@@ -178,13 +183,22 @@ class CudaKernel final : public LoadedKernel {
                                 &size) == cudaSuccess)
       sizes.push_back(size);
     (void)cudaGetLastError();  // the probe past the last parameter
-    if (sizes.size() != expected)
+    // PTX from Triton declares up to two pointers after the outputs (its global and profile
+    // scratch); they are accepted and passed null.
+    size_t beyond = sizes.size() > expected ? sizes.size() - expected : 0;
+    bool scratch_tail = beyond <= kMaxTrailingPointers &&
+                        std::all_of(sizes.begin() + static_cast<std::ptrdiff_t>(expected),
+                                    sizes.end(), [](size_t n) { return n == sizeof(void*); });
+    size_t trailing = scratch_tail ? beyond : 0;
+    if (sizes.size() != expected + trailing)
       fail(
           "layer '{}': AOT kernel '{}' takes {} parameters, but qdp passes {}: {} input "
           "pointer(s), {} extra "
-          "argument(s), {} output pointer(s)",
-          step, kernel_.name, sizes.size(), expected, inputs_, kernel_.extra_args.size(), outputs_);
-    for (size_t i = 0; i < sizes.size(); ++i) {
+          "argument(s), {} output pointer(s) (and up to {} trailing scratch pointers, as Triton "
+          "declares)",
+          step, kernel_.name, sizes.size(), expected, inputs_, kernel_.extra_args.size(), outputs_,
+          kMaxTrailingPointers);
+    for (size_t i = 0; i < expected; ++i) {
       bool pointer = i < inputs_ || i >= inputs_ + kernel_.extra_args.size();
       size_t want = pointer ? sizeof(void*) : sizeof(int32_t);
       if (sizes[i] != want)
@@ -192,10 +206,13 @@ class CudaKernel final : public LoadedKernel {
              step, i, kernel_.name, sizes[i], want,
              pointer ? "a tensor pointer" : "an int32 extra argument");
     }
+    return trailing;
   }
 
+  static constexpr size_t kMaxTrailingPointers = 2;
   PlanKernel kernel_;
   size_t inputs_, outputs_;
+  size_t trailing_pointers_ = 0;  // Triton's scratch parameters after the outputs
   UniqueLibrary library_;
   cudaKernel_t function_ = nullptr;
 };
