@@ -43,24 +43,35 @@ void write_atomically(std::string const& path, std::function<void(std::ostream&)
   }
 }
 
-void check_output_file(std::string const& path, std::string_view option) {
+namespace {
+// The status of `path`, failing for anything but "it does not exist" (a name too long, say).
+fs::file_status status_of(std::string const& path, std::string_view option) {
   std::error_code ec;
-  if (fs::is_directory(path, ec))
+  fs::file_status status = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    fail("{} {}: {}", option, path, ec.message());
+  return status;
+}
+}  // namespace
+
+void check_output_file(std::string const& path, std::string_view option) {
+  if (fs::is_directory(status_of(path, option)))
     fail("{} {}: that is a folder; name a file to write", option, path);
   fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::is_directory(parent, ec))
+  if (!parent.empty() && !fs::is_directory(status_of(parent.string(), option)))
     fail("{} {}: the folder '{}' does not exist", option, path, parent.string());
 }
 
+void check_output_dir(std::string const& path, std::string_view option) {
+  fs::file_status status = status_of(path, option);
+  if (fs::exists(status) && !fs::is_directory(status))
+    fail("{} {}: that exists and is not a folder; name a folder to write the outputs to", option,
+         path);
+}
+
 void prepare_output_dir(std::string const& path, std::string_view option) {
+  check_output_dir(path, option);
   std::error_code ec;
-  auto status = fs::status(path, ec);
-  if (fs::exists(status)) {
-    if (!fs::is_directory(status))
-      fail("{} {}: that exists and is not a folder; name a folder to write the outputs to", option,
-           path);
-    return;
-  }
   fs::create_directories(path, ec);
   if (ec) fail("{} {}: cannot create the folder: {}", option, path, ec.message());
 }

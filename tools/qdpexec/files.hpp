@@ -17,6 +17,8 @@ void write_atomically(std::string const& path, std::function<void(std::ostream&)
 
 // `path` can be written as a file: not a folder, and its folder exists.
 void check_output_file(std::string const& path, std::string_view option);
+// `path` is a folder or does not exist yet.
+void check_output_dir(std::string const& path, std::string_view option);
 // `path` is a folder, created if missing.
 void prepare_output_dir(std::string const& path, std::string_view option);
 
