@@ -1,9 +1,23 @@
 // qdp_runner: the samples of SPEC §3 behind one command, with the seed's options.
 // Exit codes: 0 correct, 1 incorrect or failed, 2 usage.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
 
 #include "sample_common.hpp"
+
+namespace {
+// One line on stderr, whatever the message holds.
+int fail_with(std::string message, int code) {
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  std::fflush(stdout);  // what the sample printed comes first
+  std::fprintf(stderr, "qdp_runner: error: %s\n", message.c_str());
+  return code;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace qdp::samples;
@@ -49,18 +63,25 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (CLI::CallForHelp const& e) {
+    return app.exit(e);
   } catch (CLI::ParseError const& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    return fail_with(std::string(e.what()) + " (see --help)", 2);
   }
+  // Every failure is a message and an exit code, never an abort.
   try {
     if (add_cmd->parsed()) return run_add(add);
     if (inplace_cmd->parsed()) return run_inplace_add(inplace);
     if (pad_cmd->parsed()) return run_circ_pad(pad);
     if (nz_cmd->parsed()) return run_non_zero(nz);
   } catch (qdp::Error const& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    return fail_with(e.what(), 1);
+  } catch (std::bad_alloc const&) {
+    return fail_with("out of memory: an allocation failed", 1);
+  } catch (std::exception const& e) {  // std::filesystem errors among them
+    return fail_with(e.what(), 1);
+  } catch (...) {
+    return fail_with("an unknown exception", 1);
   }
   return 2;
 }

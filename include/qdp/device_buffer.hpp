@@ -35,6 +35,8 @@ class QDP_API DeviceBuffer {
 
 // Whether a CUDA device is usable in this process (qdp built with CUDA and a GPU present).
 QDP_API bool cuda_available();
+// How many GPUs this process can use (cuda:0 to cuda:N-1); 0 without CUDA.
+QDP_API int gpu_count();
 // cuda when available, else cpu: the samples' default.
 QDP_API Device default_device();
 

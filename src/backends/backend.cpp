@@ -67,6 +67,14 @@ bool cuda_available() {
 #endif
 }
 
+int gpu_count() {
+#ifdef QDP_WITH_CUDA
+  return detail::cuda_device_count();
+#else
+  return 0;
+#endif
+}
+
 Device default_device() {
   return cuda_available() ? Device::CUDA : Device::CPU;
 }

@@ -41,6 +41,12 @@ expect circ_pad.load_missing_engine 1 'circ_pad.engine' -- circ_pad --load_engin
 expect usage.no_subcommand 2 'subcommand' --
 expect usage.unknown_option 2 'not expected' -- add --bogus
 expect usage.bad_device 2 'device' -- add --device tpu
+expect_error usage.one_line 2 "The following argument was not expected: --bogus \(see --help\)" -- add --bogus
+
+# Failures beyond the samples' own checks: an exit code and one line, never an abort.
+expect_error error.artifacts_dir_name_too_long 1 'File name too long' -- circ_pad --mode inetdef --device cpu --artifacts_dir "$art/$(printf 'n%.0s' {1..300})"
+mkdir -p "$art/corrupt" && echo "not an engine" >"$art/corrupt/circ_pad.engine"
+expect_error error.corrupt_engine 1 'not a qdp engine file' -- circ_pad --load_engine --artifacts_dir "$art/corrupt"
 
 # --device cuda: correct on a GPU machine, a clear error (exit 1) elsewhere.
 out=$("$program" add --device cuda 2>&1); rc=$?

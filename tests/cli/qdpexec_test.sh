@@ -1,36 +1,18 @@
 #!/usr/bin/env bash
 # Command-line tests of qdpexec: ONNX models written by the circ_pad sample and by ONNX's Python
 # package, plugin libraries, engine files, .npy inputs and outputs against numpy, usage errors.
+# The failure cases are in qdpexec_errors_test.sh, output checks in qdpexec_check_test.sh, timing
+# in qdpexec_timing_test.sh.
 # Usage: qdpexec_test.sh BIN_DIR
 set -uo pipefail
 bin=$1
-qdpexec=$bin/qdpexec
-plugins=$bin/libqdp_sample_plugins.so
-py=/usr/bin/python3  # Debian's, with python3-numpy and python3-onnx
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/qdpexec_models.sh"
 program=$qdpexec
 source "$(dirname "$0")/expect.sh"
 
-# Models: the sample's own (ONNX's C++ classes) and one from ONNX's Python package.
-"$bin/qdp_runner" circ_pad --mode onnx --artifacts_dir "$work" --device cpu >/dev/null
-$py - "$work" <<'PY'
-import sys, numpy as np, onnx
-from onnx import helper, numpy_helper, TensorProto
-work = sys.argv[1]
-x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])
-y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-pads = numpy_helper.from_array(np.array([2, 1, 0, 3], dtype=np.int32))
-node = helper.make_node("circ_pad_plugin", ["x"], ["y"], name="pad", plugin_namespace="sample", pads=pads, aot=0)
-model = helper.make_model(helper.make_graph([node], "g", [x], [y]), opset_imports=[helper.make_opsetid("", 16)])
-onnx.save(model, f"{work}/python.onnx")
-np.save(f"{work}/x.npy", np.random.default_rng().standard_normal((2, 3, 8, 8)).astype(np.float32))
-np.save(f"{work}/x_sample.npy", np.random.default_rng().standard_normal((10, 3, 32, 32)).astype(np.float32))
-PY
-
-expect onnx.sample_model 0 'Latency: min = .* median = .* mean = .* p99 = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+expect onnx.sample_model 0 'Latency: min = .* max = .* mean = .* median = .* percentile\(99%\) = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
 expect onnx.reports_throughput 0 'Throughput: [0-9.]+ qps' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
-expect onnx.reports_enqueue 0 'Enqueue time: mean' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+expect onnx.reports_enqueue 0 'Enqueue Time: min = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
 expect onnx.save_outputs 0 "Saved output 'y'" -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 1 --duration 0 --warmUp 0 --loadInputs "x:$work/x_sample.npy" --saveOutputs "$work/out_sample"
 check onnx.sample_output_matches_numpy $py -c "
 import numpy as np

@@ -1,114 +1,34 @@
 // qdpexec: the counterpart of trtexec (SPEC §4). Builds an engine from an ONNX model or loads one,
-// optionally saves it, runs it and reports build time, latency, throughput and enqueue time.
-// Exit codes: 0 success, 1 failure, 2 usage.
+// optionally saves it, runs it, checks its outputs (against a CPU build of the same model or
+// saved references, as Polygraphy does) and reports build time, latency, throughput and enqueue
+// time. Exit codes: 0 success, 1 failure (an error or outputs that do not match), 2 usage.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
+#include <new>
 #include <nlohmann/json.hpp>
-#include <numeric>
+#include <optional>
 #include <qdp/onnx.hpp>
 #include <qdp/qdp.hpp>
-#include <random>
 
+#include "qdpexec/args.hpp"
+#include "qdpexec/compare.hpp"
+#include "qdpexec/cuda_util.hpp"
+#include "qdpexec/files.hpp"
+#include "qdpexec/inputs.hpp"
 #include "qdpexec/npy.hpp"
+#include "qdpexec/session.hpp"
+#include "qdpexec/timing.hpp"
 
 namespace qdp::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string onnx, load_engine, save_engine, save_outputs, export_layer_info, device;
-  std::vector<std::string> plugins, shapes, min_shapes, opt_shapes, max_shapes, load_inputs;
-  bool fp16 = false, use_cuda_graph = false, dump_layer_info = false, dump_profile = false,
-       verbose = false, skip_inference = false;
-  int iterations = 10;
-  double warm_up_ms = 200, duration_s = 3;
-};
-
-// "name:AxBxC" entries, also comma-separated within one argument.
-std::map<std::string, Dims> parse_shapes(std::vector<std::string> const& args,
-                                         std::string_view option) {
-  std::map<std::string, Dims> out;
-  for (auto const& arg : args) {
-    size_t start = 0;
-    while (start <= arg.size()) {
-      size_t end = arg.find(',', start);
-      std::string item =
-          arg.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      start = end == std::string::npos ? arg.size() + 1 : end + 1;
-      size_t colon = item.rfind(':');
-      if (colon == std::string::npos || colon == 0)
-        throw CLI::ValidationError(std::string(option), "expected name:AxBxC, got '" + item + "'");
-      Dims dims;
-      std::string text = item.substr(colon + 1);
-      size_t p = 0;
-      while (p <= text.size()) {
-        size_t x = text.find('x', p);
-        std::string d = text.substr(p, x == std::string::npos ? std::string::npos : x - p);
-        if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos)
-          throw CLI::ValidationError(std::string(option),
-                                     "bad dimension '" + d + "' in '" + item + "'");
-        dims.push_back(std::stoll(d));
-        p = x == std::string::npos ? text.size() + 1 : x + 1;
-      }
-      out[item.substr(0, colon)] = dims;
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_inputs(std::vector<std::string> const& args) {
-  std::map<std::string, std::string> out;
-  for (auto const& arg : args) {
-    size_t colon = arg.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == arg.size())
-      throw CLI::ValidationError("--loadInputs", "expected name:file.npy, got '" + arg + "'");
-    out[arg.substr(0, colon)] = arg.substr(colon + 1);
-  }
-  return out;
-}
-
-Array random_array(DataType dtype, Dims shape, std::mt19937& rng) {
-  Array a(dtype, shape);
-  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
-  std::uniform_int_distribution<int> integer(0, 9);
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    switch (dtype) {
-      case DataType::FP32:
-        a.data<float>()[i] = real(rng);
-        break;
-      case DataType::FP16:
-        a.data<half>()[i] = half(real(rng));
-        break;
-      case DataType::BF16:
-        a.data<bfloat16>()[i] = bfloat16(real(rng));
-        break;
-      case DataType::INT8:
-        a.data<int8_t>()[i] = static_cast<int8_t>(integer(rng));
-        break;
-      case DataType::UINT8:
-        a.data<uint8_t>()[i] = static_cast<uint8_t>(integer(rng));
-        break;
-      case DataType::INT32:
-        a.data<int32_t>()[i] = integer(rng);
-        break;
-      case DataType::INT64:
-        a.data<int64_t>()[i] = integer(rng);
-        break;
-      case DataType::BOOL:
-        a.data<bool>()[i] = integer(rng) & 1;
-        break;
-    }
-  }
-  return a;
-}
-
-Engine build_from_onnx(Options const& o, Device device, Logger& logger) {
+// The ONNX model with a profile for each input that has dynamic dimensions.
+Network load_network(Options const& o) {
   Network network = import_onnx(o.onnx);
   auto shapes = parse_shapes(o.shapes, "--shapes");
   auto mins = parse_shapes(o.min_shapes, "--minShapes");
@@ -125,13 +45,36 @@ Engine build_from_onnx(Options const& o, Device device, Logger& logger) {
     network.set_profile(in.name, pick(mins, "--minShapes"), pick(opts, "--optShapes"),
                         pick(maxs, "--maxShapes"));
   }
+  check_network_inputs(network);
+  return network;
+}
+
+// qdpexec's own CUDA objects (streams, events, pinned memory) belong to the current GPU: make it
+// the one --device names. The library is told the index explicitly.
+void use_gpu(int gpu) {
+#ifdef QDP_WITH_CUDA
+  if (gpu == 0) return;
+  if (gpu >= gpu_count())
+    fail(ErrorCode::NotFound, "--device cuda:{}: there is no such GPU (this machine has {})", gpu,
+         gpu_count());
+  cuda::check(cudaSetDevice(gpu), "cudaSetDevice");
+#else
+  (void)gpu;
+#endif
+}
+
+Engine build(Network const& network, Device device, int gpu, bool strict_types, Options const& o,
+             Logger& logger, char const* what) {
   BuildConfig config;
   config.device = device;
-  config.strict_types = !o.fp16;  // like trtexec: reduced precision only when asked for
+  config.gpu = device == Device::CUDA ? gpu : 0;
+  config.strict_types = strict_types;
+  if (o.prefer_aot) config.preference = ImplPreference::PreferAOT;
+  if (o.prefer_jit) config.preference = ImplPreference::PreferJIT;
   config.logger = &logger;
   auto start = Clock::now();
   Engine engine = build_engine(network, config);
-  std::printf("[I] Engine built in %.3f ms\n",
+  std::printf("[I] %s built for the %s in %.3f ms\n", what, std::string(name(device)).c_str(),
               std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   return engine;
 }
@@ -156,121 +99,126 @@ nlohmann::json layer_info(Engine const& engine) {
           {"layers", layers}};
 }
 
-double percentile(std::vector<double> sorted, double p) {
-  std::sort(sorted.begin(), sorted.end());
-  size_t i = std::min(sorted.size() - 1,
-                      static_cast<size_t>(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[i];
+void write_json(std::string const& path, nlohmann::json const& json) {
+  write_atomically(path, [&](std::ostream& f) { f << json.dump(2) << "\n"; });
+}
+
+// Option values and combinations, checked before anything is loaded or built.
+void check_usage(Options const& o) {
+  if (!o.device.empty()) parse_device_arg(o.device);
+  parse_shapes(o.shapes, "--shapes");
+  parse_shapes(o.min_shapes, "--minShapes");
+  parse_shapes(o.opt_shapes, "--optShapes");
+  parse_shapes(o.max_shapes, "--maxShapes");
+  parse_named_files(o.load_inputs, "--loadInputs");
+  parse_named_files(o.load_outputs, "--loadOutputs");
+  parse_val_ranges(o.val_ranges);
+  if (!o.compare.empty() && o.onnx.empty())
+    throw UsageError(
+        "--compare cpu builds the reference from the model: it needs --onnx (a loaded engine "
+        "has no model to build from; use --loadOutputs with saved references instead)");
+  if (o.skip_inference) {
+    for (auto [given, option] : {std::pair{!o.compare.empty(), "--compare"},
+                                 {!o.load_outputs.empty(), "--loadOutputs"},
+                                 {!o.save_outputs.empty(), "--saveOutputs"},
+                                 {!o.export_times.empty(), "--exportTimes"},
+                                 {!o.export_profile.empty(), "--exportProfile"},
+                                 {o.dump_profile, "--dumpProfile"}})
+      if (given) throw UsageError(fmt::format("{} needs inference: drop --skipInference", option));
+  }
+}
+
+// Paths written late are checked early, so that a long build or run does not end in an error.
+void check_output_paths(Options const& o) {
+  if (!o.save_engine.empty()) check_output_file(o.save_engine, "--saveEngine");
+  if (!o.export_layer_info.empty()) check_output_file(o.export_layer_info, "--exportLayerInfo");
+  if (!o.export_times.empty()) check_output_file(o.export_times, "--exportTimes");
+  if (!o.export_profile.empty()) check_output_file(o.export_profile, "--exportProfile");
+  if (!o.save_outputs.empty()) check_output_dir(o.save_outputs, "--saveOutputs");
+}
+
+// Compares `outputs` against --loadOutputs references and, with --compare cpu, a CPU build of
+// the model; returns the number of outputs that failed.
+int check_outputs(std::map<std::string, Array> const& outputs,
+                  std::map<std::string, Array> const& inputs, Network const* network,
+                  Options const& o, Logger& logger) {
+  Tolerance tol{o.atol, o.rtol};
+  int failed = 0;
+  auto refs = parse_named_files(o.load_outputs, "--loadOutputs");
+  if (!refs.empty()) {
+    std::vector<Comparison> results;
+    for (auto const& [name, path] : refs) {
+      auto it = outputs.find(name);
+      if (it == outputs.end()) {
+        std::string names;
+        for (auto const& [n, a] : outputs) names += (names.empty() ? "" : ", ") + n;
+        fail("--loadOutputs {}:{}: the engine has no output '{}' (its outputs: {})", name, path,
+             name, names);
+      }
+      NpyValues ref = read_npy_values(path);
+      results.push_back(compare(name, it->second, ref.shape, ref.values, tol));
+    }
+    failed += report(results, "the references of --loadOutputs", tol);
+  }
+  if (!o.compare.empty()) {
+    Engine reference =
+        build(*network, Device::CPU, 0, true, o, logger, "Reference engine (declared types)");
+    Runner runner(reference);
+    auto expected = runner.infer(inputs);
+    std::vector<Comparison> results;
+    for (auto const& [name, out] : outputs) {
+      Array const& ref = expected.at(name);
+      results.push_back(compare(name, out, ref.shape(), to_doubles(ref), tol));
+    }
+    failed += report(results, "the cpu reference engine", tol);
+  }
+  return failed;
 }
 
 int run(Options const& o) {
+  check_usage(o);
+  check_output_paths(o);
   ConsoleLogger logger(o.verbose ? Severity::Verbose : Severity::Warning);
   for (auto const& lib : o.plugins) {
     auto ids = load_plugin_library(lib);
     std::printf("[I] Loaded %s: %zu plugin(s)\n", lib.c_str(), ids.size());
   }
-  Device device = default_device();
-  if (!o.device.empty()) device = *parse_device(o.device);
-  Engine engine =
-      o.load_engine.empty() ? build_from_onnx(o, device, logger) : Engine::load(o.load_engine);
-  if (!o.load_engine.empty()) {
-    std::printf("[I] Engine loaded from %s\n", o.load_engine.c_str());
-    device = engine.device();
+  std::optional<DeviceArg> device_arg;
+  if (!o.device.empty()) device_arg = parse_device_arg(o.device);
+  // cuda:N: the builder, the engine's kernels, the contexts and qdpexec's own streams use GPU N.
+  int gpu = device_arg && device_arg->kind == Device::CUDA ? device_arg->index : 0;
+  use_gpu(gpu);
+
+  std::optional<Network> network;
+  std::optional<Engine> loaded;
+  if (o.load_engine.empty()) {
+    network = load_network(o);
+    Device device = device_arg ? device_arg->kind : default_device();
+    // Like trtexec: reduced precision only when asked for.
+    loaded = build(*network, device, gpu, !o.fp16, o, logger, "Engine");
+  } else {
+    loaded = Engine::load(o.load_engine, gpu);
+    std::printf("[I] Engine loaded from %s (built for the %s)\n", o.load_engine.c_str(),
+                std::string(name(loaded->device())).c_str());
+    if (device_arg && device_arg->kind != loaded->device())
+      fail(
+          "--device {}: the engine in '{}' was built for the {}; leave --device out, or build "
+          "one for {} from the model (--onnx ... --device {})",
+          o.device, o.load_engine, name(loaded->device()), name(device_arg->kind), o.device);
   }
+  Engine const& engine = *loaded;
   if (!o.save_engine.empty()) {
     engine.save(o.save_engine);
     std::printf("[I] Engine saved to %s\n", o.save_engine.c_str());
   }
   if (o.dump_layer_info) std::printf("%s\n", layer_info(engine).dump(2).c_str());
-  if (!o.export_layer_info.empty()) {
-    std::ofstream f(o.export_layer_info);
-    f << layer_info(engine).dump(2) << "\n";
-    if (!f) fail("cannot write '{}'", o.export_layer_info);
-  }
+  if (!o.export_layer_info.empty()) write_json(o.export_layer_info, layer_info(engine));
   if (o.skip_inference) return 0;
 
-  // Inputs: from .npy files, or random.
-  auto files = parse_inputs(o.load_inputs);
-  auto shapes = parse_shapes(o.shapes, "--shapes");
-  std::mt19937 rng(42);
-  std::map<std::string, Array> inputs;
-  for (auto const& io : engine.io()) {
-    if (!io.is_input) continue;
-    if (auto f = files.find(io.name); f != files.end()) {
-      inputs[io.name] = read_npy(f->second);
-      continue;
-    }
-    Dims shape;
-    if (auto s = shapes.find(io.name); s != shapes.end())
-      shape = s->second;
-    else if (io.profile)
-      shape = io.profile->opt;
-    else
-      shape = Dims(std::span<const int64_t>(io.dims));
-    inputs[io.name] = random_array(io.dtype, shape, rng);
-  }
-  for (auto const& [name, file] : files)
-    if (!inputs.count(name) || engine.io(name).is_input == false)
-      fail("--loadInputs: the engine has no input '{}'", name);
-
-  Runner runner(engine);
-  auto outputs = runner.infer(inputs);  // the first run also binds everything
-  ExecutionContext& ctx = runner.context();
-  Stream stream{};
-  if (o.use_cuda_graph) ctx.capture_graph(stream);
-  auto run_once = [&] {
-    if (o.use_cuda_graph)
-      ctx.launch_graph(stream);
-    else
-      ctx.enqueue(stream);
-  };
-  auto synchronize = [&] { runner.synchronize(); };
-  // Warm-up.
-  for (auto start = Clock::now();
-       std::chrono::duration<double, std::milli>(Clock::now() - start).count() < o.warm_up_ms;) {
-    run_once();
-    synchronize();
-  }
-  std::vector<double> latency_ms, enqueue_ms;
-  auto start = Clock::now();
-  while (static_cast<int>(latency_ms.size()) < o.iterations ||
-         std::chrono::duration<double>(Clock::now() - start).count() < o.duration_s) {
-    auto t0 = Clock::now();
-    run_once();
-    auto t1 = Clock::now();
-    synchronize();
-    auto t2 = Clock::now();
-    enqueue_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    latency_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t0).count());
-  }
-  double total_s = std::chrono::duration<double>(Clock::now() - start).count();
-  double mean = std::accumulate(latency_ms.begin(), latency_ms.end(), 0.0) /
-                static_cast<double>(latency_ms.size());
-  double enqueue_mean = std::accumulate(enqueue_ms.begin(), enqueue_ms.end(), 0.0) /
-                        static_cast<double>(enqueue_ms.size());
-  std::printf("[I] Device: %s%s\n", std::string(name(device)).c_str(),
-              o.use_cuda_graph ? " (CUDA graph replay)" : "");
-  std::printf("[I] Iterations: %zu in %.3f s\n", latency_ms.size(), total_s);
-  std::printf("[I] Latency: min = %.5f ms, median = %.5f ms, mean = %.5f ms, p99 = %.5f ms\n",
-              *std::min_element(latency_ms.begin(), latency_ms.end()), percentile(latency_ms, 50),
-              mean, percentile(latency_ms, 99));
-  std::printf("[I] Throughput: %.2f qps\n", static_cast<double>(latency_ms.size()) / total_s);
-  std::printf("[I] Enqueue time: mean = %.5f ms\n", enqueue_mean);
-
-  if (o.dump_profile) {
-    ctx.set_profiling(true);
-    for (int i = 0; i < std::max(1, o.iterations); ++i) ctx.enqueue(stream);
-    auto layers = engine.layers();
-    std::printf("[I] Per-layer profile (mean of %lld synchronized runs):\n",
-                static_cast<long long>(ctx.profiled_runs()));
-    for (size_t i = 0; i < layers.size(); ++i)
-      std::printf("[I]   %-40s %10.5f ms\n", layers[i].name.c_str(),
-                  ctx.layer_times_ms()[i] / static_cast<double>(ctx.profiled_runs()));
-    ctx.set_profiling(false);
-  }
+  auto inputs = make_inputs(engine, o);
+  std::map<std::string, Array> outputs = Session(engine, inputs, gpu).infer();
   if (!o.save_outputs.empty()) {
-    std::filesystem::create_directories(o.save_outputs);
-    outputs = runner.infer(inputs);
+    prepare_output_dir(o.save_outputs, "--saveOutputs");
     for (auto const& [name, array] : outputs) {
       std::string path = (std::filesystem::path(o.save_outputs) / (name + ".npy")).string();
       write_npy(path, array);
@@ -279,16 +227,34 @@ int run(Options const& o) {
                   path.c_str());
     }
   }
+  if (int failed = check_outputs(outputs, inputs, network ? &*network : nullptr, o, logger)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "qdpexec: error: %d output comparison(s) failed (figures above)\n",
+                 failed);
+    return 1;
+  }
+
+  TimingOptions timing{o.iterations,  o.warm_up_ms,     o.duration_s,
+                       o.inf_streams, o.use_cuda_graph, !o.no_data_transfers, gpu};
+  Timings times = measure(engine, inputs, timing);
+  print_summary(times, o.percentile);
+  if (!o.export_times.empty()) {
+    write_json(o.export_times, times_json(times));
+    std::printf("[I] Times of %zu iterations written to %s\n", times.iterations.size(),
+                o.export_times.c_str());
+  }
+  if (o.dump_profile || !o.export_profile.empty()) {
+    LayerProfile profile = profile_layers(engine, inputs, o.iterations, gpu);
+    if (o.dump_profile) print_profile(profile, engine.device());
+    if (!o.export_profile.empty()) {
+      write_json(o.export_profile, profile_json(profile));
+      std::printf("[I] Per-layer profile written to %s\n", o.export_profile.c_str());
+    }
+  }
   return 0;
 }
 
-}  // namespace
-}  // namespace qdp::tools
-
-int main(int argc, char** argv) {
-  using namespace qdp::tools;
-  Options o;
-  CLI::App app{"qdpexec: build or load a qdp engine, run it, and report its performance"};
+void add_options(CLI::App& app, Options& o) {
   auto* onnx =
       app.add_option("--onnx", o.onnx, "Build from this ONNX model")->check(CLI::ExistingFile);
   auto* load = app.add_option("--loadEngine", o.load_engine, "Load this engine file")
@@ -303,40 +269,101 @@ int main(int argc, char** argv) {
   app.add_option("--optShapes", o.opt_shapes, "Profile opt shapes (autotuned): name:AxBxC");
   app.add_option("--maxShapes", o.max_shapes, "Profile maximum shapes: name:AxBxC");
   app.add_flag("--fp16", o.fp16, "Allow FP16 (and other precision-changing) plugin candidates");
-  app.add_option("--device", o.device, "cpu or cuda (default: cuda when a GPU is present)")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
+  auto* aot =
+      app.add_flag("--preferAOT", o.prefer_aot, "Layers with both implementations use the AOT one");
+  app.add_flag("--preferJIT", o.prefer_jit, "Layers with both implementations use the JIT one")
+      ->excludes(aot);
+  app.add_option("--device", o.device,
+                 "cpu, cuda or cuda:N (default: cuda when a GPU is present; with --loadEngine, "
+                 "the engine's device)");
   app.add_option("--iterations", o.iterations, "Run at least this many iterations (default 10)")
       ->check(CLI::PositiveNumber);
   app.add_option("--warmUp", o.warm_up_ms, "Warm up for this many milliseconds (default 200)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--duration", o.duration_s, "Run for at least this many seconds (default 3)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--percentile", o.percentile, "The latency percentile to report (default 99)")
+      ->check(CLI::Range(0.0, 100.0));
+  app.add_option("--infStreams", o.inf_streams,
+                 "Run this many execution contexts at once, each on its own CUDA stream (a "
+                 "thread on the CPU), for throughput (default 1)")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--useCudaGraph", o.use_cuda_graph,
                "Capture the enqueue into a CUDA graph and replay it");
+  app.add_flag("--noDataTransfers", o.no_data_transfers,
+               "Time without host-device copies of inputs and outputs (CUDA)");
   app.add_option("--loadInputs", o.load_inputs,
                  "Inputs from .npy files: name:file.npy (repeatable)");
+  app.add_option("--seed", o.seed, "Seed of the random inputs (default 42)");
+  app.add_option("--valRange", o.val_ranges,
+                 "Range of random inputs: lo:hi for all, name:lo:hi for one (default -1:1 for "
+                 "floating point, 0:9 for integers)");
   app.add_option("--saveOutputs", o.save_outputs, "Write every output as DIR/<name>.npy");
+  app.add_option("--compare", o.compare,
+                 "cpu: check every output against an engine built for the CPU from the same "
+                 "--onnx model (same plugins and shapes, declared types)")
+      ->check(CLI::IsMember({"cpu"}));
+  app.add_option("--loadOutputs", o.load_outputs,
+                 "Check an output against a reference: name:ref.npy (repeatable)");
+  app.add_option("--atol", o.atol, "Absolute tolerance of the checks (default 1e-5)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--rtol", o.rtol, "Relative tolerance of the checks (default 1e-5)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--dumpLayerInfo", o.dump_layer_info,
                "Print each layer's implementation, types, formats and tactic");
   app.add_option("--exportLayerInfo", o.export_layer_info,
                  "Write the layer information as JSON to this file");
   app.add_flag("--dumpProfile", o.dump_profile, "Print per-layer times");
+  app.add_option("--exportProfile", o.export_profile,
+                 "Write per-layer times as JSON (trtexec's format) to this file");
+  app.add_option("--exportTimes", o.export_times,
+                 "Write each iteration's times as JSON (trtexec's format) to this file");
   app.add_flag("-v,--verbose", o.verbose, "Verbose logging");
   app.add_flag("--skipInference", o.skip_inference, "Build (and save) only");
+}
+
+// One line, whatever the message holds.
+void print_error(char const* message) {
+  std::string m(message);
+  std::replace(m.begin(), m.end(), '\n', ' ');
+  std::fflush(stdout);  // what was reported so far comes first
+  std::fprintf(stderr, "qdpexec: error: %s\n", m.c_str());
+}
+
+}  // namespace
+}  // namespace qdp::tools
+
+int main(int argc, char** argv) {
+  using namespace qdp::tools;
+  Options o;
+  CLI::App app{"qdpexec: build or load a qdp engine, run it, check it and report its performance"};
   try {
+    add_options(app, o);
     app.parse(argc, argv);
     if (o.onnx.empty() && o.load_engine.empty()) throw CLI::RequiredError("--onnx or --loadEngine");
+  } catch (CLI::CallForHelp const& e) {
+    return app.exit(e);
+  } catch (CLI::CallForAllHelp const& e) {
+    return app.exit(e);
   } catch (CLI::ParseError const& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    print_error((std::string(e.what()) + " (see --help)").c_str());
+    return 2;
   }
   try {
     return run(o);
-  } catch (CLI::ValidationError const& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+  } catch (UsageError const& e) {
+    print_error((std::string(e.what()) + " (see --help)").c_str());
     return 2;
   } catch (qdp::Error const& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+    print_error(e.what());
+  } catch (std::bad_alloc const&) {
+    print_error("out of memory: an allocation failed (smaller shapes or inputs may fit)");
+  } catch (std::filesystem::filesystem_error const& e) {
+    print_error(e.what());
+  } catch (std::exception const& e) {
+    print_error(e.what());
+  } catch (...) {
+    print_error("an unknown exception");
   }
+  return 1;
 }
