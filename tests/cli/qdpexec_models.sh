@@ -20,16 +20,18 @@ $py - "$work" <<'PY'
 import sys, numpy as np, onnx
 from onnx import helper, numpy_helper, TensorProto
 work = sys.argv[1]
-def pad_model(path, elem, dims):
+def pad_model(path, elem, dims, **aot):
     x = helper.make_tensor_value_info("x", elem, dims)
     y = helper.make_tensor_value_info("y", elem, None)
     pads = numpy_helper.from_array(np.array([2, 1, 0, 3], dtype=np.int32))
-    node = helper.make_node("circ_pad_plugin", ["x"], ["y"], name="pad", plugin_namespace="sample", pads=pads, aot=0)
+    node = helper.make_node("circ_pad_plugin", ["x"], ["y"], name="pad", plugin_namespace="sample", pads=pads, **(aot or {"aot": 0}))
     model = helper.make_model(helper.make_graph([node], "g", [x], [y]), opset_imports=[helper.make_opsetid("", 16)])
     onnx.save(model, path)
 pad_model(f"{work}/python.onnx", TensorProto.FLOAT, ["batch", 3, 8, 8])
 pad_model(f"{work}/huge.onnx", TensorProto.FLOAT, [1024, 1024, 1024, 1024])
 pad_model(f"{work}/bf16.onnx", TensorProto.BFLOAT16, [2, 3, 8, 8])
+# As onnx-graphsurgeon writes a plugin node: no aot attribute at all.
+pad_model(f"{work}/no_aot.onnx", TensorProto.FLOAT, [2, 3, 8, 8], **{})
 rng = np.random.default_rng(0)
 np.save(f"{work}/x.npy", rng.standard_normal((2, 3, 8, 8)).astype(np.float32))
 np.save(f"{work}/x_sample.npy", rng.standard_normal((10, 3, 32, 32)).astype(np.float32))

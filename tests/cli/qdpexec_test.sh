@@ -11,6 +11,11 @@ program=$qdpexec
 source "$(dirname "$0")/expect.sh"
 
 expect onnx.sample_model 0 'Latency: min = .* max = .* mean = .* median = .* percentile\(99%\) = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
+# A plugin with both implementations and a model that does not say which: the CPU has no AOT
+# path, so the JIT impl is taken without asking; --preferJIT / --preferAOT are accepted.
+expect onnx.no_aot_attribute_cpu 0 '"implementation": "jit"' -- --onnx "$work/no_aot.onnx" --plugins "$plugins" --device cpu --dumpLayerInfo --iterations 1 --duration 0 --warmUp 0
+expect onnx.no_aot_attribute_prefer_jit 0 '"implementation": "jit"' -- --onnx "$work/no_aot.onnx" --plugins "$plugins" --device cpu --preferJIT --dumpLayerInfo --iterations 1 --duration 0 --warmUp 0
+expect onnx.no_aot_attribute_prefer_aot_cpu 0 '"implementation": "jit"' -- --onnx "$work/no_aot.onnx" --plugins "$plugins" --device cpu --preferAOT --dumpLayerInfo --iterations 1 --duration 0 --warmUp 0
 expect onnx.reports_throughput 0 'Throughput: [0-9.]+ qps' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
 expect onnx.reports_enqueue 0 'Enqueue Time: min = ' -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 5 --duration 0 --warmUp 0
 expect onnx.save_outputs 0 "Saved output 'y'" -- --onnx "$work/circ_pad.onnx" --plugins "$plugins" --device cpu --iterations 1 --duration 0 --warmUp 0 --loadInputs "x:$work/x_sample.npy" --saveOutputs "$work/out_sample"
