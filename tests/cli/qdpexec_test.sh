@@ -47,4 +47,17 @@ expect usage.nothing_to_do 2 'onnx or --loadEngine' --
 expect usage.both_sources 2 'excludes' -- --onnx "$work/circ_pad.onnx" --loadEngine "$work/e.engine"
 expect usage.bad_shape 2 'bad dimension' -- --onnx "$work/python.onnx" --plugins "$plugins" --device cpu --shapes x:2xAx8x8
 
+# Messages keep their order when stdout and stderr go to one pipe: the info line printed before
+# the error comes before it.
+piped=$("$qdpexec" --loadEngine "$work/e.engine" --plugins "$plugins" --loadInputs "x:$work/missing.npy" 2>&1 | cat)
+loaded_at=$(grep -n 'Engine loaded from' <<<"$piped" | head -1 | cut -d: -f1)
+error_at=$(grep -n '^qdpexec: error:' <<<"$piped" | head -1 | cut -d: -f1)
+if [[ -n $loaded_at && -n $error_at && $loaded_at -lt $error_at ]]; then
+  passes=$((passes + 1))
+else
+  failures=$((failures + 1))
+  echo "FAIL piped.order: the info line (line ${loaded_at:-none}) should precede the error (line ${error_at:-none}):"
+  echo "$piped"
+fi
+
 finish
