@@ -29,4 +29,22 @@ if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
 else
   echo "== no GPU: the --aot samples are skipped (they need one)"
 fi
+# The Python samples (samples/python, the seed's own API) beside the C++ ones: their numpy impls
+# on the CPU with the build's module (torch/Triton impls on the GPU run in scripts/gpu-check.sh).
+export PYTHONPATH="$(realpath "${QDP_BUILD_DIR:-build}/python")"
+py=.venv-py/bin/python
+pyrun() {
+  echo "== python samples/python/qdp_runner.py $*"
+  "$py" samples/python/qdp_runner.py "$@" --device cpu || status=1
+}
+pyart=$(mktemp -d)
+pyrun add
+pyrun add --autotune -v
+pyrun inplace_add -v
+pyrun non_zero -v
+pyrun circ_pad --mode inetdef
+pyrun circ_pad --mode onnx --multi_tactic --artifacts_dir "$pyart" -v
+pyrun circ_pad --mode inetdef --multi_tactic --save_engine --artifacts_dir "$pyart"
+"$py" samples/python/qdp_runner.py circ_pad --load_engine --artifacts_dir "$pyart" || status=1
+rm -rf "$pyart"
 exit $status
