@@ -251,7 +251,10 @@ template <auto KindOf, class List>
 struct Params;
 template <auto KindOf, class... P>
 struct Params<KindOf, TypeList<P...>> {
-  static constexpr Kind kinds[] = {KindOf.template operator()<P>()..., Kind::Unknown};
+  // Sized: clang cannot use an unsized static constexpr array of a class template in constant
+  // expressions.
+  static constexpr std::array<Kind, sizeof...(P) + 1> kinds = {KindOf.template operator()<P>()...,
+                                                               Kind::Unknown};
   static constexpr int count(Kind k) {
     int n = 0;
     for (size_t i = 0; i < sizeof...(P); ++i) n += kinds[i] == k;

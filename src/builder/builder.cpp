@@ -298,9 +298,10 @@ class Builder {
       // A combination may change precision, but only between floating-point types: values are
       // never truncated to integers, nor integers narrowed, unless no candidate keeps them.
       if (std::string change = kind_change(c, natural); !change.empty()) {
-        verbose("Layer '{}': setting aside candidate {}: {} (only floating-point types are "
-                "exchanged while another candidate keeps the network's types)",
-                layer.name, describe(c), change);
+        verbose(
+            "Layer '{}': setting aside candidate {}: {} (only floating-point types are "
+            "exchanged while another candidate keeps the network's types)",
+            layer.name, describe(c), change);
         converting.push_back(std::move(c));
         continue;
       }
@@ -522,9 +523,10 @@ class Builder {
   detail::PlanKernel compile_kernel(Network::Layer const& layer, PluginDefinition const& def,
                                     Candidate const& c, std::vector<TensorDesc> const& ins,
                                     std::vector<TensorDesc> const& outs) {
-    auto [in_c, out_c] = candidate_descs(c, ins, outs);
+    auto descs =
+        candidate_descs(c, ins, outs);  // no structured binding: clang 14 cannot capture one
     AotKernel kernel = with_error_context(context(layer, "aot_impl"), [&] {
-      return def.aot_impl(in_c, layer.attrs, out_c, Tactic{c.tactic});
+      return def.aot_impl(descs.first, layer.attrs, descs.second, Tactic{c.tactic});
     });
     verbose("Layer '{}': compiling AOT kernel '{}' for {}", layer.name, kernel.name, describe(c));
     return with_error_context(context(layer, "AOT compilation"),
@@ -536,9 +538,9 @@ class Builder {
                          Candidate const& c, std::vector<TensorDesc> const& ins,
                          std::vector<TensorDesc> const& outs) {
     if (!def.workspace) return ShapeExpr(0);
-    auto [in_c, out_c] = candidate_descs(c, ins, outs);
+    auto descs = candidate_descs(c, ins, outs);
     return with_error_context(context(layer, "workspace"), [&] {
-      return def.workspace(in_c, layer.attrs, out_c, Tactic{c.tactic});
+      return def.workspace(descs.first, layer.attrs, descs.second, Tactic{c.tactic});
     });
   }
 

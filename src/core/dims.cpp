@@ -18,7 +18,9 @@ void Dims::push_back(int64_t v) {
 
 int64_t Dims::numel() const {
   int64_t n = 1;
-  for (int64_t d : *this) n *= d;
+  for (int64_t d : *this)
+    if (__builtin_mul_overflow(n, d, &n))
+      fail("shape {} has more elements than a 64-bit count holds", to_string(*this));
   return n;
 }
 

@@ -365,11 +365,19 @@ class PlanReader {
     return out;
   }
 
+  // Element by element through memcpy: the verifier checks bounds, not that an 8-byte element
+  // is 8-byte aligned, and a misaligned load is undefined behaviour (UBSan saw one).
   template <class U, class T>
   static std::vector<U> to_vector(fbs::Vector<T> const* v) {
     std::vector<U> out;
-    if (v)
-      for (auto x : *v) out.push_back(static_cast<U>(x));
+    if (!v) return out;
+    out.reserve(v->size());
+    auto const* bytes = reinterpret_cast<unsigned char const*>(v->Data());
+    for (fbs::uoffset_t i = 0; i < v->size(); ++i) {
+      T x;
+      std::memcpy(&x, bytes + static_cast<size_t>(i) * sizeof(T), sizeof(T));
+      out.push_back(static_cast<U>(x));
+    }
     return out;
   }
 
@@ -707,7 +715,10 @@ class PlanChecker {
       bad(where, "plugin {} takes {} inputs and {} outputs, the layer has {} and {}",
           step.plugin_id, def->num_inputs, def->num_outputs, step.inputs.size(),
           step.outputs.size());
-    for (auto const& [attr, value] : step.attrs) {
+    for (auto const& entry : step.attrs) {
+      // Not a structured binding: clang 14 cannot capture one in the lambda below.
+      std::string const& attr = entry.first;
+      AttrValue const& value = entry.second;
       auto spec = std::find_if(def->attrs.begin(), def->attrs.end(),
                                [&](AttrSpec const& a) { return a.name == attr; });
       if (spec == def->attrs.end())

@@ -327,9 +327,7 @@ TEST(Builder, ConversionThePluginDemandsIsMadeWithAWarning) {
       .impl<qdp::cpu, int32_t>([]<class T>(In<T> x, Out<T> y) {
         for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * 2;
       })
-      .autotune([](TensorDesc const&) {
-        return std::vector{AutoTuneCombination("INT32, INT32")};
-      })
+      .autotune([](TensorDesc const&) { return std::vector{AutoTuneCombination("INT32, INT32")}; })
       .commit();
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2});
@@ -341,6 +339,19 @@ TEST(Builder, ConversionThePluginDemandsIsMadeWithAWarning) {
   EXPECT_THAT(log.text(), HasSubstr("no candidate takes the network's types; converting"));
   auto out = Runner(engine).infer({{"x", Array::from<float>(Dims{2}, {3.0f, 4.0f})}});
   EXPECT_EQ(out.at("y").data<float>()[1], 8.0f);
+}
+
+}  // namespace
+
+namespace {
+
+// A count past int64 is an error, not a wrapped (negative or small) element count.
+TEST(Dims, NumelOverflowIsAnError) {
+  EXPECT_EQ((Dims{int64_t{1} << 31, int64_t{1} << 31}).numel(), int64_t{1} << 62);
+  EXPECT_THAT(error_of([] {
+                (void)Dims({int64_t{1} << 40, int64_t{1} << 40}).numel();
+              }),
+              HasSubstr("has more elements than a 64-bit count holds"));
 }
 
 }  // namespace

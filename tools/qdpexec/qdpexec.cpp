@@ -52,14 +52,12 @@ Network load_network(Options const& o) {
 // qdpexec's own CUDA objects (streams, events, pinned memory) belong to the current GPU: make it
 // the one --device names. The library is told the index explicitly.
 void use_gpu(int gpu) {
-#ifdef QDP_WITH_CUDA
   if (gpu == 0) return;
   if (gpu >= gpu_count())
     fail(ErrorCode::NotFound, "--device cuda:{}: there is no such GPU (this machine has {})", gpu,
          gpu_count());
+#ifdef QDP_WITH_CUDA
   cuda::check(cudaSetDevice(gpu), "cudaSetDevice");
-#else
-  (void)gpu;
 #endif
 }
 
@@ -234,8 +232,8 @@ int run(Options const& o) {
     return 1;
   }
 
-  TimingOptions timing{o.iterations,  o.warm_up_ms,     o.duration_s,
-                       o.inf_streams, o.use_cuda_graph, !o.no_data_transfers, gpu};
+  TimingOptions timing{o.iterations,     o.warm_up_ms,         o.duration_s, o.inf_streams,
+                       o.use_cuda_graph, !o.no_data_transfers, gpu};
   Timings times = measure(engine, inputs, timing);
   print_summary(times, o.percentile);
   if (!o.export_times.empty()) {
