@@ -36,12 +36,19 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
       fail(ErrorCode::NotFound,
            "layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
            step.plugin_id, name(plan.device));
-    // Checked against the plugin's schema (names, types, required values; defaults for the
-    // attributes the impl does not use, which the engine does not store) before the impl's
-    // binding decodes them: a file must not make it read an attribute that is not there.
-    Attrs attrs = with_error_context({step.plugin_id, step.name, "attributes"}, [&] {
-      return resolve_attrs(step.plugin_id, def->attrs, step.attrs);
-    });
+    // An engine stores the attributes the impl uses (names and types checked against the schema
+    // when the file was read); the others take their defaults. One the impl uses must be there:
+    // a file must not make the impl's binding read an attribute that is absent.
+    Attrs attrs = step.attrs;
+    for (auto const& spec : def->attrs)
+      if (!attrs.count(spec.name) && spec.default_value)
+        attrs.emplace(spec.name, *spec.default_value);
+    for (auto const& used : pi->attrs_used)
+      if (!attrs.count(used))
+        fail(ErrorCode::CorruptFile,
+             "layer '{}' (plugin {}): the engine lacks attribute '{}', which the impl uses; "
+             "rebuild the engine",
+             step.name, step.plugin_id, used);
     // The bound impl keeps what it needs; the definition may leave the registry later.
     impl->bound.back() =
         with_error_context({step.plugin_id, step.name, "bind"}, [&] { return pi->bind(attrs); });
