@@ -348,6 +348,37 @@ TEST(EngineFile, EveryFlippedBitIsCaught) {
 // stand between them and the runtime. Each edit either loads, or fails with a qdp::Error. (A plan
 // can still lie about what a plugin computes, say by feeding it another input: that is beyond
 // what loading can check, so the loaded engines are not run.)
+// An engine that lacks a required attribute its impl uses is refused before the impl is bound
+// (the attribute removed from the plan and the file written again, so its checksum is right).
+TEST(EngineFile, MissingAttributeTheImplUsesIsRefused) {
+  qdp_test::Unregister guard("test_file::required");
+  PluginDefinition def;
+  def.id = "test_file::required";
+  def.num_inputs = 1;
+  def.num_outputs = 1;
+  def.attrs = {{"k", AttrType::INT32, std::nullopt}};  // required: no default
+  def.desc = [](std::span<const TensorDesc> in, Attrs const&) {
+    return std::vector<TensorDesc>{in[0].like()};
+  };
+  PluginImpl impl;
+  impl.attrs_used = {"k"};
+  impl.bind = [](Attrs const& a) -> BoundImpl {
+    int32_t k = std::get<int32_t>(a.at("k"));
+    return [k](std::span<const Tensor>, std::span<Tensor>, Stream, Tactic) { (void)k; };
+  };
+  def.impls.emplace(Device::CPU, std::move(impl));
+  Registry::global().add(std::move(def));
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2});
+  net.mark_output(net.add_plugin("test_file::required", {x}, {{"k", int32_t{3}}})[0], "y");
+  detail::EnginePlan plan = ef::read_plan(build_engine(net, {}).serialize(), "<memory>");
+  ASSERT_TRUE(plan.steps[0].attrs.erase("k"));
+  std::vector<std::byte> edited = ef::write_plan(plan);
+  EXPECT_THAT(error_of([&] { Engine::deserialize(edited); }),
+              HasSubstr("the engine lacks attribute 'k', which the impl uses"));
+  EXPECT_EQ(code_of([&] { Engine::deserialize(edited); }), ErrorCode::CorruptFile);
+}
+
 TEST(EngineFile, ResealedEditsLoadOrFailCleanly) {
   std::vector<std::byte> const file = mixed_engine().serialize();
   int loaded = 0, rejected = 0;
