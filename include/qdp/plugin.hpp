@@ -435,12 +435,6 @@ struct Registration {
   std::string id;
 };
 
-namespace detail {
-// Registers a finished definition (in a program) or hands it to the plugin-library loader (while
-// qdp::load_plugin_library runs); `error` is what went wrong while defining it, if anything.
-QDP_API void commit_definition(PluginDefinition definition, std::exception_ptr error);
-}  // namespace detail
-
 // A plugin definition being written. Every step checks what the compiler cannot; a mistake is
 // kept and reported when the definition is committed, so that a definition in a plugin library
 // never throws inside dlopen. [[nodiscard]]: a definition that is never committed (converted to

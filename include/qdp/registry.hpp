@@ -2,6 +2,7 @@
 // The plugin registry: the one piece of global state. Definitions register themselves when
 // their translation unit is loaded (in a program) or through their library's entry point (in a
 // plugin library, see qdp/plugin_library.hpp); users never touch this directly.
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <qdp/api.hpp>
@@ -44,5 +45,12 @@ class QDP_API Registry {
 // (VersionMismatch), a definition is malformed, throws or duplicates an ID (InvalidArgument).
 // A library that loaded stays loaded for the life of the process.
 QDP_API std::vector<std::string> load_plugin_library(std::string const& path);
+
+namespace detail {
+// What the front end's commit() calls: registers a finished definition (in a program) or hands it
+// to the plugin-library loader (while load_plugin_library runs on this thread); `error` is what
+// went wrong while defining it, if anything.
+QDP_API void commit_definition(PluginDefinition definition, std::exception_ptr error);
+}  // namespace detail
 
 }  // namespace qdp

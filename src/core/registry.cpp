@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
-#include <qdp/plugin.hpp>
 #include <qdp/plugin_library.hpp>
 #include <qdp/registry.hpp>
+#include <utility>
 
 namespace qdp {
 namespace {
