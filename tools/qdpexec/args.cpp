@@ -29,8 +29,8 @@ double parse_number(std::string const& text, std::string const& arg) {
 
 }  // namespace
 
-DeviceArg parse_device_arg(std::string_view text) {
-  if (auto spec = parse_device_spec(text)) return {spec->device, spec->index};
+DeviceSpec parse_device_arg(std::string_view text) {
+  if (auto spec = parse_device_spec(text)) return *spec;
   throw UsageError(
       fmt::format("--device: expected cpu, cuda or cuda:N (N = 0, 1, ...), got '{}'", text));
 }

@@ -31,12 +31,8 @@ struct Options {
   uint64_t seed = 42;
 };
 
-// --device: cpu, cuda or cuda:N.
-struct DeviceArg {
-  Device kind = Device::CPU;
-  int index = 0;
-};
-DeviceArg parse_device_arg(std::string_view text);
+// --device: cpu, cuda or cuda:N (qdp::parse_device_spec), or a usage error.
+DeviceSpec parse_device_arg(std::string_view text);
 
 // "name:AxBxC" entries, also comma-separated within one argument.
 std::map<std::string, Dims> parse_shapes(std::vector<std::string> const& args,

@@ -181,28 +181,28 @@ int run(Options const& o) {
     auto ids = load_plugin_library(lib);
     std::printf("[I] Loaded %s: %zu plugin(s)\n", lib.c_str(), ids.size());
   }
-  std::optional<DeviceArg> device_arg;
+  std::optional<DeviceSpec> device_arg;
   if (!o.device.empty()) device_arg = parse_device_arg(o.device);
   // cuda:N: the builder, the engine's kernels, the contexts and qdpexec's own streams use GPU N.
-  int gpu = device_arg && device_arg->kind == Device::CUDA ? device_arg->index : 0;
+  int gpu = device_arg && device_arg->device == Device::CUDA ? device_arg->index : 0;
   use_gpu(gpu);
 
   std::optional<Network> network;
   std::optional<Engine> loaded;
   if (o.load_engine.empty()) {
     network = load_network(o);
-    Device device = device_arg ? device_arg->kind : default_device();
+    Device device = device_arg ? device_arg->device : default_device();
     // Like trtexec: reduced precision only when asked for.
     loaded = build(*network, device, gpu, !o.fp16, o, logger, "Engine");
   } else {
     loaded = Engine::load(o.load_engine, gpu);
     std::printf("[I] Engine loaded from %s (built for the %s)\n", o.load_engine.c_str(),
                 std::string(name(loaded->device())).c_str());
-    if (device_arg && device_arg->kind != loaded->device())
+    if (device_arg && device_arg->device != loaded->device())
       fail(
           "--device {}: the engine in '{}' was built for the {}; leave --device out, or build "
           "one for {} from the model (--onnx ... --device {})",
-          o.device, o.load_engine, name(loaded->device()), name(device_arg->kind), o.device);
+          o.device, o.load_engine, name(loaded->device()), name(device_arg->device), o.device);
   }
   Engine const& engine = *loaded;
   if (!o.save_engine.empty()) {
