@@ -55,6 +55,10 @@ class QDP_API Error : public std::runtime_error {
   ErrorContext context_;
 };
 
+// Called inside a catch block: rethrows the exception being handled as with_error_context does.
+// For hot paths, which then build `context` only when something was thrown.
+[[noreturn]] QDP_API void rethrow_with_context(ErrorContext const& context);
+
 // Runs `f`, turning any exception it throws into a qdp::Error with `context`: a qdp::Error
 // keeps its code and gains the context it lacks; any other std::exception (a user impl's)
 // becomes a RuntimeFailure with its what(). Returns what `f` returns.
@@ -62,12 +66,8 @@ template <class F>
 decltype(auto) with_error_context(ErrorContext const& context, F&& f) {
   try {
     return std::forward<F>(f)();
-  } catch (Error const& e) {
-    throw e.with_context(context);
-  } catch (std::bad_alloc const&) {
-    throw Error("out of memory", ErrorCode::OutOfMemory, context);
-  } catch (std::exception const& e) {
-    throw Error(e.what(), ErrorCode::RuntimeFailure, context);
+  } catch (...) {
+    rethrow_with_context(context);
   }
 }
 

@@ -1,3 +1,4 @@
+#include <new>
 #include <qdp/error.hpp>
 
 namespace qdp {
@@ -42,6 +43,18 @@ Error::Error(std::string message, ErrorCode code, ErrorContext context)
       context_(std::move(context)) {}
 
 Error::~Error() = default;
+
+void rethrow_with_context(ErrorContext const& context) {
+  try {
+    throw;
+  } catch (Error const& e) {
+    throw e.with_context(context);
+  } catch (std::bad_alloc const&) {
+    throw Error("out of memory", ErrorCode::OutOfMemory, context);
+  } catch (std::exception const& e) {
+    throw Error(e.what(), ErrorCode::RuntimeFailure, context);
+  }
+}
 
 Error Error::with_context(ErrorContext const& outer) const {
   ErrorContext merged = context_;

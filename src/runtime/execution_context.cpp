@@ -277,8 +277,8 @@ class ContextState {
     }
     if (logger_ && logger_->enabled(Severity::Verbose)) log_step(step, st);
     // A qdp::Error keeps its code; anything else a user impl throws is a runtime failure. Both
-    // name the layer and the plugin.
-    with_error_context({step.plugin_id, step.name, ""}, [&] {
+    // name the layer and the plugin (the context is built only when something was thrown).
+    try {
       if (step.aot) {
         engine_.impl().kernels[s]->launch(st.inputs, st.outputs, env(), stream);
       } else {
@@ -289,7 +289,9 @@ class ContextState {
         }
         engine_.impl().bound[s](st.inputs, st.outputs, stream, Tactic{step.tactic}, ws);
       }
-    });
+    } catch (...) {
+      rethrow_with_context({step.plugin_id, step.name, ""});
+    }
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
       if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
