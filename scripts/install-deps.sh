@@ -12,6 +12,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3-onnx python3-numpy
   clang-format
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # oneDNN; its CMake config looks for OpenCL
 )
 
 missing=()
@@ -45,7 +46,7 @@ if [[ ! -x $venv/bin/python ]]; then
   echo "install-deps: creating $venv with $py312"
   "$py312" -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import nanobind, numpy, pytest, onnx" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import nanobind, numpy, pytest, onnx, onnxruntime; assert onnx.__version__ == \"1.22.0\"" 2>/dev/null; then
   echo "install-deps: installing the Python packages into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r python/requirements-dev.txt
 else

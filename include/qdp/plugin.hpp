@@ -539,6 +539,22 @@ class QDP_DETAIL_UNCOMMITTED PluginBuilder {
     return std::move(*this);
   }
 
+  // Inputs that desc and the impls read as values rather than data (a Reshape's shape, a Slice's
+  // starts): each must be known when the engine is built (TensorDesc::value), and every impl,
+  // on every backend, receives it as an INT64 tensor in host memory, evaluated for the run.
+  [[nodiscard]] PluginBuilder shape_inputs(std::initializer_list<int> positions) && {
+    static_assert(NumIn >= 0, "qdp: define desc before shape_inputs.");
+    step([&] {
+      for (int p : positions) {
+        if (p < 0 || p >= NumIn)
+          fail("plugin {}: shape input {} is not an input position (the plugin has {} inputs)",
+               def_.id, p, NumIn);
+        def_.shape_inputs.push_back(p);
+      }
+    });
+    return std::move(*this);
+  }
+
   // workspace(TensorDesc const& inputs..., [Attrs const&], [qdp::Outputs], [qdp::Tactic]) ->
   // qdp::ShapeExpr (or an integer): the bytes of scratch memory the impl needs, handed to it
   // as a qdp::Workspace parameter. Like TensorRT's getWorkspaceSize, per tactic.

@@ -107,9 +107,14 @@ struct PluginImpl {
 };
 
 struct PluginDefinition {
-  std::string id;  // "namespace::name"
-  int num_inputs = 0;
+  std::string id;      // "namespace::name"
+  int num_inputs = 0;  // with `variadic`: the least number of inputs
   int num_outputs = 0;
+  bool variadic = false;  // the last input repeats (Concat, Sum): a layer takes num_inputs or more
+  // Inputs read as values, not data (a Reshape's shape, a Slice's starts): each must be known at
+  // build time as shape expressions (TensorDesc::value); the impl receives them as INT64 host
+  // tensors, evaluated for the run's shapes, whatever the backend.
+  std::vector<int> shape_inputs;
   std::vector<AttrSpec> attrs;
   DescFn desc;
   std::map<Device, PluginImpl> impls;  // the JIT implementations, per backend

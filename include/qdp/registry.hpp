@@ -46,6 +46,11 @@ class QDP_API Registry {
 // A library that loaded stays loaded for the life of the process.
 QDP_API std::vector<std::string> load_plugin_library(std::string const& path);
 
+// The standard ONNX operators (plugins `onnx::*`) live in libqdp_ops, beside libqdp_runtime.
+// Loads it unless they are registered already (a program that links qdp::ops); a clear error
+// when it cannot. Registry::get and engine loading call this for `onnx::` IDs themselves.
+QDP_API void ensure_standard_operators();
+
 namespace detail {
 // What the front end's commit() calls: registers a finished definition (in a program) or hands it
 // to the plugin-library loader (while load_plugin_library runs on this thread); `error` is what

@@ -129,4 +129,14 @@ ShapeExpr ShapeExpr::map_leaves(F&& f) const {
   return *this;
 }
 
+// Whether an expression depends on a size tensor's value (known only at run time).
+inline bool uses_size_values(ShapeExpr const& e) {
+  bool found = false;
+  e.map_leaves([&](ShapeExpr const& leaf) {
+    found |= leaf.op() == ShapeExpr::Op::Size;
+    return leaf;
+  });
+  return found;
+}
+
 }  // namespace qdp

@@ -3,8 +3,10 @@
 // callable receives its inputs' descs (read-only) and returns its outputs' descs, built with
 // like(), aliased(), from_shape_expr() and size_tensor().
 #include <memory>
+#include <optional>
 #include <qdp/api.hpp>
 #include <qdp/data_type.hpp>
+#include <qdp/error.hpp>
 #include <qdp/shape_expr.hpp>
 #include <vector>
 
@@ -21,6 +23,11 @@ class QDP_API TensorDesc {
   DataType dtype = DataType::FP32;
   TensorFormat format = TensorFormat::LINEAR;
   std::vector<ShapeExpr> shape_expr;
+  // A shape tensor's elements (rank 0 or 1, integer), known at build time as shape expressions:
+  // Shape's output, an integer constant, arithmetic on them. What Reshape, Expand or Slice read
+  // from their shape inputs; empty when the values are only computed at run time. A desc may set
+  // it on an output (with_value): a layer whose outputs all have values runs at build time.
+  std::optional<std::vector<ShapeExpr>> value;
 
   TensorDesc() = default;
   TensorDesc(DataType type, std::vector<ShapeExpr> shape)
@@ -33,6 +40,16 @@ class QDP_API TensorDesc {
     return d;
   }
   ShapeExpr numel() const { return qdp::numel(shape_expr); }
+  bool has_value() const { return value.has_value(); }
+  // This desc with its elements known: a 1-D tensor of v.size() elements (rank 0 when `scalar`).
+  TensorDesc with_value(std::vector<ShapeExpr> v, bool scalar = false) const {
+    TensorDesc d = *this;
+    if (scalar && v.size() != 1) fail("a scalar value needs exactly one element");
+    d.shape_expr = scalar ? std::vector<ShapeExpr>{}
+                          : std::vector<ShapeExpr>{ShapeExpr(static_cast<int64_t>(v.size()))};
+    d.value = std::move(v);
+    return d;
+  }
 
   // An output of the same type, format and shape as this tensor.
   TensorDesc like() const;

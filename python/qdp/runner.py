@@ -266,7 +266,9 @@ class TrtRunner:
             self._set_shape(name, shape, expected)
             self.context.set_tensor_address(name, int(cuda_interface["data"][0]))
             return value
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value)  # not ascontiguousarray: it makes a 0-d array 1-d
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
         self._check(name, array.dtype, array.shape, dtype, expected)
         self._set_shape(name, array.shape, expected)
         if engine.device == "cpu":

@@ -37,6 +37,10 @@ class QDP_API Backend {
   // Synchronous copies between host memory and this backend's memory.
   virtual void copy_from_host(void* dst, void const* src, size_t bytes) = 0;
   virtual void copy_to_host(void* dst, void const* src, size_t bytes) = 0;
+  // A small host-to-device copy ordered on `stream`; `src` may be reused once this returns.
+  virtual void write_from_host(void* dst, void const* src, size_t bytes, Stream) {
+    copy_from_host(dst, src, bytes);
+  }
   // Zeroes `bytes` bytes, ordered on `stream`.
   virtual void zero(void* dst, size_t bytes, Stream stream) = 0;
   // Converts `src` into `dst` (same logical shape): element type and/or format.

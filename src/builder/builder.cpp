@@ -1,7 +1,10 @@
 // The builder (SPEC §2, layer 4): shape inference through each desc, JIT/AOT choice,
 // autotuning on the target backend, reformat insertion, memory planning.
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <numeric>
 #include <qdp/builder.hpp>
@@ -61,9 +64,92 @@ void fill_random(detail::Backend& backend, Tensor const& t, std::mt19937& rng) {
 }
 
 struct NetTensor {
-  TensorDesc desc;  // natural: as desc gave it for the network's declared types
+  TensorDesc desc;  // natural: as desc gave it for the network's declared types; with its value
+                    // when known at build time
   int size_id = -1;
+  // Known elements (a constant, or a layer folded at build time): dense bytes in desc.dtype.
+  std::shared_ptr<const std::vector<std::byte>> data;
 };
+
+// Integer tensors of rank <= 1 and at most this many elements are also shape values.
+constexpr int64_t kMaxValueElements = 64;
+// Constant folding runs a layer's CPU impl at build time on outputs up to this size.
+constexpr uint64_t kMaxFoldedBytes = uint64_t{256} << 20;
+
+bool is_integer(DataType t) {
+  return t == DataType::INT64 || t == DataType::INT32 || t == DataType::INT8 ||
+         t == DataType::UINT8 || t == DataType::BOOL;
+}
+
+int64_t load_integer(std::byte const* data, DataType t, size_t i) {
+  switch (t) {
+    case DataType::INT64: {
+      int64_t v;
+      std::memcpy(&v, data + 8 * i, 8);
+      return v;
+    }
+    case DataType::INT32: {
+      int32_t v;
+      std::memcpy(&v, data + 4 * i, 4);
+      return v;
+    }
+    case DataType::INT8:
+      return static_cast<int8_t>(data[i]);
+    default:  // UINT8, BOOL
+      return static_cast<uint8_t>(data[i]);
+  }
+}
+
+// The shape value of a known tensor: its elements, when it is a small integer tensor.
+std::optional<std::vector<ShapeExpr>> value_of(DataType t, std::vector<ShapeExpr> const& shape,
+                                               std::vector<std::byte> const& data) {
+  if (!is_integer(t) || shape.size() > 1) return std::nullopt;
+  size_t n = shape.empty() ? 1 : static_cast<size_t>(shape[0].constant());
+  if (static_cast<int64_t>(n) > kMaxValueElements) return std::nullopt;
+  std::vector<ShapeExpr> v;
+  for (size_t i = 0; i < n; ++i) v.emplace_back(load_integer(data.data(), t, i));
+  return v;
+}
+
+// The bytes of constant shape-value elements in type t; nullopt when an element is symbolic.
+std::optional<std::vector<std::byte>> bytes_of(std::vector<ShapeExpr> const& v, DataType t) {
+  std::vector<std::byte> out(v.size() * element_size(t));
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_constant()) return std::nullopt;
+    int64_t x = v[i].constant();
+    switch (t) {
+      case DataType::INT64:
+        std::memcpy(out.data() + 8 * i, &x, 8);
+        break;
+      case DataType::INT32: {
+        auto y = static_cast<int32_t>(x);
+        std::memcpy(out.data() + 4 * i, &y, 4);
+        break;
+      }
+      case DataType::INT8:
+      case DataType::UINT8:
+        out[i] = static_cast<std::byte>(x);
+        break;
+      case DataType::BOOL:
+        out[i] = static_cast<std::byte>(x != 0);
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return out;
+}
+
+bool constant_shape(std::vector<ShapeExpr> const& shape) {
+  return std::all_of(shape.begin(), shape.end(),
+                     [](ShapeExpr const& e) { return e.is_constant(); });
+}
+
+Dims constant_dims(std::vector<ShapeExpr> const& shape) {
+  Dims d;
+  for (auto const& e : shape) d.push_back(e.constant());
+  return d;
+}
 
 struct SizeInfo {
   ShapeExpr opt, upper;
@@ -136,7 +222,88 @@ class Builder {
       IOInfo io{in.name, in.dtype, TensorFormat::LINEAR, in.dims, in.profile, true, 0};
       plan_.io.push_back(io);
     }
+    for (auto const& c : net_.constants()) {
+      NetTensor& t = tensors_[static_cast<size_t>(c.tensor)];
+      t.desc = TensorDesc(c.dtype, std::vector<ShapeExpr>(c.dims.begin(), c.dims.end()));
+      t.data = c.data;
+      t.desc.value = value_of(c.dtype, t.desc.shape_expr, *c.data);
+    }
+    folded_.assign(net_.layers().size(), false);
     for (size_t l = 0; l < net_.layers().size(); ++l) infer_layer(static_cast<int>(l));
+  }
+
+  // A layer's input descs: as their producers gave them, with their values.
+  std::vector<TensorDesc> input_descs(Network::Layer const& layer) const {
+    std::vector<TensorDesc> ins;
+    for (size_t k = 0; k < layer.inputs.size(); ++k) {
+      TensorDesc const& d = tensors_[static_cast<size_t>(layer.inputs[k])].desc;
+      ins.push_back(d.like());
+      ins.back().value = d.value;
+      ins.back().set_input_index(static_cast<int>(k));
+    }
+    return ins;
+  }
+
+  static bool is_shape_input(PluginDefinition const& def, size_t k) {
+    return std::find(def.shape_inputs.begin(), def.shape_inputs.end(), static_cast<int>(k)) !=
+           def.shape_inputs.end();
+  }
+
+  // Standard operators whose inputs are all known run now, on the host (constant folding):
+  // their outputs become constants. User plugins always run in the engine.
+  bool fold_constants(int l, Network::Layer const& layer, PluginDefinition const& def,
+                      std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
+    if (!layer.plugin_id.starts_with("onnx::")) return false;
+    PluginImpl const* impl = def.impl(Device::CPU);
+    if (!impl) return false;
+    for (int k : layer.inputs)
+      if (!tensors_[static_cast<size_t>(k)].data) return false;
+    uint64_t bytes = 0;
+    for (auto const& o : outs) {
+      if (o.is_size_tensor() || !constant_shape(o.shape_expr)) return false;
+      bytes += static_cast<uint64_t>(constant_dims(o.shape_expr).numel()) * element_size(o.dtype);
+    }
+    if (bytes > kMaxFoldedBytes) return false;
+    std::vector<Tensor> in_t, out_t;
+    std::vector<std::vector<int64_t>> values(ins.size());
+    for (size_t k = 0; k < ins.size(); ++k) {
+      NetTensor const& nt = tensors_[static_cast<size_t>(layer.inputs[k])];
+      Tensor t;
+      t.dtype = nt.desc.dtype;
+      t.shape = constant_dims(nt.desc.shape_expr);
+      t.data = const_cast<std::byte*>(nt.data->data());  // impls only read their inputs
+      if (is_shape_input(def, k)) {
+        for (auto const& e : *ins[k].value) values[k].push_back(e.constant());
+        t.dtype = DataType::INT64;
+        t.data = values[k].data();
+      }
+      t.strides = dense_strides(t.shape, TensorFormat::LINEAR);
+      in_t.push_back(t);
+    }
+    std::vector<std::shared_ptr<std::vector<std::byte>>> results;
+    for (size_t o = 0; o < outs.size(); ++o) {
+      Tensor t;
+      t.dtype = outs[o].dtype;
+      t.shape = constant_dims(outs[o].shape_expr);
+      t.strides = dense_strides(t.shape, TensorFormat::LINEAR);
+      auto buffer = std::make_shared<std::vector<std::byte>>(t.bytes());
+      if (int a = outs[o].aliased_input(); a >= 0 && !buffer->empty())
+        std::memcpy(buffer->data(), in_t[static_cast<size_t>(a)].data, buffer->size());
+      t.data = buffer->data();
+      results.push_back(buffer);
+      out_t.push_back(t);
+    }
+    with_error_context(context(layer, "impl (constant folding)"),
+                       [&] { impl->bind(layer.attrs)(in_t, out_t); });
+    for (size_t o = 0; o < outs.size(); ++o) {
+      NetTensor& t = tensors_[static_cast<size_t>(layer.outputs[o])];
+      t.desc = outs[o];
+      t.data = results[o];
+      if (!t.desc.value) t.desc.value = value_of(t.desc.dtype, t.desc.shape_expr, *t.data);
+    }
+    verbose("Layer '{}' (plugin {}) folded: its inputs are constants", layer.name, layer.plugin_id);
+    folded_[static_cast<size_t>(l)] = true;
+    return true;
   }
 
   ErrorContext context(Network::Layer const& layer, std::string phase) const {
@@ -148,11 +315,15 @@ class Builder {
     // Held for the whole build: a definition removed from the registry meanwhile stays valid.
     defs_.push_back(Registry::global().get(layer.plugin_id));
     PluginDefinition const& def = *defs_.back();
-    std::vector<TensorDesc> ins;
-    for (size_t k = 0; k < layer.inputs.size(); ++k) {
-      ins.push_back(tensors_[static_cast<size_t>(layer.inputs[k])].desc.like());
-      ins.back().set_input_index(static_cast<int>(k));
-    }
+    std::vector<TensorDesc> ins = input_descs(layer);
+    for (int k : def.shape_inputs)
+      if (static_cast<size_t>(k) < ins.size() && !ins[static_cast<size_t>(k)].has_value())
+        fail(
+            "layer '{}' (plugin {}): input {} is a shape input, so it must be known when the "
+            "engine is built (a constant, or computed from shapes: Shape, Gather, Concat, ...), "
+            "but "
+            "it is computed at run time",
+            layer.name, layer.plugin_id, k);
     std::vector<TensorDesc> outs =
         with_error_context(context(layer, "desc"), [&] { return def.desc(ins, layer.attrs); });
     if (static_cast<int>(outs.size()) != def.num_outputs)
@@ -192,8 +363,33 @@ class Builder {
       if (out.rank() > kMaxRank)
         fail("layer '{}' (plugin {}): output {} has rank {} (at most {})", layer.name,
              layer.plugin_id, o, out.rank(), kMaxRank);
+      if (out.value) {
+        for (auto& e : *out.value) e = bind(e);
+        if (!is_integer(out.dtype) || out.rank() > 1 ||
+            numel(out.shape_expr) != ShapeExpr(static_cast<int64_t>(out.value->size())))
+          fail(
+              "layer '{}' (plugin {}): desc gave output {} a value of {} element(s), but a value "
+              "belongs to an integer tensor of rank 0 or 1 with that many elements",
+              layer.name, layer.plugin_id, o, out.value->size());
+      }
       t.desc = out;
     }
+    // Every output known as a value: the layer computes nothing at run time.
+    bool all_values = !outs.empty() && std::all_of(outs.begin(), outs.end(), [](auto const& d) {
+      return d.has_value() && !d.is_size_tensor();
+    });
+    if (all_values) {
+      for (size_t o = 0; o < outs.size(); ++o) {
+        NetTensor& t = tensors_[static_cast<size_t>(layer.outputs[o])];
+        if (auto bytes = bytes_of(*t.desc.value, t.desc.dtype))
+          t.data = std::make_shared<const std::vector<std::byte>>(std::move(*bytes));
+      }
+      folded_[static_cast<size_t>(l)] = true;
+      verbose("Layer '{}' (plugin {}) folded: its outputs are shape values", layer.name,
+              layer.plugin_id);
+      return;
+    }
+    fold_constants(l, layer, def, ins, outs);
   }
 
   ShapeEnv env(std::vector<Dims> const& inputs, std::vector<int64_t> const& sizes) const {
@@ -382,9 +578,39 @@ class Builder {
       t.data = buffers.back().data();
       return t;
     };
+    std::vector<std::vector<int64_t>> values(n_in);
+    PluginDefinition const& def = *defs_[static_cast<size_t>(layer_index_)];
     for (size_t k = 0; k < n_in; ++k) {
+      if (is_shape_input(def, k)) {  // the host values the impl reads, at the opt shapes
+        for (auto const& e : *ins[k].value)
+          values[k].push_back(e.eval(env(opt_env_inputs_, opt_sizes_)));
+        Tensor t;
+        t.dtype = DataType::INT64;
+        t.shape = ins[k].rank() == 0 ? Dims{} : Dims{static_cast<int64_t>(values[k].size())};
+        t.strides = dense_strides(t.shape, TensorFormat::LINEAR);
+        t.data = values[k].data();
+        in_t.push_back(t);
+        continue;
+      }
       in_t.push_back(make(ins[k], k, env(opt_env_inputs_, opt_sizes_)));
-      fill_random(backend_, in_t.back(), rng);
+      NetTensor const& nt = tensors_[static_cast<size_t>(layer.inputs[static_cast<size_t>(k)])];
+      if (nt.data) {  // a constant's own elements: indices and the like must stay in range
+        Tensor const& t = in_t.back();
+        std::vector<std::byte> host(t.bytes());
+        Tensor src{const_cast<std::byte*>(nt.data->data()),
+                   nt.desc.dtype,
+                   TensorFormat::LINEAR,
+                   Device::CPU,
+                   t.shape,
+                   dense_strides(t.shape, TensorFormat::LINEAR)};
+        Tensor dst = t;
+        dst.data = host.data();
+        dst.device = Device::CPU;
+        detail::reformat_on_host(src, dst);
+        backend_.copy_from_host(t.data, host.data(), host.size());
+      } else {
+        fill_random(backend_, in_t.back(), rng);
+      }
     }
     for (size_t o = 0; o < outs.size(); ++o) {
       int a = outs[o].aliased_input();
@@ -450,6 +676,12 @@ class Builder {
   int variant(int net, DataType type, TensorFormat format) {
     auto key = std::make_tuple(net, type, format);
     if (auto it = variants_.find(key); it != variants_.end()) return it->second;
+    if (!produced_.count(net)) {
+      NetTensor const& nt = tensors_[static_cast<size_t>(net)];
+      // Known elements become a constant of the engine, converted now to what the reader takes.
+      if (nt.data) return variants_[key] = constant_variant(net, type, format);
+      produced_[net] = materialize(net);  // a symbolic shape value read as data
+    }
     int src = produced_[net];
     PlanTensor const s = plan_.tensors[static_cast<size_t>(src)];  // a copy: the vector grows below
     if (s.dtype == type && s.format == format) return src;
@@ -474,6 +706,102 @@ class Builder {
     return id;
   }
 
+  // Constant `net` in `type` and `format`: converted on the host, stored once in the engine.
+  int constant_variant(int net, DataType type, TensorFormat format) {
+    NetTensor const& nt = tensors_[static_cast<size_t>(net)];
+    Dims shape = constant_dims(nt.desc.shape_expr);
+    std::shared_ptr<const std::vector<std::byte>> data = nt.data;
+    if (type != nt.desc.dtype || format != TensorFormat::LINEAR) {
+      Tensor src{const_cast<std::byte*>(data->data()),
+                 nt.desc.dtype,
+                 TensorFormat::LINEAR,
+                 Device::CPU,
+                 shape,
+                 dense_strides(shape, TensorFormat::LINEAR)};
+      auto converted = std::make_shared<std::vector<std::byte>>(static_cast<size_t>(shape.numel()) *
+                                                                element_size(type));
+      Tensor dst{converted->data(), type, format, Device::CPU, shape, dense_strides(shape, format)};
+      detail::reformat_on_host(src, dst);
+      data = std::move(converted);
+    }
+    PlanTensor t;
+    t.name = constant_name(net);
+    if (type != nt.desc.dtype || format != TensorFormat::LINEAR)
+      t.name = fmt::format("{}_{}_{}", t.name, name(type), name(format));
+    t.dtype = type;
+    t.format = format;
+    t.shape = nt.desc.shape_expr;
+    t.storage = PlanTensor::Storage::Constant;
+    t.constant = static_cast<int>(plan_.constants.size());
+    plan_.constants.push_back(std::move(data));
+    return add_plan_tensor(std::move(t));
+  }
+
+  std::string constant_name(int net) const {
+    for (auto const& c : net_.constants())
+      if (c.tensor == net) return c.name.empty() ? fmt::format("constant_{}", net) : c.name;
+    return fmt::format("folded_{}", net);
+  }
+
+  // A shape value with symbolic elements that a plugin reads as data: a Values step writes it.
+  int materialize(int net) {
+    NetTensor const& nt = tensors_[static_cast<size_t>(net)];
+    PlanTensor t;
+    t.name = fmt::format("shape_value_{}", net);
+    t.dtype = nt.desc.dtype;
+    t.shape = nt.desc.shape_expr;
+    int id = add_plan_tensor(std::move(t));
+    PlanStep step;
+    step.kind = PlanStep::Kind::Values;
+    step.name = fmt::format("values_{}", net);
+    step.inputs = {-1};
+    step.input_values = {detail::PlanValue{*nt.desc.value, nt.desc.rank() == 0}};
+    step.outputs = {id};
+    step.aliases = {-1};
+    plan_.steps.push_back(std::move(step));
+    verbose("Inserted {}: writes a shape value computed at build time", plan_.steps.back().name);
+    return id;
+  }
+
+  // A copy of plan tensor `src` (a constant or an input that is also a network output).
+  int copy_of(int src) {
+    PlanTensor t = plan_.tensors[static_cast<size_t>(src)];
+    t.name += "_copy";
+    t.storage = PlanTensor::Storage::Activation;
+    t.binding = -1;
+    t.constant = -1;
+    t.size_id = -1;
+    int id = add_plan_tensor(std::move(t));
+    PlanStep step;
+    step.kind = PlanStep::Kind::Reformat;
+    step.name = fmt::format("copy_{}", plan_.tensors[static_cast<size_t>(src)].name);
+    step.inputs = {src};
+    step.outputs = {id};
+    step.aliases = {-1};
+    plan_.steps.push_back(std::move(step));
+    return id;
+  }
+
+  // An output as the model declares it (ONNX's graph output types) against what was inferred.
+  static void check_declared(Network::Output const& out, TensorDesc const& d) {
+    auto shape = [&] {
+      std::vector<std::string> dims;
+      for (auto const& e : d.shape_expr) dims.push_back(e.to_string());
+      return fmt::format("[{}]", fmt::join(dims, ", "));
+    };
+    if (out.declared_dtype && *out.declared_dtype != d.dtype)
+      fail("network output '{}': the model declares it {}, but the network computes {} {}",
+           out.name, name(*out.declared_dtype), name(d.dtype), shape());
+    if (!out.declared_dims) return;
+    auto const& dims = *out.declared_dims;
+    bool same = dims.size() == d.shape_expr.size();
+    for (size_t i = 0; same && i < dims.size(); ++i)
+      same = dims[i] < 0 || !d.shape_expr[i].is_constant() || d.shape_expr[i].constant() == dims[i];
+    if (!same)
+      fail("network output '{}': the model declares shape [{}], but the network computes {}",
+           out.name, fmt::join(dims, ", "), shape());
+  }
+
   void lower() {
     for (auto const& in : net_.inputs()) {
       PlanTensor t;
@@ -486,11 +814,15 @@ class Builder {
     }
     for (size_t l = 0; l < net_.layers().size(); ++l) {
       layer_index_ = static_cast<int>(l);
-      lower_layer(net_.layers()[l]);
+      if (!folded_[l]) lower_layer(net_.layers()[l]);
     }
     for (auto const& out : net_.outputs()) {
       NetTensor const& nt = tensors_[static_cast<size_t>(out.tensor)];
+      check_declared(out, nt.desc);
       int id = variant(out.tensor, nt.desc.dtype, TensorFormat::LINEAR);
+      auto storage = plan_.tensors[static_cast<size_t>(id)].storage;
+      if (storage == PlanTensor::Storage::Constant || storage == PlanTensor::Storage::Output)
+        id = copy_of(id);  // a constant stays the engine's; a tensor feeds one output only
       PlanTensor& t = plan_.tensors[static_cast<size_t>(id)];
       t.name = out.name;
       t.storage = PlanTensor::Storage::Output;
@@ -549,11 +881,7 @@ class Builder {
     bool aot = choose_aot(layer, def);
     PluginImpl const* impl = aot ? nullptr : def.impl(config_.device);
     evaluate_sizes_up_to(layer_index_);
-    std::vector<TensorDesc> ins, outs;
-    for (size_t k = 0; k < layer.inputs.size(); ++k) {
-      ins.push_back(tensors_[static_cast<size_t>(layer.inputs[k])].desc.like());
-      ins.back().set_input_index(static_cast<int>(k));
-    }
+    std::vector<TensorDesc> ins = input_descs(layer), outs;
     for (int o : layer.outputs) outs.push_back(tensors_[static_cast<size_t>(o)].desc);
     auto cands = candidates(layer, def, impl, ins, outs);
     size_t n_in = ins.size();
@@ -594,9 +922,9 @@ class Builder {
         double ms = time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
-          reformat_ms +=
-              reformat_cost(plan_.tensors[static_cast<size_t>(produced_[layer.inputs[k]])],
-                            c.types[k], c.formats[k]);
+          if (auto p = produced_.find(layer.inputs[k]); p != produced_.end())
+            reformat_ms += reformat_cost(plan_.tensors[static_cast<size_t>(p->second)], c.types[k],
+                                         c.formats[k]);  // constants convert at build time
         verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name,
                 describe(c), aot ? " (AOT)" : "", ms, reformat_ms);
         if (i == 0 || ms + reformat_ms < best_total) {
@@ -622,8 +950,16 @@ class Builder {
     step.tactic = c.tactic;
     step.autotune_ms = best_ms;
     step.workspace = workspaces[best];
-    for (size_t k = 0; k < n_in; ++k)
-      step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
+    step.input_values.resize(n_in);
+    for (size_t k = 0; k < n_in; ++k) {
+      if (is_shape_input(def, k)) {
+        step.inputs.push_back(-1);  // read on the host, evaluated at run time
+        step.input_values[k] = detail::PlanValue{*ins[k].value, ins[k].rank() == 0};
+      } else {
+        step.inputs.push_back(variant(layer.inputs[k], c.types[k], c.formats[k]));
+      }
+    }
+    if (def.shape_inputs.empty()) step.input_values.clear();
     for (size_t o = 0; o < outs.size(); ++o) {
       NetTensor const& nt = tensors_[static_cast<size_t>(layer.outputs[o])];
       PlanTensor t;
@@ -663,6 +999,7 @@ class Builder {
       reformat_ms_;
   std::map<int, int> size_tensor_of_;                          // size id -> plan tensor
   std::vector<std::shared_ptr<const PluginDefinition>> defs_;  // per layer
+  std::vector<bool> folded_;  // per layer: computed at build time, no step
   int layer_index_ = 0;
 };
 

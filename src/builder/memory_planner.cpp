@@ -36,15 +36,6 @@ struct Slot {  // one activation buffer: a tensor, or an in-place group without 
 
 }  // namespace
 
-bool uses_size_values(ShapeExpr const& e) {
-  bool found = false;
-  e.map_leaves([&](ShapeExpr const& leaf) {
-    found |= leaf.op() == ShapeExpr::Op::Size;
-    return leaf;
-  });
-  return found;
-}
-
 void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Logger* logger) {
   auto& tensors = plan.tensors;
   size_t n = tensors.size();
@@ -80,7 +71,8 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
   std::vector<int> first(n, -1), last(n, -1);
   for (size_t s = 0; s < plan.steps.size(); ++s) {
     int si = static_cast<int>(s);
-    for (int t : plan.steps[s].inputs) last[static_cast<size_t>(t)] = si;
+    for (int t : plan.steps[s].inputs)
+      if (t >= 0) last[static_cast<size_t>(t)] = si;  // -1: a shape input, read from the host
     for (int t : plan.steps[s].outputs) {
       if (first[static_cast<size_t>(t)] < 0) first[static_cast<size_t>(t)] = si;
       last[static_cast<size_t>(t)] = std::max(last[static_cast<size_t>(t)], si);
@@ -103,15 +95,19 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
       int in = step.inputs[static_cast<size_t>(a)];
       int out = step.outputs[o];
       bool read_later = last[static_cast<size_t>(in)] > static_cast<int>(s);
-      bool in_is_output = tensors[static_cast<size_t>(in)].storage == PlanTensor::Storage::Output;
-      if (read_later || in_is_output) {
+      auto in_storage = tensors[static_cast<size_t>(in)].storage;
+      bool in_is_output = in_storage == PlanTensor::Storage::Output;
+      bool in_is_constant = in_storage == PlanTensor::Storage::Constant;  // shared by contexts
+      if (read_later || in_is_output || in_is_constant) {
         if (logger)
           logger->log(
               Severity::Verbose,
               fmt::format("Step '{}': output {} cannot share the memory of '{}' ({}); the runtime "
                           "copies it first",
                           step.name, o, tensors[static_cast<size_t>(in)].name,
-                          read_later ? "a later step still reads it" : "it is a network output"));
+                          read_later       ? "a later step still reads it"
+                          : in_is_constant ? "it is a constant"
+                                           : "it is a network output"));
         continue;
       }
       group[static_cast<size_t>(root(out))] = root(in);

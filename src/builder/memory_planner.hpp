@@ -11,7 +11,4 @@ namespace qdp::detail {
 // packed into one arena by lifetime. Sets each tensor's capacity and the plan's arena size.
 void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Logger* logger);
 
-// Whether an expression depends on a size tensor's value (known only at run time).
-bool uses_size_values(ShapeExpr const& e);
-
 }  // namespace qdp::detail

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <mutex>
 #include <qdp/plugin_library.hpp>
 #include <qdp/registry.hpp>
 #include <utility>
@@ -112,6 +113,11 @@ std::shared_ptr<const PluginDefinition> Registry::find(std::string_view id) cons
 
 std::shared_ptr<const PluginDefinition> Registry::get(std::string_view id) const {
   if (auto p = find(id)) return p;
+  if (id.starts_with("onnx::")) {
+    ensure_standard_operators();
+    if (auto p = find(id)) return p;
+    fail(ErrorCode::NotFound, "{} is not one of qdp's standard operators", id);
+  }
   fail(ErrorCode::NotFound,
        "plugin {} is not defined in this process: link its definition into the program, or load "
        "the shared library that defines it (qdpexec --plugins LIB.so, qdp::load_plugin_library)",
@@ -154,6 +160,29 @@ void commit_definition(PluginDefinition definition, std::exception_ptr error) {
 }
 
 }  // namespace detail
+
+void ensure_standard_operators() {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  auto ids = Registry::global().ids();
+  if (std::any_of(ids.begin(), ids.end(), [](auto const& id) { return id.starts_with("onnx::"); }))
+    return;
+  Dl_info info{};
+  std::string dir = ".";
+  if (dladdr(reinterpret_cast<void const*>(&ensure_standard_operators), &info) && info.dli_fname) {
+    std::string self = info.dli_fname;
+    dir = self.substr(0, self.find_last_of('/'));
+  }
+  std::string path = fmt::format("{}/libqdp_ops.so.{}.{}", dir, QDP_VERSION_MAJOR, QDP_VERSION_MINOR);
+  try {
+    load_plugin_library(path);
+  } catch (Error const& e) {
+    fail(ErrorCode::NotFound,
+         "the standard operators (onnx::*) are not available: loading libqdp_ops failed: {}; "
+         "link qdp::ops into the program, or install libqdp_ops beside libqdp_runtime",
+         e.what());
+  }
+}
 
 std::vector<std::string> load_plugin_library(std::string const& path) {
   auto bad = [&](ErrorCode code, std::string const& why) -> Error {

@@ -1,3 +1,4 @@
+#include <qdp/device_buffer.hpp>
 #include <qdp/engine.hpp>
 #include <qdp/execution_context.hpp>
 #include <qdp/registry.hpp>
@@ -10,7 +11,13 @@ namespace detail {
 
 std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
   auto impl = std::make_shared<EngineImpl>();
-  Backend* device = nullptr;  // only needed, and only asked for, by AOT steps
+  Backend* device = nullptr;  // only needed, and only asked for, by AOT steps and constants
+  // Weights: uploaded once here, shared by every context of the engine.
+  for (auto const& c : plan.constants) {
+    if (!device) device = &backend(plan.device, gpu);
+    impl->constants.emplace_back(plan.device, std::max<size_t>(c->size(), 1), gpu);
+    if (!c->empty()) device->copy_from_host(impl->constants.back().data(), c->data(), c->size());
+  }
   for (auto const& step : plan.steps) {
     impl->bound.emplace_back();
     impl->kernels.emplace_back();
@@ -25,6 +32,10 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
       continue;
     }
     auto def = Registry::global().find(step.plugin_id);
+    if (!def && step.plugin_id.starts_with("onnx::")) {
+      with_error_context({step.plugin_id, step.name, "load"}, [] { ensure_standard_operators(); });
+      def = Registry::global().find(step.plugin_id);
+    }
     if (!def)
       fail(ErrorCode::NotFound,
            "the engine's layer '{}' runs plugin {}, which is not defined in this process: link "
@@ -83,11 +94,18 @@ std::vector<LayerInfo> Engine::layers() const {
     LayerInfo info;
     info.name = step.name;
     bool plugin = step.kind == detail::PlanStep::Kind::Plugin;
-    info.kind = plugin ? "plugin" : "reformat";
+    info.kind = plugin                                        ? "plugin"
+                : step.kind == detail::PlanStep::Kind::Values ? "values"
+                                                              : "reformat";
     info.plugin_id = step.plugin_id;
     info.implementation = plugin ? (step.aot ? "aot" : "jit") : "builtin";
     for (auto const* list : {&step.inputs, &step.outputs})
       for (int t : *list) {
+        if (t < 0) {  // a shape input: INT64 values on the host
+          info.types.push_back(DataType::INT64);
+          info.formats.push_back(TensorFormat::LINEAR);
+          continue;
+        }
         info.types.push_back(plan.tensors[static_cast<size_t>(t)].dtype);
         info.formats.push_back(plan.tensors[static_cast<size_t>(t)].format);
       }

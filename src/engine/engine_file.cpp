@@ -30,8 +30,8 @@ static_assert(static_cast<int>(fb::DataType::MAX) == static_cast<int>(DataType::
 static_assert(static_cast<int>(fb::TensorFormat::MAX) == static_cast<int>(TensorFormat::HWC));
 static_assert(static_cast<int>(fb::Device::MAX) == static_cast<int>(Device::CUDA));
 static_assert(static_cast<int>(fb::Storage::MAX) ==
-              static_cast<int>(PlanTensor::Storage::Activation));
-static_assert(static_cast<int>(fb::StepKind::MAX) == static_cast<int>(PlanStep::Kind::Reformat));
+              static_cast<int>(PlanTensor::Storage::Constant));
+static_assert(static_cast<int>(fb::StepKind::MAX) == static_cast<int>(PlanStep::Kind::Values));
 // The union's type code is the AttrType index + 1 (0 is "no value").
 static_assert(static_cast<size_t>(fb::AttrValue::MAX) == std::variant_size_v<AttrValue>);
 static_assert(sizeof(QDP_VERSION_STRING) <= kLibraryVersionSize,
@@ -101,8 +101,12 @@ class PlanWriter {
       auto upper_bound = fbb_.CreateString(s.upper_bound.serialize());
       return fb::CreateSizeValue(fbb_, s.tensor, upper_bound);
     });
+    auto constants = offsets(plan.constants, [&](auto const& c) {
+      auto bytes = fbb_.CreateVector(reinterpret_cast<uint8_t const*>(c->data()), c->size());
+      return fb::CreateConstantData(fbb_, bytes);
+    });
     auto root = fb::CreatePlan(fbb_, static_cast<fb::Device>(plan.device), io, io_tensor, tensors,
-                               steps, sizes, plan.arena_bytes, plan.build_seconds);
+                               steps, sizes, plan.arena_bytes, plan.build_seconds, constants);
     fb::FinishPlanBuffer(fbb_, root);
     auto const* data = reinterpret_cast<std::byte const*>(fbb_.GetBufferPointer());
     return {data, data + fbb_.GetSize()};
@@ -144,7 +148,7 @@ class PlanWriter {
     return fb::CreateTensor(fbb_, name, static_cast<fb::DataType>(t.dtype),
                             static_cast<fb::TensorFormat>(t.format), shape,
                             static_cast<fb::Storage>(t.storage), t.binding, t.offset, t.capacity,
-                            t.size_id, t.data_dependent);
+                            t.size_id, t.data_dependent, t.constant);
   }
 
   fbs::Offset<fb::Kernel> write(PlanKernel const& k) {
@@ -225,9 +229,14 @@ class PlanWriter {
     fbs::Offset<fb::Kernel> kernel;
     if (s.kernel) kernel = write(*s.kernel);
     auto workspace = fbb_.CreateString(s.workspace.serialize());
+    auto values = offsets(s.input_values, [&](std::optional<PlanValue> const& v) {
+      if (!v) return fb::CreateValue(fbb_, false);
+      auto elements = exprs(v->elements);
+      return fb::CreateValue(fbb_, true, elements, v->scalar);
+    });
     return fb::CreateStep(fbb_, static_cast<fb::StepKind>(s.kind), name, plugin_id, s.aot, attrs,
                           inputs, outputs, aliases, s.tactic, s.autotune_ms, kernel, workspace,
-                          s.workspace_offset, s.workspace_capacity);
+                          s.workspace_offset, s.workspace_capacity, values);
   }
 
   fbs::FlatBufferBuilder fbb_;
@@ -345,6 +354,15 @@ class PlanReader {
     }
     plan.arena_bytes = p.arena_bytes();
     plan.build_seconds = p.build_seconds();
+    for (auto const* c : items(p.constants())) {
+      auto const* bytes = c->data();
+      auto data = std::make_shared<std::vector<std::byte>>();
+      if (bytes) {
+        auto const* first = reinterpret_cast<std::byte const*>(bytes->data());
+        data->assign(first, first + bytes->size());
+      }
+      plan.constants.push_back(std::move(data));
+    }
     return plan;
   }
 
@@ -449,6 +467,7 @@ class PlanReader {
     t.capacity = p.capacity();
     t.size_id = p.size_id();
     t.data_dependent = p.data_dependent();
+    t.constant = p.constant();
     return t;
   }
 
@@ -540,6 +559,13 @@ class PlanReader {
     s.workspace = expr(p.workspace(), where, "workspace size");
     s.workspace_offset = p.workspace_offset();
     s.workspace_capacity = p.workspace_capacity();
+    for (auto const* v : items(p.input_values())) {
+      if (!v->present()) {
+        s.input_values.emplace_back();
+        continue;
+      }
+      s.input_values.push_back(PlanValue{exprs(v->elements(), where, "value"), v->scalar()});
+    }
     return s;
   }
 
@@ -630,6 +656,21 @@ class PlanChecker {
     // The runtime reads a size value as an int32 or int64 scalar.
     if (pt.size_id >= 0 && pt.dtype != DataType::INT32 && pt.dtype != DataType::INT64)
       bad(where, "a size tensor of type {}", name(pt.dtype));
+    if (pt.storage == PlanTensor::Storage::Constant) {
+      in_range(pt.constant, 0, plan_.constants.size(), where, "constant");
+      uint64_t numel = 1;
+      for (auto const& e : pt.shape) {
+        if (!e.is_constant() || e.constant() < 0) bad(where, "a constant of a non-constant shape");
+        if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e.constant()), &numel))
+          bad(where, "its size overflows");
+      }
+      uint64_t bytes = 0;
+      if (__builtin_mul_overflow(numel, element_size(pt.dtype), &bytes) ||
+          bytes != plan_.constants[static_cast<size_t>(pt.constant)]->size())
+        bad(where, "a constant of {} elements of {} stored in {} bytes", numel, name(pt.dtype),
+            plan_.constants[static_cast<size_t>(pt.constant)]->size());
+      return;
+    }
     if (pt.storage == PlanTensor::Storage::Activation) {
       // Both non-negative, so the subtraction cannot overflow.
       if (pt.offset < 0 || pt.capacity < 0 || pt.capacity > plan_.arena_bytes - pt.offset)
@@ -648,7 +689,10 @@ class PlanChecker {
     if (io.is_input != is_input)
       bad(where, "an {} bound to an {}", is_input ? "input" : "output",
           is_input ? "output" : "input");
-    if (pt.dtype != io.dtype || pt.format != io.format || pt.shape.size() != io.dims.size())
+    // An in-place view (Reshape, Squeeze) of an output lives in the output's buffer with a shape
+    // of its own: an output's tensors agree on the type only; their bytes are checked below.
+    if (pt.dtype != io.dtype || pt.format != io.format ||
+        (is_input && pt.shape.size() != io.dims.size()))
       bad(where, "{} {} of rank {}, bound to '{}', which is {} {} of rank {}", name(pt.dtype),
           name(pt.format), pt.shape.size(), io.name, name(io.dtype), name(io.format),
           io.dims.size());
@@ -680,11 +724,46 @@ class PlanChecker {
   void check_step(size_t s) const {
     PlanStep const& step = plan_.steps[s];
     std::string where = fmt::format("layer {} ('{}')", s, step.name);
-    for (int t : step.inputs) tensor_id(t, where);
+    if (!step.input_values.empty() && step.input_values.size() != step.inputs.size())
+      bad(where, "{} input values for {} inputs", step.input_values.size(), step.inputs.size());
+    for (size_t k = 0; k < step.inputs.size(); ++k) {
+      bool value = k < step.input_values.size() && step.input_values[k];
+      if (value) {
+        if (step.inputs[k] != -1) bad(where, "input {} is both a value and a tensor", k);
+        auto const& v = *step.input_values[k];
+        if (v.scalar && v.elements.size() != 1)
+          bad(where, "a scalar value of {} elements", v.elements.size());
+        for (auto const& e : v.elements) check_expr(e, where);
+      } else {
+        tensor_id(step.inputs[k], where);
+      }
+    }
     for (int t : step.outputs) tensor_id(t, where);
+    if (step.kind == PlanStep::Kind::Values) {
+      if (step.inputs.size() != 1 || step.input_values.size() != 1 || !step.input_values[0] ||
+          step.outputs.size() != 1)
+        bad(where, "a values step needs one value and one output");
+      auto const& out = plan_.tensors[static_cast<size_t>(step.outputs[0])];
+      auto const& v = *step.input_values[0];
+      ShapeExpr count =
+          v.scalar ? ShapeExpr(1) : ShapeExpr(static_cast<int64_t>(v.elements.size()));
+      if (out.shape.size() != (v.scalar ? 0u : 1u) || (!v.scalar && !(out.shape[0] == count)))
+        bad(where, "{} values written into a tensor of rank {}", v.elements.size(),
+            out.shape.size());
+      if (out.dtype != DataType::INT64 && out.dtype != DataType::INT32 &&
+          out.dtype != DataType::INT8 && out.dtype != DataType::UINT8 &&
+          out.dtype != DataType::BOOL)
+        bad(where, "values written into a {} tensor", name(out.dtype));
+    }
+    for (int t : step.outputs)
+      if (plan_.tensors[static_cast<size_t>(t)].storage == PlanTensor::Storage::Constant)
+        bad(where, "it writes into a constant");
     if (step.aliases.size() > step.outputs.size())
       bad(where, "{} aliases for {} outputs", step.aliases.size(), step.outputs.size());
     for (int a : step.aliases) in_range(a, -1, step.inputs.size(), where, "aliased input");
+    for (int a : step.aliases)
+      if (a >= 0 && step.inputs[static_cast<size_t>(a)] < 0)
+        bad(where, "an output aliases input {}, a value", a);
     if (step.kind == PlanStep::Kind::Reformat &&
         (step.inputs.size() != 1 || step.outputs.size() != 1))
       bad(where, "a reformat with {} inputs and {} outputs", step.inputs.size(),
@@ -710,11 +789,12 @@ class PlanChecker {
     if (step.kind != PlanStep::Kind::Plugin) return;
     auto def = Registry::global().find(step.plugin_id);
     if (!def) return;
-    if (step.inputs.size() != static_cast<size_t>(def->num_inputs) ||
+    size_t least = static_cast<size_t>(def->num_inputs);
+    if ((def->variadic ? step.inputs.size() < least : step.inputs.size() != least) ||
         step.outputs.size() != static_cast<size_t>(def->num_outputs))
-      bad(where, "plugin {} takes {} inputs and {} outputs, the layer has {} and {}",
-          step.plugin_id, def->num_inputs, def->num_outputs, step.inputs.size(),
-          step.outputs.size());
+      bad(where, "plugin {} takes {}{} inputs and {} outputs, the layer has {} and {}",
+          step.plugin_id, def->variadic ? "at least " : "", def->num_inputs, def->num_outputs,
+          step.inputs.size(), step.outputs.size());
     for (auto const& entry : step.attrs) {
       // Not a structured binding: clang 14 cannot capture one in the lambda below.
       std::string const& attr = entry.first;
@@ -805,6 +885,8 @@ class PlanChecker {
         return static_cast<int64_t>(
             std::min<size_t>(plan_.io[static_cast<size_t>(pt.binding)].max_bytes,
                              std::numeric_limits<int64_t>::max()));
+      case PlanTensor::Storage::Constant:
+        return static_cast<int64_t>(plan_.constants[static_cast<size_t>(pt.constant)]->size());
       case PlanTensor::Storage::Input:
         break;
     }

@@ -25,7 +25,7 @@
 namespace qdp::detail::engine_file {
 
 inline constexpr std::string_view kMagic{"QDPENGN\0", 8};
-inline constexpr uint32_t kFormatVersion = 2;  // 2: steps have a workspace
+inline constexpr uint32_t kFormatVersion = 3;  // 2: steps have a workspace; 3: constants, values
 
 inline constexpr size_t kMagicOffset = 0;
 inline constexpr size_t kFormatVersionOffset = 8;

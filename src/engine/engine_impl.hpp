@@ -2,6 +2,7 @@
 // What an engine is in this process: its plan, with the plugins' impls bound and the AOT kernels
 // loaded on its backend.
 #include <memory>
+#include <qdp/device_buffer.hpp>
 #include <vector>
 
 #include "backends/backend.hpp"
@@ -13,6 +14,7 @@ struct EngineImpl {
   EnginePlan plan;
   std::vector<BoundImpl> bound;                              // per step: JIT plugins
   std::vector<std::shared_ptr<const LoadedKernel>> kernels;  // per step: AOT plugins, loaded once
+  std::vector<DeviceBuffer> constants;  // per plan constant: on the engine's device
 };
 
 // Resolves plugins against the registry and binds their impls, and loads AOT kernels on GPU

@@ -1,3 +1,5 @@
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <qdp/network.hpp>
 #include <qdp/registry.hpp>
@@ -28,6 +30,35 @@ TensorRef Network::add_input(std::string name, DataType dtype, std::vector<int64
       fail("network input '{}': dimension {} is invalid (use -1 for a dynamic dimension)", name, d);
   inputs_.push_back({std::move(name), dtype, std::move(dims), std::nullopt, num_tensors_});
   return {num_tensors_++};
+}
+
+TensorRef Network::add_constant(std::string name, DataType dtype, std::vector<int64_t> dims,
+                                std::vector<std::byte> data) {
+  if (static_cast<int>(dims.size()) > kMaxRank)
+    fail("constant '{}' has {} dimensions; qdp supports up to {}", name, dims.size(), kMaxRank);
+  int64_t numel = 1;
+  for (int64_t d : dims) {
+    if (d < 0)
+      fail("constant '{}': dimension {} is invalid (a constant's shape is static)", name, d);
+    if (__builtin_mul_overflow(numel, d, &numel))
+      fail("constant '{}': its element count overflows", name);
+  }
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(numel), element_size(dtype), &bytes) ||
+      bytes != data.size())
+    fail("constant '{}' of {} and shape [{}] takes {} bytes, but {} were given", name,
+         qdp::name(dtype), fmt::join(dims, ", "),
+         static_cast<uint64_t>(numel) * element_size(dtype), data.size());
+  constants_.push_back({std::move(name), dtype, std::move(dims),
+                        std::make_shared<const std::vector<std::byte>>(std::move(data)),
+                        num_tensors_});
+  return {num_tensors_++};
+}
+
+Network::Constant const* Network::constant(TensorRef tensor) const {
+  for (auto const& c : constants_)
+    if (c.tensor == tensor.id) return &c;
+  return nullptr;
 }
 
 void Network::set_profile(std::string_view input, Dims min, Dims opt, Dims max) {
@@ -63,9 +94,10 @@ std::vector<TensorRef> Network::add_plugin(std::string_view plugin_id,
           : options.name;
   for (auto const& l : layers_)
     if (l.name == layer_name) fail("layer name '{}' is used twice", layer_name);
-  if (static_cast<int>(inputs.size()) != def.num_inputs)
-    fail("layer '{}' (plugin {}): the plugin takes {} input(s), {} given", layer_name, plugin_id,
-         def.num_inputs, inputs.size());
+  if (def.variadic ? static_cast<int>(inputs.size()) < def.num_inputs
+                   : static_cast<int>(inputs.size()) != def.num_inputs)
+    fail("layer '{}' (plugin {}): the plugin takes {}{} input(s), {} given", layer_name, plugin_id,
+         def.variadic ? "at least " : "", def.num_inputs, inputs.size());
   Layer layer;
   layer.name = layer_name;
   layer.plugin_id = std::string(plugin_id);
@@ -104,7 +136,16 @@ void Network::mark_output(TensorRef tensor, std::string name) {
   for (auto const& out : outputs_)
     if (out.tensor == tensor.id)
       fail("network output '{}': the tensor is already the output '{}'", name, out.name);
-  outputs_.push_back({std::move(name), tensor.id});
+  outputs_.push_back({std::move(name), tensor.id, std::nullopt, std::nullopt});
+}
+
+void Network::declare_output(std::string_view name, std::optional<DataType> dtype,
+                             std::optional<std::vector<int64_t>> dims) {
+  auto it = std::find_if(outputs_.begin(), outputs_.end(),
+                         [&](Output const& o) { return o.name == name; });
+  if (it == outputs_.end()) fail("declare_output: the network has no output '{}'", name);
+  it->declared_dtype = dtype;
+  it->declared_dims = std::move(dims);
 }
 
 }  // namespace qdp

@@ -14,7 +14,7 @@
 namespace qdp::detail {
 
 struct PlanTensor {
-  enum class Storage : uint8_t { Input, Output, Activation };
+  enum class Storage : uint8_t { Input, Output, Activation, Constant };
   std::string name;
   DataType dtype = DataType::FP32;
   TensorFormat format = TensorFormat::LINEAR;
@@ -26,6 +26,14 @@ struct PlanTensor {
       0;  // bytes reserved (at the profile's max shapes, size tensors at their upper bound)
   int size_id = -1;             // a size tensor: the id of its value
   bool data_dependent = false;  // the shape uses a size value
+  int constant = -1;            // Constant: its bytes, EnginePlan::constants[constant]
+};
+
+// Values known as shape expressions: what a step's shape input receives (evaluated on the host
+// for the run's shapes), or what a Values step writes into its output.
+struct PlanValue {
+  std::vector<ShapeExpr> elements;
+  bool scalar = false;  // rank 0 (one element), else rank 1
 };
 
 // An AOT step's kernel: compiled code and how to launch it, evaluated at run time.
@@ -41,7 +49,9 @@ struct PlanKernel {
 };
 
 struct PlanStep {
-  enum class Kind : uint8_t { Plugin, Reformat };
+  // Values: writes input_values[0], evaluated, into output 0 (a shape computed at build time that
+  // a plugin reads as data, or that is a network output).
+  enum class Kind : uint8_t { Plugin, Reformat, Values };
   Kind kind = Kind::Plugin;
   std::string name;
   std::string plugin_id;
@@ -57,6 +67,9 @@ struct PlanStep {
   ShapeExpr workspace{0};
   int64_t workspace_offset = 0;    // in the arena
   int64_t workspace_capacity = 0;  // bytes reserved, at the profile's max shapes
+  // Per input (empty: none): the values of a shape input (PluginDefinition::shape_inputs), whose
+  // tensor id in `inputs` is then -1.
+  std::vector<std::optional<PlanValue>> input_values;
 };
 
 struct SizeValue {
@@ -71,6 +84,8 @@ struct EnginePlan {
   std::vector<PlanTensor> tensors;
   std::vector<PlanStep> steps;
   std::vector<SizeValue> sizes;  // by size id
+  // Constant tensors' bytes (weights), stored once in the engine and uploaded once per engine.
+  std::vector<std::shared_ptr<const std::vector<std::byte>>> constants;
   int64_t arena_bytes = 0;
   double build_seconds = 0;
 };

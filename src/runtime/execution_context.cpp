@@ -1,6 +1,7 @@
 // The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
 #include <chrono>
+#include <cstring>
 #include <qdp/device_buffer.hpp>
 #include <qdp/execution_context.hpp>
 
@@ -151,7 +152,18 @@ class ContextState {
   struct StepTensors {
     std::vector<Tensor> inputs, outputs;
     bool data_dependent = false;
+    std::vector<std::vector<int64_t>> values;  // per input: a shape input's host values
   };
+
+  // Evaluates step s's shape inputs into their host buffers (the tensors point at them).
+  void evaluate_values(PlanStep const& step, StepTensors& st) const {
+    for (size_t k = 0; k < step.input_values.size(); ++k) {
+      if (!step.input_values[k]) continue;
+      auto& v = st.values[k];
+      auto const& elements = step.input_values[k]->elements;
+      for (size_t i = 0; i < elements.size(); ++i) v[i] = elements[i].eval(env());
+    }
+  }
 
   ShapeEnv env() const { return {input_shapes_, sizes_}; }
 
@@ -172,6 +184,8 @@ class ContextState {
         return addresses_[static_cast<size_t>(t.binding)];
       case PlanTensor::Storage::Activation:
         return static_cast<std::byte*>(arena_.data()) + t.offset;
+      case PlanTensor::Storage::Constant:
+        return engine_.impl().constants[static_cast<size_t>(t.constant)].data();
     }
     return nullptr;
   }
@@ -209,7 +223,22 @@ class ContextState {
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       auto const& step = plan_.steps[s];
       StepTensors st;
-      for (int t : step.inputs) {
+      st.values.resize(step.input_values.size());
+      for (size_t k = 0; k < step.inputs.size(); ++k) {
+        int t = step.inputs[k];
+        if (t < 0) {  // a shape input: INT64 values on the host, whatever the backend
+          auto const& v = *step.input_values[k];
+          st.values[k].assign(v.elements.size(), 0);
+          for (auto const& e : v.elements) st.data_dependent |= uses_size_values(e);
+          Tensor host;
+          host.data = st.values[k].data();
+          host.dtype = DataType::INT64;
+          host.device = Device::CPU;
+          host.shape = v.scalar ? Dims{} : Dims{static_cast<int64_t>(v.elements.size())};
+          host.strides = dense_strides(host.shape, TensorFormat::LINEAR);
+          st.inputs.push_back(host);
+          continue;
+        }
         st.inputs.push_back(tensor_of(t));
         st.data_dependent |= plan_.tensors[static_cast<size_t>(t)].data_dependent;
       }
@@ -217,6 +246,7 @@ class ContextState {
         st.outputs.push_back(tensor_of(t));
         st.data_dependent |= plan_.tensors[static_cast<size_t>(t)].data_dependent;
       }
+      evaluate_values(step, st);
       step_tensors_[s] = std::move(st);
     }
     dirty_ = false;
@@ -248,9 +278,14 @@ class ContextState {
     if (st.data_dependent) {
       refresh_data_dependent(step.inputs, st.inputs, false);
       refresh_data_dependent(step.outputs, st.outputs, true);
+      evaluate_values(step, st);
     }
     if (step.kind == PlanStep::Kind::Reformat) {
       backend_.reformat(st.inputs[0], st.outputs[0], stream);
+      return;
+    }
+    if (step.kind == PlanStep::Kind::Values) {
+      write_values(st.values[0], st.outputs[0], stream);
       return;
     }
     // An aliased output that could not share its input's memory gets a copy of the input first,
@@ -296,6 +331,31 @@ class ContextState {
       PlanTensor const& pt = plan_.tensors[static_cast<size_t>(step.outputs[o])];
       if (pt.size_id >= 0) read_size(step, pt, st.outputs[o], stream);
     }
+  }
+
+  // A shape value computed at build time, into a tensor a plugin reads as data.
+  void write_values(std::vector<int64_t> const& values, Tensor const& out, Stream stream) {
+    auto& bytes = value_bytes_;
+    bytes.resize(values.size() * element_size(out.dtype));
+    for (size_t i = 0; i < values.size(); ++i) {
+      int64_t v = values[i];
+      switch (out.dtype) {
+        case DataType::INT64:
+          std::memcpy(bytes.data() + 8 * i, &v, 8);
+          break;
+        case DataType::INT32: {
+          auto w = static_cast<int32_t>(v);
+          std::memcpy(bytes.data() + 4 * i, &w, 4);
+          break;
+        }
+        case DataType::BOOL:
+          bytes[i] = static_cast<std::byte>(v != 0);
+          break;
+        default:  // INT8, UINT8 (the engine file's check allows integer types only)
+          bytes[i] = static_cast<std::byte>(v);
+      }
+    }
+    backend_.write_from_host(out.data, bytes.data(), bytes.size(), stream);
   }
 
   // The bytes step's workspace takes at the current shapes: never more than was planned.
@@ -385,6 +445,7 @@ class ContextState {
   std::vector<DeviceBuffer> staging_;         // where those outputs are written during the run
   std::vector<int64_t> sizes_;
   DeviceBuffer arena_;
+  std::vector<std::byte> value_bytes_;  // staging for write_values
   std::vector<StepTensors> step_tensors_;
   bool dirty_ = true;
   uint64_t changes_ = 0, captured_at_ = 0;  // prepare() count, and its value at capture

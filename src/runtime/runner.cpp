@@ -29,7 +29,7 @@ std::map<std::string, Array> Runner::infer(std::map<std::string, Array> const& i
   ExecutionContext& ctx = *state_->context;
   auto buffer = [&](std::string const& name, size_t bytes) -> DeviceBuffer& {
     auto& b = state_->buffers[name];
-    if (b.size() < bytes || b.device() != device)
+    if (!b.data() || b.size() < bytes || b.device() != device)  // never null: an empty tensor too
       b = DeviceBuffer(device, std::max<size_t>(bytes, 1));
     return b;
   };

@@ -448,14 +448,16 @@ TEST_F(OnnxImport, UnknownAttributeIsAnError) {
                     HasSubstr("unknown attribute 'bogus'"), HasSubstr("factor, unused_by_impl")));
 }
 
-TEST_F(OnnxImport, MissingPluginNamespaceIsAnError) {
+// A default-domain node without plugin_namespace is a standard ONNX operator.
+TEST_F(OnnxImport, DefaultDomainNodeWithoutNamespaceIsAStandardOperator) {
   Model m;
   m.input("x", {3});
   m.node("scale", {"x"}, {"y"}, "s", /*ns=*/"");
   m.output("y");
   EXPECT_THAT(error_of([&] { import(m); }),
-              AllOf(HasSubstr("test.onnx: node 's' (op scale)"),
-                    HasSubstr("no 'plugin_namespace' attribute; add a STRING attribute")));
+              AllOf(HasSubstr("test.onnx: node 's' (op scale): operator scale (opset"),
+                    HasSubstr("is not supported by qdp; the standard operators it supports are: "),
+                    HasSubstr("Add, ")));
 }
 
 TEST_F(OnnxImport, PluginNamespaceMustBeAString) {
@@ -509,20 +511,36 @@ TEST_F(OnnxImport, NodesOutOfOrderAreAnError) {
                     HasSubstr("topological order")));
 }
 
-TEST_F(OnnxImport, InitializerInputIsAnError) {
+TEST_F(OnnxImport, InitializerFeedsAPlugin) {
   Model m;
   m.input("x", {3});
   auto* w = m.proto().mutable_graph()->add_initializer();
   w->set_name("w");
   w->set_data_type(TP::FLOAT);
   w->add_dims(3);
-  for (int i = 0; i < 3; ++i) w->add_float_data(1.0f);
-  m.input("w", {3});  // listed as an input too (IR < 4 style): not a network input
+  for (int i = 0; i < 3; ++i) w->add_float_data(10.0f * static_cast<float>(i));
+  m.input("w", {3});  // listed as an input too (IR < 4 style): its default, a constant
+  m.node("sum2", {"x", "w"}, {"y"}, "add");
+  m.output("y");
+  auto out = qdp::Runner(build(import(m))).infer({{"x", qdp::Array::from<float>({3}, {1, 2, 3})}});
+  auto const& y = out.at("y");
+  EXPECT_EQ(y.data<float>()[0], 1.0f);
+  EXPECT_EQ(y.data<float>()[2], 23.0f);
+}
+
+TEST_F(OnnxImport, TruncatedInitializerIsAnError) {
+  Model m;
+  m.input("x", {3});
+  auto* w = m.proto().mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(TP::FLOAT);
+  w->add_dims(3);
+  w->set_raw_data(std::string(8, '\0'));
   m.node("sum2", {"x", "w"}, {"y"}, "add");
   m.output("y");
   EXPECT_THAT(error_of([&] { import(m); }),
-              AllOf(HasSubstr("node 'add' (op sum2): input 'w' is an initializer"),
-                    HasSubstr("pass constants as attributes")));
+              AllOf(HasSubstr("initializer 'w': raw_data holds 8 bytes, but 3 elements of FLOAT take 12"),
+                    HasSubstr("truncated")));
 }
 
 TEST_F(OnnxImport, EmptyOptionalInputIsAnError) {

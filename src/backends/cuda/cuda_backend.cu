@@ -401,6 +401,12 @@ class CudaBackend final : public Backend {
     check(cudaMemsetAsync(dst, 0, bytes, native(stream)), "cudaMemsetAsync", "{} bytes", bytes);
   }
 
+  // From pageable memory: CUDA stages the bytes before returning, so `src` may change after.
+  void write_from_host(void* dst, void const* src, size_t bytes, Stream stream) override {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, native(stream)),
+          "cudaMemcpyAsync", "{} bytes, host to device", bytes);
+  }
   void copy_from_host(void* dst, void const* src, size_t bytes) override {
     if (bytes == 0) return;
     DeviceScope scope(index_);

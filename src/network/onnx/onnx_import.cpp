@@ -1,13 +1,16 @@
 // ONNX import (SPEC §1 "ONNX mapping"): a ModelProto parsed with protobuf, mapped node by node
 // onto the network API. See qdp/onnx.hpp for the mapping; every error names the origin, the
 // node, its op and, where one is concerned, the attribute.
+#include <fmt/ranges.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -243,15 +246,234 @@ AttrValue attribute_value(onnx::AttributeProto const& a, std::string const& wher
   }
 }
 
-Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
+// The bytes of a TensorProto (an initializer or a Constant node's value) in qdp's layout: dense,
+// little-endian, in the element type input_data_type gives. External data is read from the
+// model's folder `folder` (empty: the model came from memory and has none).
+class TensorReader {
+ public:
+  TensorReader(std::filesystem::path folder, std::string origin)
+      : folder_(std::move(folder)), origin_(std::move(origin)) {}
+
+  struct Result {
+    DataType dtype;
+    std::vector<int64_t> dims;
+    std::vector<std::byte> bytes;
+  };
+
+  Result read(onnx::TensorProto const& t, std::string const& where) const {
+    auto dtype = input_data_type(t.data_type());
+    if (!dtype)
+      fail(ErrorCode::Unsupported,
+           "{}: element type {} is not supported; qdp's tensors are FLOAT, FLOAT16, BFLOAT16, "
+           "INT8, UINT8, INT32, INT64 or BOOL",
+           where, data_type_name(t.data_type()));
+    if (t.has_segment()) fail("{}: the tensor is segmented; write it in one TensorProto", where);
+    Result r{*dtype, {}, {}};
+    uint64_t numel = 1;
+    for (int64_t d : t.dims()) {
+      if (d < 0) fail("{}: dimension {} is negative", where, d);
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel))
+        fail("{}: the element count overflows", where);
+      r.dims.push_back(d);
+    }
+    size_t width = element_size(*dtype);
+    uint64_t bytes = 0;
+    if (__builtin_mul_overflow(numel, width, &bytes)) fail("{}: its size overflows", where);
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      r.bytes = external(t, bytes, where);
+      return r;
+    }
+    if (t.has_raw_data()) {
+      std::string const& raw = t.raw_data();
+      if (raw.size() != bytes)
+        fail(ErrorCode::CorruptFile,
+             "{}: raw_data holds {} bytes, but {} elements of {} take {} bytes (the initializer "
+             "is truncated or its dims are wrong)",
+             where, raw.size(), numel, data_type_name(t.data_type()), bytes);
+      auto const* first = reinterpret_cast<std::byte const*>(raw.data());
+      r.bytes.assign(first, first + raw.size());
+      return r;
+    }
+    r.bytes.resize(bytes);
+    auto count = [&](int size, std::string_view field) {
+      if (static_cast<uint64_t>(size) != numel)
+        fail(ErrorCode::CorruptFile,
+             "{}: the dims say {} element(s), but {} holds {} (the initializer is truncated or its "
+             "dims are wrong)",
+             where, numel, field, size);
+    };
+    auto put = [&](size_t i, auto v) { std::memcpy(r.bytes.data() + i * width, &v, width); };
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT:
+        count(t.float_data_size(), "float_data");
+        for (int i = 0; i < t.float_data_size(); ++i) put(static_cast<size_t>(i), t.float_data(i));
+        break;
+      case onnx::TensorProto::INT64:
+        count(t.int64_data_size(), "int64_data");
+        for (int i = 0; i < t.int64_data_size(); ++i) put(static_cast<size_t>(i), t.int64_data(i));
+        break;
+      default:  // INT32 and the narrower types (and 16-bit floats' bit patterns) in int32_data
+        count(t.int32_data_size(), "int32_data");
+        for (int i = 0; i < t.int32_data_size(); ++i) {
+          int32_t v = t.int32_data(i);
+          if (width == 4) {
+            put(static_cast<size_t>(i), v);
+          } else if (width == 2) {
+            put(static_cast<size_t>(i), static_cast<uint16_t>(v));
+          } else {
+            put(static_cast<size_t>(i), static_cast<uint8_t>(v));
+          }
+        }
+    }
+    return r;
+  }
+
+ private:
+  // Bytes of an external-data tensor: a file in the model's folder, never outside it.
+  std::vector<std::byte> external(onnx::TensorProto const& t, uint64_t bytes,
+                                  std::string const& where) const {
+    std::string location;
+    uint64_t offset = 0;
+    std::optional<uint64_t> length;
+    for (auto const& e : t.external_data()) {
+      auto number = [&] {
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long v = std::strtoull(e.value().c_str(), &end, 10);
+        if (errno || e.value().empty() || *end || e.value()[0] == '-')
+          fail("{}: external data '{}' is not a byte count: '{}'", where, e.key(), e.value());
+        return static_cast<uint64_t>(v);
+      };
+      if (e.key() == "location")
+        location = e.value();
+      else if (e.key() == "offset")
+        offset = number();
+      else if (e.key() == "length")
+        length = number();
+    }
+    if (folder_.empty())
+      fail(
+          "{}: the tensor's data is in an external file, but the model was given as bytes; import "
+          "it from its file (import_onnx(path)) so that its folder is known",
+          where);
+    if (location.empty()) fail("{}: external data without a 'location'", where);
+    std::filesystem::path rel(location);
+    std::filesystem::path base = std::filesystem::weakly_canonical(folder_);
+    std::filesystem::path file = std::filesystem::weakly_canonical(base / rel);
+    auto [b, f] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
+    if (rel.is_absolute() || b != base.end())
+      fail(ErrorCode::InvalidArgument,
+           "{}: external data location '{}' leaves the model's folder {}; qdp reads external data "
+           "only from files inside the model's folder",
+           where, location, base.string());
+    if (length && *length != bytes)
+      fail(ErrorCode::CorruptFile, "{}: external data length {} but the tensor takes {} bytes",
+           where, *length, bytes);
+    std::unique_ptr<FILE, int (*)(FILE*)> in(std::fopen(file.c_str(), "rb"), &std::fclose);
+    if (!in)
+      fail(ErrorCode::NotFound, "{}: cannot open external data file '{}': {}", where, file.string(),
+           std::strerror(errno));
+    std::vector<std::byte> data(bytes);
+    if (std::fseek(in.get(), static_cast<long>(offset), SEEK_SET) != 0 ||
+        std::fread(data.data(), 1, data.size(), in.get()) != data.size())
+      fail(ErrorCode::CorruptFile,
+           "{}: external data file '{}' is too short: {} bytes at offset {} do not fit", where,
+           file.string(), bytes, offset);
+    return data;
+  }
+
+  std::filesystem::path folder_;
+  std::string origin_;
+};
+
+// A Constant node: its value (a tensor, or one of the value_* shorthands) becomes a constant.
+void import_constant(onnx::NodeProto const& node, std::string const& where, Network& net,
+                     std::map<std::string, TensorRef, std::less<>>& tensors,
+                     std::map<std::string, std::string, std::less<>>& defined_by,
+                     TensorReader const& reader) {
+  if (node.output_size() != 1 || node.output(0).empty())
+    fail("{}: a Constant node has exactly one output", where);
+  if (node.attribute_size() != 1)
+    fail(
+        "{}: a Constant node has exactly one attribute (value, value_float, value_floats, "
+        "value_int or value_ints), this one has {}",
+        where, node.attribute_size());
+  auto const& a = node.attribute(0);
+  std::string attr_where = fmt::format("{}, attribute '{}'", where, a.name());
+  TensorReader::Result r;
+  auto of = [&](DataType t, std::vector<int64_t> dims, auto const& values) {
+    r.dtype = t;
+    r.dims = std::move(dims);
+    r.bytes.resize(values.size() * sizeof(values[0]));
+    if (!r.bytes.empty()) std::memcpy(r.bytes.data(), values.data(), r.bytes.size());
+  };
+  if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR) {
+    r = reader.read(a.t(), attr_where);
+  } else if (a.name() == "value_float" && a.type() == onnx::AttributeProto::FLOAT) {
+    of(DataType::FP32, {}, std::vector<float>{a.f()});
+  } else if (a.name() == "value_floats" && a.type() == onnx::AttributeProto::FLOATS) {
+    of(DataType::FP32, {a.floats_size()}, std::vector<float>(a.floats().begin(), a.floats().end()));
+  } else if (a.name() == "value_int" && a.type() == onnx::AttributeProto::INT) {
+    of(DataType::INT64, {}, std::vector<int64_t>{a.i()});
+  } else if (a.name() == "value_ints" && a.type() == onnx::AttributeProto::INTS) {
+    of(DataType::INT64, {a.ints_size()}, std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+  } else {
+    fail(ErrorCode::Unsupported,
+         "{}: a Constant given as {} ({}) is not supported; use value (a tensor), value_float, "
+         "value_floats, value_int or value_ints",
+         attr_where, a.name(), attribute_type_name(a.type()));
+  }
+  std::string const& name = node.output(0);
+  if (defined_by.count(name))
+    fail("{}: output '{}' is already defined by {}; ONNX names each tensor once", where, name,
+         defined_by[name]);
+  tensors.emplace(name, net.add_constant(name, r.dtype, r.dims, std::move(r.bytes)));
+  defined_by.emplace(name, fmt::format("a Constant node"));
+}
+
+// The default domain's opsets this importer reads: where the operators it maps take their
+// inputs as inputs (Squeeze's axes, Clip's bounds: opset 13), up to the newest it knows.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 25;  // onnx 1.22's newest
+
+std::string supported_operators() {
+  std::vector<std::string> ops;
+  for (auto const& id : Registry::global().ids())
+    if (id.starts_with("onnx::")) ops.push_back(id.substr(6));
+  std::sort(ops.begin(), ops.end());
+  return fmt::format("{}", fmt::join(ops, ", "));
+}
+
+Network import_graph(onnx::GraphProto const& graph, std::string_view origin, int64_t opset,
+                     std::filesystem::path const& folder) {
   Network net;
+  TensorReader reader(folder, std::string(origin));
   // Every tensor defined so far, and what defined it (for messages).
   std::map<std::string, TensorRef, std::less<>> tensors;
   std::map<std::string, std::string, std::less<>> defined_by;
 
   std::set<std::string, std::less<>> initializers;
   for (auto const& t : graph.initializer()) initializers.insert(t.name());
-  for (auto const& t : graph.sparse_initializer()) initializers.insert(t.values().name());
+  for (auto const& t : graph.sparse_initializer()) {
+    initializers.insert(t.values().name());
+    fail(ErrorCode::Unsupported,
+         "{}: sparse initializer '{}' is not supported; store it as a dense initializer", origin,
+         t.values().name());
+  }
+  // Weights: constants of the network (a graph input of the same name is their default).
+  for (auto const& t : graph.initializer()) {
+    std::string where = fmt::format("{}: initializer '{}'", origin, t.name());
+    if (tensors.count(t.name())) fail("{}: the name is used twice", where);
+    auto r = reader.read(t, where);
+    tensors.emplace(t.name(), net.add_constant(t.name(), r.dtype, r.dims, std::move(r.bytes)));
+    defined_by.emplace(t.name(), "an initializer");
+  }
+  // An omitted optional input of a standard operator: an empty INT64 tensor (ops::absent).
+  std::optional<TensorRef> absent;
+  auto absent_input = [&] {
+    if (!absent) absent = net.add_constant("absent", DataType::INT64, {0}, {});
+    return *absent;
+  };
 
   // ---- graph inputs
   for (auto const& in : graph.input()) {
@@ -295,15 +517,34 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
     std::string where = fmt::format("{}: node '{}' (op {})", origin, layer_name, op);
     if (op.empty()) fail("{}: the node has no op_type", where);
 
+    // A node of the default domain is a standard operator, unless it names its plugin's
+    // namespace (how plugin nodes are written); another domain is a plugin namespace.
+    bool named = std::any_of(node.attribute().begin(), node.attribute().end(),
+                             [](auto const& a) { return a.name() == "plugin_namespace"; });
+    bool standard = (node.domain().empty() || node.domain() == "ai.onnx") && !named;
+    if (standard) ensure_standard_operators();
+    if (standard && op == "Constant") {
+      import_constant(node, where, net, tensors, defined_by, reader);
+      continue;
+    }
     std::optional<std::string> ns;
+    if (standard) ns = "onnx";
+    if (!standard && !named) ns = node.domain();
     LayerOptions options;
     options.name = layer_name;
     Attrs attrs;
     std::set<std::string, std::less<>> seen;
+    std::optional<TensorRef> fill_value;  // ConstantOfShape's value: an input, for its type
     for (auto const& a : node.attribute()) {
       std::string attr_where = fmt::format("{}, attribute '{}'", where, a.name());
       if (!seen.insert(a.name()).second) fail("{}: the attribute is given twice", attr_where);
-      if (a.name() == "plugin_namespace") {
+      if (standard && op == "ConstantOfShape" && a.name() == "value" &&
+          a.type() == onnx::AttributeProto::TENSOR) {
+        auto r = reader.read(a.t(), attr_where);
+        fill_value = net.add_constant(layer_name + "_value", r.dtype, r.dims, std::move(r.bytes));
+      } else if (standard) {
+        attrs.emplace(a.name(), attribute_value(a, attr_where));
+      } else if (a.name() == "plugin_namespace") {
         if (a.type() != onnx::AttributeProto::STRING)
           fail("{}: must be a STRING (the plugin's namespace), not {}", attr_where,
                attribute_type_name(a.type()));
@@ -327,10 +568,23 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
           "plugin_namespace=\"ns\")",
           where, op);
     std::string plugin_id = fmt::format("{}::{}", *ns, op);
+    std::shared_ptr<const PluginDefinition> def;
+    if (standard) {
+      def = Registry::global().find(plugin_id);
+      if (!def)
+        fail(ErrorCode::Unsupported,
+             "{}: operator {} (opset {}) is not supported by qdp; the standard operators it "
+             "supports are: {}",
+             where, op, opset, supported_operators());
+    }
 
     std::vector<TensorRef> inputs;
     for (int k = 0; k < node.input_size(); ++k) {
       std::string const& name = node.input(k);
+      if (name.empty() && standard) {  // an omitted optional input
+        inputs.push_back(absent_input());
+        continue;
+      }
       if (name.empty())
         fail(
             "{}: input #{} is empty (an omitted optional input); qdp plugins take a fixed number "
@@ -341,11 +595,6 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
         inputs.push_back(it->second);
         continue;
       }
-      if (initializers.count(name))
-        fail(
-            "{}: input '{}' is an initializer (a constant); qdp plugins take tensors computed by "
-            "the network: pass constants as attributes",
-            where, name);
       auto p = producer.find(name);
       if (p != producer.end()) {
         auto const& later = graph.node(p->second);
@@ -358,6 +607,10 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
       fail("{}: input '{}' is not defined by any graph input or earlier node", where, name);
     }
 
+    if (fill_value) inputs.push_back(*fill_value);
+    // Trailing optional inputs the node leaves out.
+    if (standard && !def->variadic)
+      while (static_cast<int>(inputs.size()) < def->num_inputs) inputs.push_back(absent_input());
     std::vector<TensorRef> outputs;
     try {
       validate_plugin_id(plugin_id);
@@ -365,12 +618,18 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
     } catch (Error const& e) {
       fail("{}: {}", where, e.what());
     }
-    if (static_cast<size_t>(node.output_size()) != outputs.size())
+    if (standard && static_cast<size_t>(node.output_size()) > outputs.size()) {
+      for (size_t k = outputs.size(); k < static_cast<size_t>(node.output_size()); ++k)
+        if (!node.output(static_cast<int>(k)).empty())
+          fail(ErrorCode::Unsupported,
+               "{}: output {} ('{}') is not supported: qdp computes the first {} output(s) of {}",
+               where, k, node.output(static_cast<int>(k)), outputs.size(), op);
+    } else if (!standard && static_cast<size_t>(node.output_size()) != outputs.size())
       fail(
           "{}: the node lists {} output(s), but plugin {} has {}; list one name per output "
           "(\"\" for one nothing reads)",
           where, node.output_size(), plugin_id, outputs.size());
-    for (int k = 0; k < node.output_size(); ++k) {
+    for (int k = 0; k < node.output_size() && k < static_cast<int>(outputs.size()); ++k) {
       std::string const& name = node.output(k);
       if (name.empty()) continue;
       auto d = defined_by.find(name);
@@ -394,16 +653,32 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin) {
            initializers.count(out.name()) ? " (it is an initializer)" : "");
     try {
       net.mark_output(it->second, out.name());
+      if (out.type().has_tensor_type()) {
+        auto const& tt = out.type().tensor_type();
+        std::optional<DataType> dtype;
+        if (tt.elem_type() != onnx::TensorProto::UNDEFINED) {
+          dtype = input_data_type(tt.elem_type());
+          if (!dtype)
+            fail(ErrorCode::Unsupported, "element type {} is not supported",
+                 data_type_name(tt.elem_type()));
+        }
+        std::optional<std::vector<int64_t>> dims;
+        if (tt.has_shape()) {
+          dims.emplace();
+          for (auto const& d : tt.shape().dim())
+            dims->push_back(d.has_dim_value() ? d.dim_value() : -1);
+        }
+        net.declare_output(out.name(), dtype, dims);
+      }
     } catch (Error const& e) {
-      fail("{}: {}", where, e.what());
+      fail(e.code(), "{}: {}", where, e.what());
     }
   }
   return net;
 }
 
-}  // namespace
-
-Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view origin) {
+Network import_model(std::span<const std::byte> bytes, std::string_view origin,
+                     std::filesystem::path const& folder) {
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     fail(
         "{}: the ONNX model is {} bytes; protobuf reads at most 2 GiB (store large tensors as "
@@ -417,8 +692,24 @@ Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view ori
         origin);
   if (!model.has_graph())
     fail("{}: the ONNX model has no graph (is it an ONNX model file?)", origin);
-  return import_graph(model.graph(), origin);
+  int64_t opset = -1;
+  for (auto const& o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  bool has_standard = false;
+  for (auto const& n : model.graph().node())
+    has_standard |= (n.domain().empty() || n.domain() == "ai.onnx") &&
+                    std::none_of(n.attribute().begin(), n.attribute().end(),
+                                 [](auto const& a) { return a.name() == "plugin_namespace"; });
+  if (has_standard && (opset < kMinOpset || opset > kMaxOpset))
+    fail(ErrorCode::Unsupported,
+         "{}: the model uses opset {} of the default ONNX domain; qdp reads opsets {} to {} "
+         "(convert the model with onnx.version_converter.convert_version)",
+         origin, opset < 0 ? std::string("(none given)") : std::to_string(opset), kMinOpset,
+         kMaxOpset);
+  return import_graph(model.graph(), origin, opset, folder);
 }
+
+}  // namespace
 
 Network import_onnx(std::string const& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
@@ -429,7 +720,11 @@ Network import_onnx(std::string const& path) {
   while ((got = std::fread(buffer, 1, sizeof buffer, file.get())) > 0)
     bytes.insert(bytes.end(), buffer, buffer + got);
   if (std::ferror(file.get())) fail("cannot read ONNX model '{}': {}", path, std::strerror(errno));
-  return import_onnx_bytes(bytes, path);
+  return import_model(bytes, path, std::filesystem::absolute(path).parent_path());
+}
+
+Network import_onnx_bytes(std::span<const std::byte> bytes, std::string_view origin) {
+  return import_model(bytes, origin, {});
 }
 
 }  // namespace qdp

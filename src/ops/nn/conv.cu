@@ -1,0 +1,327 @@
+// onnx::Conv: 1-D, 2-D and 3-D convolution with groups, dilations, strides, explicit or automatic
+// padding and an optional bias. CPU: oneDNN convolution forward. CUDA: cuDNN.
+#include <qdp/plugin.hpp>
+
+#include "ops/nn/nn_common.hpp"
+#include "ops/nn/nn_conv.hpp"
+
+#ifdef __CUDACC__
+#include "ops/nn/nn_cuda.cuh"
+#endif
+
+namespace qdp::ops::nn {
+namespace {
+
+struct ConvAttrs {
+  std::string auto_pad = "NOTSET";
+  std::vector<int64_t> dilations;
+  int64_t group = 1;
+  std::vector<int64_t> kernel_shape;
+  std::vector<int64_t> pads;
+  std::vector<int64_t> strides;
+};
+QDP_ATTRS(ConvAttrs, auto_pad, dilations, group, kernel_shape, pads, strides);
+
+// The window of a Conv whose weights have shape w (M, C/group, k...).
+Window conv_window(ConvAttrs const& a, int spatial, std::vector<int64_t> kernel) {
+  if (!a.kernel_shape.empty()) {
+    if (!kernel.empty() && a.kernel_shape != kernel)
+      fail("{}: attribute kernel_shape does not match the spatial dimensions of the weights W",
+           kConv);
+    kernel = a.kernel_shape;
+  }
+  return make_window(kConv, spatial, a.auto_pad, kernel, a.strides, a.dilations, a.pads, 0);
+}
+
+TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const& b,
+                     ConvAttrs const& a) {
+  if (!is_floating_point(x.dtype))
+    fail("{}: X is {}; Conv takes FP32, FP16 or BF16", kConv, name(x.dtype));
+  if (w.dtype != x.dtype) fail("{}: W is {} but X is {}", kConv, name(w.dtype), name(x.dtype));
+  if (x.rank() < 3 || x.rank() > 5)
+    fail("{}: X has rank {}; supported: 3 to 5 (N, C and 1 to 3 spatial dimensions)", kConv,
+         x.rank());
+  if (w.rank() != x.rank())
+    fail("{}: W has rank {} but X has rank {}; they must be equal", kConv, w.rank(), x.rank());
+  if (a.group < 1) fail("{}: attribute group is {}; it must be >= 1", kConv, a.group);
+  int spatial = x.rank() - 2;
+  std::vector<int64_t> kernel;
+  bool constant_kernel = true;
+  for (int i = 0; i < spatial; ++i) {
+    auto const& k = w.shape_expr[static_cast<size_t>(2 + i)];
+    if (!k.is_constant()) constant_kernel = false;
+    if (constant_kernel) kernel.push_back(k.constant());
+  }
+  if (!constant_kernel) {
+    if (a.kernel_shape.empty())
+      fail("{}: the spatial extents of W are not known at build time; give kernel_shape", kConv);
+    kernel.clear();
+  }
+  Window win = conv_window(a, spatial, kernel);
+  ShapeExpr const& c = x.shape_expr[1];
+  ShapeExpr const& m = w.shape_expr[0];
+  ShapeExpr const& cg = w.shape_expr[1];
+  if (c.is_constant() && cg.is_constant() && c.constant() != cg.constant() * a.group)
+    fail("{}: X has {} channels but W expects {} x group {} = {}", kConv, c.constant(),
+         cg.constant(), a.group, cg.constant() * a.group);
+  if (m.is_constant() && m.constant() % a.group != 0)
+    fail("{}: W has {} output channels, not a multiple of group {}", kConv, m.constant(), a.group);
+  if (!absent(b)) {
+    if (b.dtype != x.dtype) fail("{}: B is {} but X is {}", kConv, name(b.dtype), name(x.dtype));
+    if (b.rank() != 1 || (b.shape_expr[0].is_constant() && m.is_constant() &&
+                          b.shape_expr[0].constant() != m.constant()))
+      fail("{}: B must be a vector of the {} output channels", kConv, m.to_string());
+  }
+  return from_shape_expr(window_shape(win, x, m), x.dtype);
+}
+
+ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor const& b,
+                   Tensor const& y) {
+  ConvGeom g;
+  g.spatial = x.rank() - 2;
+  std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
+  Window win = conv_window(a, g.spatial, kernel);
+  g.n = x.shape[0];
+  g.c = x.shape[1];
+  g.m = w.shape[0];
+  g.group = a.group;
+  if (g.c != w.shape[1] * a.group)
+    fail("{}: X has {} channels but W expects {} x group {}", kConv, g.c, w.shape[1], a.group);
+  if (!absent(b) && (b.rank() != 1 || b.shape[0] != g.m))
+    fail("{}: B has shape {}; it must be [{}]", kConv, to_string(b.shape), g.m);
+  for (int i = 0; i < g.spatial; ++i) {
+    g.in.push_back(x.shape[2 + i]);
+    g.out.push_back(y.shape[2 + i]);
+  }
+  g.kernel = win.kernel;
+  g.strides = win.strides;
+  g.dilations = win.dilations;
+  g.pads = run_pads(win, x.shape, y.shape);
+  return g;
+}
+
+// ---- CUDA: cuDNN ------------------------------------------------------------------------------
+#ifdef __CUDACC__
+template <class T>
+constexpr cudnnDataType_t cudnn_type() {
+  if constexpr (std::is_same_v<T, float>)
+    return CUDNN_DATA_FLOAT;
+  else if constexpr (std::is_same_v<T, __half>)
+    return CUDNN_DATA_HALF;
+  else
+    return CUDNN_DATA_BFLOAT16;
+}
+
+using TensorDescriptor = Owned<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
+using FilterDescriptor = Owned<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
+using ConvDescriptor = Owned<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
+
+// Up to 5-D shapes by value, for kernels.
+struct Shape5 {
+  int64_t d[5];
+};
+
+// Copies x (N, C, spatial...) into a zero-padded buffer: cuDNN pads symmetrically only.
+template <class T>
+__global__ void pad_kernel(T const* __restrict__ x, T* __restrict__ y, Shape5 in, Shape5 out,
+                           Shape5 begin, int rank, int64_t total) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    int64_t rest = i, src = 0, scale = 1;
+    bool inside = true;
+    for (int d = rank - 1; d >= 0; --d) {
+      int64_t o = rest % out.d[d];
+      rest /= out.d[d];
+      int64_t s = o - begin.d[d];
+      inside = inside && s >= 0 && s < in.d[d];
+      src += s * scale;
+      scale *= in.d[d];
+    }
+    y[i] = inside ? x[src] : store_float<T>(0.0f);
+  }
+}
+
+// y[n, m, ...] += b[m], accumulated in float.
+template <class T>
+__global__ void bias_kernel(T* __restrict__ y, T const* __restrict__ b, int64_t channels,
+                            int64_t inner, int64_t total) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    int64_t m = (i / inner) % channels;
+    y[i] = store_float<T>(load_float(y[i]) + load_float(b[m]));
+  }
+}
+
+struct CudaConvPlan {
+  TensorDescriptor x, y;
+  FilterDescriptor w;
+  ConvDescriptor conv;
+  cudnnConvolutionFwdAlgo_t algo{};
+  size_t workspace = 0;
+  bool pad_copy = false;  // asymmetric pads: X is copied into a padded buffer first
+  Shape5 in{}, padded{}, begin{};
+  int64_t padded_numel = 0;
+};
+
+struct CudaConvState {
+  std::mutex mutex;
+  Owned<cudnnHandle_t, cudnnDestroy> handle;
+  std::map<std::vector<int64_t>, CudaConvPlan> cache;
+  Scratch scratch;
+};
+
+template <class T>
+CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g) {
+  CudaConvPlan p;
+  bool symmetric = g.pads.begin == g.pads.end;
+  p.pad_copy = !symmetric;
+  // cuDNN's Nd descriptors need at least 2 spatial dimensions: a 1-D conv gets a trailing 1.
+  int sp = std::max(g.spatial, 2);
+  std::vector<int> xd{static_cast<int>(g.n), static_cast<int>(g.c)},
+      yd{static_cast<int>(g.n), static_cast<int>(g.m)},
+      wd{static_cast<int>(g.m), static_cast<int>(g.c / g.group)}, pad, stride, dil;
+  p.in.d[0] = p.padded.d[0] = g.n;
+  p.in.d[1] = p.padded.d[1] = g.c;
+  p.padded_numel = g.n * g.c;
+  for (int i = 0; i < sp; ++i) {
+    bool real = i < g.spatial;
+    int64_t in = real ? g.in[i] : 1;
+    int64_t extra = real && p.pad_copy ? g.pads.begin[i] + g.pads.end[i] : 0;
+    if (real) {
+      p.in.d[2 + i] = in;
+      p.padded.d[2 + i] = in + extra;
+      p.begin.d[2 + i] = p.pad_copy ? g.pads.begin[i] : 0;
+      p.padded_numel *= in + extra;
+    }
+    xd.push_back(static_cast<int>(in + extra));
+    yd.push_back(static_cast<int>(real ? g.out[i] : 1));
+    wd.push_back(static_cast<int>(real ? g.kernel[i] : 1));
+    pad.push_back(static_cast<int>(real && !p.pad_copy ? g.pads.begin[i] : 0));
+    stride.push_back(static_cast<int>(real ? g.strides[i] : 1));
+    dil.push_back(static_cast<int>(real ? g.dilations[i] : 1));
+  }
+  auto packed = [](std::vector<int> const& dims) {
+    std::vector<int> s(dims.size());
+    int acc = 1;
+    for (size_t i = dims.size(); i-- > 0;) {
+      s[i] = acc;
+      acc *= dims[i];
+    }
+    return s;
+  };
+  cudnnDataType_t type = cudnn_type<T>();
+  int nd = static_cast<int>(xd.size());
+  cudnnTensorDescriptor_t td;
+  QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
+  p.x = TensorDescriptor(td);
+  QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, xd.data(), packed(xd).data()));
+  QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
+  p.y = TensorDescriptor(td);
+  QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, yd.data(), packed(yd).data()));
+  cudnnFilterDescriptor_t fd;
+  QDP_CUDNN_CHECK(cudnnCreateFilterDescriptor(&fd));
+  p.w = FilterDescriptor(fd);
+  QDP_CUDNN_CHECK(cudnnSetFilterNdDescriptor(fd, type, CUDNN_TENSOR_NCHW, nd, wd.data()));
+  cudnnConvolutionDescriptor_t cd;
+  QDP_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
+  p.conv = ConvDescriptor(cd);
+  // Accumulate in FP32 for every type (FP16/BF16 in, FP32 compute: cuDNN's pseudo-half config).
+  QDP_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(cd, sp, pad.data(), stride.data(), dil.data(),
+                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  QDP_CUDNN_CHECK(cudnnSetConvolutionGroupCount(cd, static_cast<int>(g.group)));
+  // FP32 stays FP32 (no TF32), so that it matches the CPU; 16-bit types use tensor cores.
+  bool fp32 = std::is_same_v<T, float>;
+  cudnnMathType_t math = fp32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
+  QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, math));
+
+  // Check that cuDNN agrees on the output shape.
+  std::vector<int> expect(static_cast<size_t>(nd));
+  QDP_CUDNN_CHECK(cudnnGetConvolutionNdForwardOutputDim(cd, p.x.get(), fd, nd, expect.data()));
+  if (expect != yd)
+    fail(ErrorCode::RuntimeFailure, "{}: cuDNN computes another output shape", kConv);
+
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int found = 0;
+  QDP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+      h, p.x.get(), fd, cd, p.y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
+  int pick = -1;
+  for (int i = 0; i < found && pick < 0; ++i)
+    if (perf[i].status == CUDNN_STATUS_SUCCESS &&
+        !(fp32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH))
+      pick = i;
+  if (pick < 0) fail(ErrorCode::RuntimeFailure, "{}: cuDNN has no algorithm for this case", kConv);
+  p.algo = perf[pick].algo;
+  QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, perf[pick].mathType));
+  QDP_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), fd, cd, p.y.get(), p.algo,
+                                                          &p.workspace));
+  return p;
+}
+
+template <class T>
+void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor const& w,
+               Tensor const& b, Tensor const& y, cudaStream_t stream) {
+  ConvGeom g = conv_geom(a, x, w, b, y);
+  bool has_bias = !absent(b);
+  if (has_bias) check_same_type(kConv, "B", b, x.dtype);
+  std::lock_guard lock(s.mutex);
+  if (!s.handle) {
+    cudnnHandle_t h;
+    QDP_CUDNN_CHECK(cudnnCreate(&h));
+    s.handle = Owned<cudnnHandle_t, cudnnDestroy>(h);
+  }
+  cudnnHandle_t h = s.handle.get();
+  QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
+  auto key = shape_key({&x.shape, &w.shape, &y.shape});
+  auto it = s.cache.find(key);
+  if (it == s.cache.end()) it = s.cache.emplace(key, make_cuda_conv<T>(h, g)).first;
+  CudaConvPlan const& p = it->second;
+
+  size_t pad_bytes =
+      p.pad_copy ? ((static_cast<size_t>(p.padded_numel) * sizeof(T) + 255) & ~size_t{255}) : 0;
+  char* scratch = static_cast<char*>(s.scratch.get(pad_bytes + p.workspace));
+  T const* xp = static_cast<T const*>(x.data);
+  if (p.pad_copy) {
+    T* padded = reinterpret_cast<T*>(scratch);
+    pad_kernel<T><<<grid_for(p.padded_numel, 256), 256, 0, stream>>>(
+        xp, padded, p.in, p.padded, p.begin, 2 + g.spatial, p.padded_numel);
+    QDP_CUDA_CHECK(cudaGetLastError());
+    xp = padded;
+  }
+  float alpha = 1.0f, beta = 0.0f;
+  QDP_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(),
+                                          p.algo, scratch + pad_bytes, p.workspace, &beta,
+                                          p.y.get(), y.data));
+  if (has_bias) {
+    int64_t inner = 1;
+    for (int64_t o : g.out) inner *= o;
+    int64_t total = y.numel();
+    bias_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
+        static_cast<T*>(y.data), static_cast<T const*>(b.data), g.m, inner, total);
+    QDP_CUDA_CHECK(cudaGetLastError());
+  }
+}
+#endif
+
+}  // namespace
+
+QDP_PLUGIN(conv, "onnx::Conv")
+    .desc([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, ConvAttrs const& a) {
+      return conv_desc(x, w, b, a);
+    })
+    .impl<qdp::cpu, float, half, bfloat16>(
+        [state = PerBind<CpuConv>()]<class T>(In<T> x, In<T> w, In<> b, Out<T> y,
+                                              ConvAttrs const& a) {
+          if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
+          state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
+                     w.tensor(), b.tensor(), y.tensor());
+        })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>(
+        [state = PerBind<CudaConvState>()]<class T>(In<T> x, In<T> w, In<> b, Out<T> y,
+                                                    ConvAttrs const& a, Stream s) {
+          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), y.tensor(), native(s));
+        })
+#endif
+    ;
+
+}  // namespace qdp::ops::nn

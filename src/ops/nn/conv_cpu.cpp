@@ -1,0 +1,163 @@
+// onnx::Conv on the CPU: oneDNN convolution forward, primitives cached per shape.
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+
+#include "ops/nn/nn_conv.hpp"
+
+namespace qdp::ops::nn {
+namespace {
+
+// ---- CPU: oneDNN ------------------------------------------------------------------------------
+using dnnl::memory;
+
+memory::format_tag data_tag(int spatial) {
+  return spatial == 1   ? memory::format_tag::ncw
+         : spatial == 2 ? memory::format_tag::nchw
+                        : memory::format_tag::ncdhw;
+}
+memory::format_tag weight_tag(int spatial, bool grouped) {
+  if (grouped)
+    return spatial == 1   ? memory::format_tag::goiw
+           : spatial == 2 ? memory::format_tag::goihw
+                          : memory::format_tag::goidhw;
+  return spatial == 1   ? memory::format_tag::oiw
+         : spatial == 2 ? memory::format_tag::oihw
+                        : memory::format_tag::oidhw;
+}
+
+template <class T>
+constexpr memory::data_type dnnl_type() {
+  if constexpr (std::is_same_v<T, float>)
+    return memory::data_type::f32;
+  else if constexpr (std::is_same_v<T, half>)
+    return memory::data_type::f16;
+  else
+    return memory::data_type::bf16;
+}
+
+struct CpuConvPrimitive {
+  dnnl::convolution_forward prim;
+  memory::desc src, wei, bias, dst;
+  bool in_float = false;  // the CPU lacks a fast kernel for the type: run in FP32
+};
+
+struct ConvCache {
+  std::mutex mutex;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::map<std::vector<int64_t>, CpuConvPrimitive> cache;
+  std::vector<float> xf, wf, bf, yf;  // FP32 copies when running a 16-bit type in FP32
+};
+
+CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool has_bias,
+                               memory::data_type type) {
+  memory::dims src{g.n, g.c}, dst{g.n, g.m}, wei;
+  bool grouped = g.group > 1;
+  if (grouped)
+    wei = {g.group, g.m / g.group, g.c / g.group};
+  else
+    wei = {g.m, g.c};
+  memory::dims strides, dil, pl, pr;
+  for (int i = 0; i < g.spatial; ++i) {
+    src.push_back(g.in[i]);
+    dst.push_back(g.out[i]);
+    wei.push_back(g.kernel[i]);
+    strides.push_back(g.strides[i]);
+    dil.push_back(g.dilations[i] - 1);  // oneDNN counts the holes, ONNX the step
+    pl.push_back(g.pads.begin[i]);
+    pr.push_back(g.pads.end[i]);
+  }
+  auto try_type = [&](memory::data_type t) {
+    CpuConvPrimitive p;
+    p.src = memory::desc(src, t, data_tag(g.spatial));
+    p.wei = memory::desc(wei, t, weight_tag(g.spatial, grouped));
+    p.dst = memory::desc(dst, t, data_tag(g.spatial));
+    p.bias = memory::desc({g.m}, memory::data_type::f32, memory::format_tag::x);
+    auto const prop = dnnl::prop_kind::forward_inference;
+    auto const alg = dnnl::algorithm::convolution_direct;
+    auto d = has_bias ? dnnl::convolution_forward::desc(prop, alg, p.src, p.wei, p.bias, p.dst,
+                                                        strides, dil, pl, pr)
+                      : dnnl::convolution_forward::desc(prop, alg, p.src, p.wei, p.dst, strides,
+                                                        dil, pl, pr);
+    dnnl::convolution_forward::primitive_desc pd(d, eng);
+    p.prim = dnnl::convolution_forward(pd);
+    // A reference kernel for a 16-bit type is far slower than converting to FP32.
+    bool reference = std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
+    return std::pair{std::move(p), reference};
+  };
+  if (type != memory::data_type::f32) {
+    try {
+      auto [p, reference] = try_type(type);
+      if (!reference) return p;
+    } catch (dnnl::error const&) {
+      // No kernel for this type on this CPU: FP32 below.
+    }
+  }
+  auto [p, reference] = try_type(memory::data_type::f32);
+  p.in_float = type != memory::data_type::f32;
+  return p;
+}
+
+template <class T>
+void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b,
+              Tensor const& y) {
+  bool has_bias = !absent(b);
+  std::lock_guard lock(s.mutex);
+  auto key = shape_key({&x.shape, &w.shape, &y.shape});
+  key.push_back(has_bias);
+  auto it = s.cache.find(key);
+  if (it == s.cache.end()) {
+    try {
+      it = s.cache.emplace(key, make_cpu_conv(s.engine, g, has_bias, dnnl_type<T>())).first;
+    } catch (dnnl::error const& e) {
+      fail(ErrorCode::RuntimeFailure, "{}: oneDNN cannot run this convolution: {}", kConv,
+           e.what());
+    }
+  }
+  CpuConvPrimitive const& p = it->second;
+  void* xp = x.data;
+  void* wp = w.data;
+  void* yp = y.data;
+  s.bf.resize(static_cast<size_t>(g.m));
+  if (has_bias) to_float(static_cast<T const*>(b.data), s.bf.data(), g.m);
+  if (p.in_float) {
+    s.xf.resize(static_cast<size_t>(x.numel()));
+    s.wf.resize(static_cast<size_t>(w.numel()));
+    s.yf.resize(static_cast<size_t>(y.numel()));
+    to_float(static_cast<T const*>(x.data), s.xf.data(), x.numel());
+    to_float(static_cast<T const*>(w.data), s.wf.data(), w.numel());
+    xp = s.xf.data();
+    wp = s.wf.data();
+    yp = s.yf.data();
+  }
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src, s.engine, xp)},
+                                       {DNNL_ARG_WEIGHTS, memory(p.wei, s.engine, wp)},
+                                       {DNNL_ARG_DST, memory(p.dst, s.engine, yp)}};
+  if (has_bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, s.engine, s.bf.data()));
+  p.prim.execute(s.stream, args);
+  s.stream.wait();
+  if (p.in_float) from_float(s.yf.data(), static_cast<T*>(y.data), y.numel());
+}
+
+}  // namespace
+
+struct CpuConv::State : ConvCache {};
+
+CpuConv::CpuConv() : s_(std::make_unique<State>()) {}
+CpuConv::~CpuConv() = default;
+
+void CpuConv::run(ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b,
+                  Tensor const& y) {
+  switch (x.dtype) {
+    case DataType::FP32:
+      return conv_cpu<float>(*s_, g, x, w, b, y);
+    case DataType::FP16:
+      return conv_cpu<half>(*s_, g, x, w, b, y);
+    case DataType::BF16:
+      return conv_cpu<bfloat16>(*s_, g, x, w, b, y);
+    default:
+      fail("{}: X is {}; Conv takes FP32, FP16 or BF16", kConv, name(x.dtype));
+  }
+}
+
+}  // namespace qdp::ops::nn

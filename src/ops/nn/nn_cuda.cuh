@@ -1,0 +1,102 @@
+#pragma once
+// CUDA helpers of the nn operators: error checks for cuDNN and cuBLASLt, RAII handles, device
+// scratch memory that grows and is kept, and float conversions of the 16-bit types.
+#include <cublasLt.h>
+#include <cudnn.h>
+
+#include <qdp/cuda.hpp>
+#include <utility>
+
+namespace qdp::ops::nn {
+
+inline void check_cudnn(cudnnStatus_t s, char const* what) {
+  if (s != CUDNN_STATUS_SUCCESS)
+    fail(ErrorCode::RuntimeFailure, "cuDNN error in {}: {}", what, cudnnGetErrorString(s));
+}
+inline void check_cublas(cublasStatus_t s, char const* what) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    fail(ErrorCode::RuntimeFailure, "cuBLASLt error in {}: status {}", what, static_cast<int>(s));
+}
+#define QDP_CUDNN_CHECK(expr) ::qdp::ops::nn::check_cudnn((expr), #expr)
+#define QDP_CUBLAS_CHECK(expr) ::qdp::ops::nn::check_cublas((expr), #expr)
+
+// An owned library object: `destroy` runs once, on destruction (errors there are ignored).
+template <class H, auto Destroy>
+class Owned {
+ public:
+  Owned() = default;
+  explicit Owned(H h) : h_(h) {}
+  Owned(Owned&& o) noexcept : h_(std::exchange(o.h_, H{})) {}
+  Owned& operator=(Owned&& o) noexcept {
+    std::swap(h_, o.h_);
+    return *this;
+  }
+  Owned(Owned const&) = delete;
+  Owned& operator=(Owned const&) = delete;
+  ~Owned() {
+    if (h_) (void)Destroy(h_);
+  }
+  H get() const { return h_; }
+  explicit operator bool() const { return h_ != H{}; }
+
+ private:
+  H h_{};
+};
+
+// Device memory kept between calls, grown when a larger size is asked for.
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(Scratch const&) = delete;
+  Scratch& operator=(Scratch const&) = delete;
+  ~Scratch() {
+    if (p_) (void)cudaFree(p_);
+  }
+  void* get(size_t bytes) {
+    if (bytes <= size_) return p_;
+    if (p_) {
+      // A pending kernel may still read the old buffer.
+      QDP_CUDA_CHECK(cudaDeviceSynchronize());
+      QDP_CUDA_CHECK(cudaFree(p_));
+      p_ = nullptr;
+      size_ = 0;
+    }
+    QDP_CUDA_CHECK(cudaMalloc(&p_, bytes));
+    size_ = bytes;
+    return p_;
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t size_ = 0;
+};
+
+template <class T>
+__device__ __forceinline__ float load_float(T v) {
+  if constexpr (std::is_same_v<T, float>)
+    return v;
+  else if constexpr (std::is_same_v<T, __half>)
+    return __half2float(v);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>)
+    return __bfloat162float(v);
+  else
+    return static_cast<float>(v);
+}
+template <class T>
+__device__ __forceinline__ T store_float(float v) {
+  if constexpr (std::is_same_v<T, float>)
+    return v;
+  else if constexpr (std::is_same_v<T, __half>)
+    return __float2half(v);
+  else if constexpr (std::is_same_v<T, __nv_bfloat16>)
+    return __float2bfloat16(v);
+  else
+    return static_cast<T>(v);
+}
+
+inline unsigned grid_for(int64_t n, int block) {
+  int64_t g = (n + block - 1) / block;
+  return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(g, 1), 65535 * 8));
+}
+
+}  // namespace qdp::ops::nn

@@ -1,0 +1,294 @@
+// onnx::MaxPool, onnx::AveragePool (1-D to 3-D windows: kernel_shape, strides, pads, auto_pad,
+// dilations, ceil_mode; count_include_pad) and onnx::GlobalAveragePool / onnx::GlobalMaxPool.
+// Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA.
+#include <limits>
+#include <qdp/plugin.hpp>
+
+#include "ops/nn/nn_common.hpp"
+
+#ifdef __CUDACC__
+#include "ops/nn/nn_cuda.cuh"
+#endif
+
+namespace qdp::ops::nn {
+namespace {
+
+// A window op's geometry at run time, always as 3 spatial dimensions (the missing leading ones
+// have extent 1), so that one loop serves 1-D, 2-D and 3-D.
+struct PoolGeom {
+  int64_t rows = 0;  // N * C
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+};
+
+PoolGeom pool_geom(Window const& w, Dims const& x, Dims const& y) {
+  PoolGeom g;
+  g.rows = x[0] * x[1];
+  RunPads p = run_pads(w, x, y);
+  int sp = w.spatial(), lead = 3 - sp;
+  for (int i = 0; i < 3; ++i) {
+    int j = i - lead;
+    bool real = j >= 0;
+    g.in[i] = real ? x[2 + j] : 1;
+    g.out[i] = real ? y[2 + j] : 1;
+    g.k[i] = real ? w.kernel[j] : 1;
+    g.s[i] = real ? w.strides[j] : 1;
+    g.d[i] = real ? w.dilations[j] : 1;
+    g.pb[i] = real ? p.begin[j] : 0;
+    g.pe[i] = real ? p.end[j] : 0;
+  }
+  return g;
+}
+
+enum class PoolKind { Max, Avg };
+
+// One output element: the window's max, or its average over the taps inside the input (or
+// inside the padded input, with count_include_pad).
+template <PoolKind K, class Load>
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+    inline float
+    pool_one(PoolGeom const& g, Load const& load, int64_t row, int64_t o0, int64_t o1, int64_t o2,
+             bool include_pad) {
+  float acc = K == PoolKind::Max ? -INFINITY : 0.0f;
+  int64_t count = 0;
+  int64_t base = row * g.in[0] * g.in[1] * g.in[2];
+  int64_t start[3] = {o0 * g.s[0] - g.pb[0], o1 * g.s[1] - g.pb[1], o2 * g.s[2] - g.pb[2]};
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    int64_t i0 = start[0] + a * g.d[0];
+    if (i0 >= g.in[0] + g.pe[0]) break;
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      int64_t i1 = start[1] + b * g.d[1];
+      if (i1 >= g.in[1] + g.pe[1]) break;
+      for (int64_t c = 0; c < g.k[2]; ++c) {
+        int64_t i2 = start[2] + c * g.d[2];
+        if (i2 >= g.in[2] + g.pe[2]) break;
+        bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1] && i2 >= 0 && i2 < g.in[2];
+        if (inside) {
+          float v = load(base + (i0 * g.in[1] + i1) * g.in[2] + i2);
+          acc = K == PoolKind::Max ? (v > acc || v != v ? v : acc) : acc + v;
+          ++count;
+        } else if (include_pad) {
+          ++count;  // a padding tap counts as a zero
+        }
+      }
+    }
+  }
+  if (K == PoolKind::Avg) return count > 0 ? acc / static_cast<float>(count) : 0.0f;
+  return acc;
+}
+
+template <PoolKind K, class T>
+void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
+  int64_t per_row = g.out[0] * g.out[1] * g.out[2];
+  int64_t total = g.rows * per_row;
+  auto load = [x](int64_t i) { return static_cast<float>(x[i]); };
+#pragma omp parallel for schedule(static) if (total >= (int64_t{1} << 12))
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t row = e / per_row, r = e % per_row;
+    int64_t o2 = r % g.out[2], o1 = (r / g.out[2]) % g.out[1], o0 = r / (g.out[2] * g.out[1]);
+    float v = pool_one<K>(g, load, row, o0, o1, o2, include_pad);
+    y[e] = static_cast<T>(v);  // 8-bit integers are exact in float
+  }
+}
+
+#ifdef __CUDACC__
+template <PoolKind K, class T>
+__global__ void pool_kernel(PoolGeom g, T const* __restrict__ x, T* __restrict__ y,
+                            bool include_pad, int64_t total) {
+  int64_t per_row = g.out[0] * g.out[1] * g.out[2];
+  auto load = [x](int64_t i) { return load_float(x[i]); };
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;
+       e += int64_t{gridDim.x} * blockDim.x) {
+    int64_t row = e / per_row, r = e % per_row;
+    int64_t o2 = r % g.out[2], o1 = (r / g.out[2]) % g.out[1], o0 = r / (g.out[2] * g.out[1]);
+    y[e] = store_float<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
+  }
+}
+
+template <PoolKind K, class T>
+void pool_cuda(PoolGeom const& g, T const* x, T* y, bool include_pad, cudaStream_t stream) {
+  int64_t total = g.rows * g.out[0] * g.out[1] * g.out[2];
+  if (total == 0) return;
+  pool_kernel<K, T><<<grid_for(total, 256), 256, 0, stream>>>(g, x, y, include_pad, total);
+  QDP_CUDA_CHECK(cudaGetLastError());
+}
+#endif
+
+void check_pool_input(std::string_view op, TensorDesc const& x, bool integers) {
+  bool ok = is_floating_point(x.dtype) ||
+            (integers && (x.dtype == DataType::INT8 || x.dtype == DataType::UINT8));
+  if (!ok)
+    fail("{}: X is {}; supported: FP32, FP16, BF16{}", op, name(x.dtype),
+         integers ? ", INT8, UINT8" : "");
+  if (x.rank() < 3 || x.rank() > 5)
+    fail("{}: X has rank {}; supported: 3 to 5 (N, C and 1 to 3 spatial dimensions)", op, x.rank());
+}
+
+// ---- MaxPool, AveragePool ---------------------------------------------------------------------
+struct MaxPoolAttrs {
+  std::string auto_pad = "NOTSET";
+  int64_t ceil_mode = 0;
+  std::vector<int64_t> dilations;
+  std::vector<int64_t> kernel_shape;
+  std::vector<int64_t> pads;
+  int64_t storage_order = 0;  // only affects the Indices output, which is not supported
+  std::vector<int64_t> strides;
+};
+QDP_ATTRS(MaxPoolAttrs, auto_pad, ceil_mode, dilations, kernel_shape, pads, storage_order, strides);
+
+struct AvgPoolAttrs {
+  std::string auto_pad = "NOTSET";
+  int64_t ceil_mode = 0;
+  int64_t count_include_pad = 0;
+  std::vector<int64_t> dilations;
+  std::vector<int64_t> kernel_shape;
+  std::vector<int64_t> pads;
+  std::vector<int64_t> strides;
+};
+QDP_ATTRS(AvgPoolAttrs, auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads,
+          strides);
+
+template <class A>
+Window pool_window(std::string_view op, A const& a, int spatial) {
+  if (a.kernel_shape.empty()) fail("{}: attribute kernel_shape is required", op);
+  return make_window(op, spatial, a.auto_pad, a.kernel_shape, a.strides, a.dilations, a.pads,
+                     a.ceil_mode);
+}
+
+TensorDesc maxpool_desc(TensorDesc const& x, MaxPoolAttrs const& a) {
+  constexpr char op[] = "onnx::MaxPool";
+  check_pool_input(op, x, true);
+  if (a.storage_order != 0 && a.storage_order != 1)
+    fail("{}: attribute storage_order is {}; allowed: 0 or 1", op, a.storage_order);
+  return from_shape_expr(window_shape(pool_window(op, a, x.rank() - 2), x, x.shape_expr[1]),
+                         x.dtype);
+}
+
+TensorDesc avgpool_desc(TensorDesc const& x, AvgPoolAttrs const& a) {
+  constexpr char op[] = "onnx::AveragePool";
+  check_pool_input(op, x, false);
+  if (a.count_include_pad != 0 && a.count_include_pad != 1)
+    fail("{}: attribute count_include_pad is {}; allowed: 0 or 1", op, a.count_include_pad);
+  return from_shape_expr(window_shape(pool_window(op, a, x.rank() - 2), x, x.shape_expr[1]),
+                         x.dtype);
+}
+
+// ---- GlobalAveragePool, GlobalMaxPool -----------------------------------------------------------
+TensorDesc global_desc(std::string_view op, TensorDesc const& x) {
+  check_pool_input(op, x, false);
+  std::vector<ShapeExpr> out{x.shape_expr[0], x.shape_expr[1]};
+  out.resize(x.shape_expr.size(), ShapeExpr(1));
+  return from_shape_expr(std::move(out), x.dtype);
+}
+
+// A global pool is a window pool whose window is the whole input.
+PoolGeom global_geom(Dims const& x) {
+  PoolGeom g;
+  g.rows = x[0] * x[1];
+  int sp = x.rank() - 2, lead = 3 - sp;
+  for (int i = 0; i < 3; ++i) {
+    int j = i - lead;
+    g.in[i] = g.k[i] = j >= 0 ? x[2 + j] : 1;
+    g.out[i] = g.s[i] = g.d[i] = 1;
+    g.pb[i] = g.pe[i] = 0;
+  }
+  return g;
+}
+
+#ifdef __CUDACC__
+// One block per (n, c) row: a strided sum or max, then a tree in shared memory.
+template <PoolKind K, class T>
+__global__ void global_kernel(T const* __restrict__ x, T* __restrict__ y, int64_t inner) {
+  __shared__ float part[256];
+  T const* row = x + blockIdx.x * inner;
+  float acc = K == PoolKind::Max ? -INFINITY : 0.0f;
+  for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
+    float v = load_float(row[i]);
+    acc = K == PoolKind::Max ? fmaxf(acc, v) : acc + v;
+  }
+  part[threadIdx.x] = acc;
+  __syncthreads();
+  for (unsigned half_n = blockDim.x / 2; half_n > 0; half_n /= 2) {
+    if (threadIdx.x < half_n)
+      part[threadIdx.x] = K == PoolKind::Max ? fmaxf(part[threadIdx.x], part[threadIdx.x + half_n])
+                                             : part[threadIdx.x] + part[threadIdx.x + half_n];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0)
+    y[blockIdx.x] =
+        store_float<T>(K == PoolKind::Max ? part[0] : part[0] / static_cast<float>(inner));
+}
+
+template <PoolKind K, class T>
+void global_cuda(Dims const& shape, T const* x, T* y, cudaStream_t stream) {
+  int64_t rows = shape[0] * shape[1];
+  if (rows == 0) return;
+  int64_t inner = shape.numel() / rows;
+  // The grid's x extent holds up to 2^31 - 1 rows.
+  global_kernel<K, T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(x, y, inner);
+  QDP_CUDA_CHECK(cudaGetLastError());
+}
+#endif
+
+}  // namespace
+
+QDP_PLUGIN(maxpool, "onnx::MaxPool")
+    .desc([](TensorDesc const& x, MaxPoolAttrs const& a) { return maxpool_desc(x, a); })
+    .impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t>([]<class T>(In<T> x, Out<T> y,
+                                                                        MaxPoolAttrs const& a) {
+      Window w = pool_window("onnx::MaxPool", a, x.rank() - 2);
+      pool_cpu<PoolKind::Max>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(), false);
+    })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16, int8_t, uint8_t>(
+        []<class T>(In<T> x, Out<T> y, MaxPoolAttrs const& a, Stream s) {
+          Window w = pool_window("onnx::MaxPool", a, x.rank() - 2);
+          pool_cuda<PoolKind::Max>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(), false,
+                                   native(s));
+        })
+#endif
+    ;
+
+QDP_PLUGIN(avgpool, "onnx::AveragePool")
+    .desc([](TensorDesc const& x, AvgPoolAttrs const& a) { return avgpool_desc(x, a); })
+    .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y, AvgPoolAttrs const& a) {
+      Window w = pool_window("onnx::AveragePool", a, x.rank() - 2);
+      pool_cpu<PoolKind::Avg>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(),
+                              a.count_include_pad == 1);
+    })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y,
+                                                               AvgPoolAttrs const& a, Stream s) {
+      Window w = pool_window("onnx::AveragePool", a, x.rank() - 2);
+      pool_cuda<PoolKind::Avg>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(),
+                               a.count_include_pad == 1, native(s));
+    })
+#endif
+    ;
+
+QDP_PLUGIN(global_avgpool, "onnx::GlobalAveragePool")
+    .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalAveragePool", x); })
+    .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
+      pool_cpu<PoolKind::Avg>(global_geom(x.shape()), x.data(), y.data(), false);
+    })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
+      global_cuda<PoolKind::Avg>(x.shape(), x.data(), y.data(), native(s));
+    })
+#endif
+    ;
+
+QDP_PLUGIN(global_maxpool, "onnx::GlobalMaxPool")
+    .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalMaxPool", x); })
+    .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
+      pool_cpu<PoolKind::Max>(global_geom(x.shape()), x.data(), y.data(), false);
+    })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
+      global_cuda<PoolKind::Max>(x.shape(), x.data(), y.data(), native(s));
+    })
+#endif
+    ;
+
+}  // namespace qdp::ops::nn
