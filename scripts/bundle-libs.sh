@@ -12,7 +12,18 @@ done | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libgcc_s.so*|libstdc++.so*) ;;  # the system's own
     libqdp*) ;;
+    # cuDNN and cuBLAS (hundreds of MB): a GPU machine has them, with PyTorch's wheels
+    # (gpu-check.sh puts those on the library path).
+    libcudnn*|libcublas*) ;;
     *) [[ $(dirname "$(realpath "$lib")") == "$bin" ]] || cp -u "$lib" "$bin/" ;;
   esac
 done
-ls "$bin"
+# Libraries over 16 MiB (oneDNN) travel compressed in BUILD/packed: a carried build must fit the
+# transfer. scripts/gpu-check.sh unpacks them into BUILD/bin.
+packed="$(dirname "$bin")/packed"
+mkdir -p "$packed"
+find "$bin" -maxdepth 1 -type f -name 'lib*.so*' -size +16M ! -name 'libqdp*' | while read -r lib; do
+  python3 -c "import lzma, shutil, sys; shutil.copyfileobj(open(sys.argv[1], 'rb'), lzma.open(sys.argv[2], 'wb', preset=6))" "$lib" "$packed/$(basename "$lib").xz"
+  rm "$lib"
+done
+ls "$bin" "$packed"

@@ -15,6 +15,20 @@ export PATH="/usr/local/cuda/bin:$PATH"
 # NVRTC (AOT kernels are compiled at build time) comes from the machine's CUDA toolkit.
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 bin="$build/bin"
+# cuDNN and cuBLASLt (the standard operators' Conv and MatMul): the toolkit's when it has them,
+# else the nvidia-* wheels that PyTorch installs (scripts/bundle-libs.sh does not carry them).
+for lib in libcudnn.so.9 libcublasLt.so.13; do
+  [[ -e /usr/local/cuda/lib64/$lib ]] && continue
+  dir=$(python3 -c "import sys, glob, site; print(next((p.rsplit('/', 1)[0] for d in site.getsitepackages() for p in glob.glob(d + '/nvidia/**/$lib', recursive=True)), ''))" 2>/dev/null)
+  [[ -n $dir ]] && export LD_LIBRARY_PATH="$dir:$LD_LIBRARY_PATH"
+done
+# Libraries scripts/bundle-libs.sh carried compressed.
+for f in "$build"/packed/*.xz; do
+  [[ -e $f ]] || continue
+  python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$f" "$bin/$(basename "$f" .xz)"
+done
+# ONNX's node tests of the supported operators, carried with the build (bundle-node-tests.py).
+[[ -d $build/onnx_node ]] && export QDP_ONNX_NODE_DIR=$(realpath "$build/onnx_node")
 before=${3:-}
 status=0
 summary=()
@@ -34,6 +48,11 @@ step() {  # step NAME COMMAND...: runs it, logs to $out/logs/NAME.log, records p
 { date -u +"%Y-%m-%d %H:%M UTC"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; } | tee "$out/card.txt"
 
 step gpu_tests "$bin/qdp_gpu_tests"
+for group in elementwise nn movement shape; do
+  step ops_${group}_tests "$bin/qdp_ops_${group}_tests"
+done
+step onnx_node_tests_cuda env QDP_TEST_DEVICE=cuda PYTHONPATH="$build/python" python3 -m pytest tests/python/test_onnx_node.py -q -p no:cacheprovider
+step onnx_models_cuda env QDP_TEST_DEVICE=cuda PYTHONPATH="$build/python" python3 -m pytest tests/python/test_onnx_models.py -q -p no:cacheprovider
 step cpu_tests "$bin/qdp_tests"
 step plugin_library_tests "$bin/qdp_plugin_library_tests"
 # The runtime library alone: engines saved by qdp_runner, run by a program linked to it only.

@@ -37,7 +37,10 @@ from onnx import TensorProto, numpy_helper
 
 import qdp
 
-NODE_DATA = pathlib.Path(onnx.__file__).resolve().parent / "backend" / "test" / "data" / "node"
+# The onnx wheel's node tests; QDP_ONNX_NODE_DIR points elsewhere (a GPU machine whose onnx is
+# newer than 1.22, the last that ships them, gets a copy carried there).
+NODE_DATA = pathlib.Path(os.environ.get("QDP_ONNX_NODE_DIR") or (
+    pathlib.Path(onnx.__file__).resolve().parent / "backend" / "test" / "data" / "node"))
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 # ONNX element types qdp's network I/O takes, with the numpy type the runner feeds. BFLOAT16 is
