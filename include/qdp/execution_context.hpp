@@ -50,6 +50,10 @@ class QDP_API ExecutionContext {
   Dims tensor_shape(std::string_view name) const;
   // Runs the engine on `stream`. Missing bindings and unset dynamic shapes are errors.
   void enqueue(Stream stream = {});
+  // After the run is synchronized: raises the first fault a kernel recorded in it (a Gather
+  // index out of range on the GPU, where a kernel cannot throw), naming the layer, and clears
+  // them. Runner::infer and the Python runner call it.
+  void check_faults();
 
   // CUDA graphs: capture_graph records one enqueue on `stream` (with the current bindings and
   // shapes) into a graph that launch_graph replays. An engine with data-dependent shapes cannot

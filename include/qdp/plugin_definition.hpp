@@ -29,11 +29,24 @@ struct Stream {
   }
 };
 
+// What a kernel records when it meets data it cannot throw about (a Gather index out of range):
+// it skips the bad element and records the first fault here; the run's context raises it as an
+// error, naming the layer, once the run is synchronized (ExecutionContext::check_faults).
+struct DeviceFault {
+  enum Code : uint32_t { None = 0, IndexOutOfRange = 1 };
+  uint32_t code = None;
+  uint32_t reserved = 0;
+  int64_t value = 0;  // the offending index
+};
+
 // Scratch memory an impl asked for (PluginDefinition::workspace): a slice of the execution
 // context's arena, valid for the call only, not zeroed. Empty when the impl asked for none.
+// `fault`: where the step's kernels record a DeviceFault (host memory the GPU writes into);
+// null outside an execution context.
 struct Workspace {
   void* data = nullptr;
   size_t bytes = 0;
+  DeviceFault* fault = nullptr;
   template <class T>
   T* as() const {
     return static_cast<T*>(data);

@@ -236,6 +236,7 @@ class TrtRunner:
         start = time.perf_counter()
         self.context.execute_async_v3(0)
         _core.synchronize(0)
+        self.context.check_faults()  # what a kernel could not throw (a Gather index out of range)
         self._inference_time = time.perf_counter() - start
         del keep
         return {name: self._collect(name, out, copy_outputs_to_host) for name, out in outputs.items()}

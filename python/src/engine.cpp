@@ -138,11 +138,13 @@ void bind_engine(nb::module_& m) {
         (void)stream;  // the CPU backend runs synchronously
 #endif
       },
-      "stream"_a = 0, "Waits for the work enqueued on a CUDA stream (nothing to wait for on the CPU)");
+      "stream"_a = 0,
+      "Waits for the work enqueued on a CUDA stream (nothing to wait for on the CPU)");
 
   nb::class_<TensorRef>(m, "TensorRef").def_ro("id", &TensorRef::id);
 
-  nb::class_<Network>(m, "Network", "A network of plugin layers (the core's; see qdp.INetworkDefinition)")
+  nb::class_<Network>(m, "Network",
+                      "A network of plugin layers (the core's; see qdp.INetworkDefinition)")
       .def(nb::init<>())
       .def("copy", [](Network const& n) { return Network(n); })
       .def(
@@ -213,7 +215,8 @@ void bind_engine(nb::module_& m) {
       },
       "network"_a, "config"_a, "logger"_a = nb::none());
 
-  nb::class_<Engine>(m, "ICudaEngine", "A built engine (the name is TensorRT's; it runs on the CPU too)")
+  nb::class_<Engine>(m, "ICudaEngine",
+                     "A built engine (the name is TensorRT's; it runs on the CPU too)")
       .def_prop_ro("device", [](Engine const& e) { return std::string(name(e.device())); })
       .def_prop_ro("num_io_tensors", [](Engine const& e) { return e.io().size(); })
       .def(
@@ -221,7 +224,8 @@ void bind_engine(nb::module_& m) {
           [](Engine const& e, int64_t i) {
             if (i < 0 || i >= static_cast<int64_t>(e.io().size()))
               throw nb::index_error(
-                  fmt::format("I/O tensor index {} out of range (the engine has {})", i, e.io().size())
+                  fmt::format("I/O tensor index {} out of range (the engine has {})", i,
+                              e.io().size())
                       .c_str());
             return e.io()[static_cast<size_t>(i)].name;
           },
@@ -234,10 +238,16 @@ void bind_engine(nb::module_& m) {
             return TensorIOMode::NONE;
           },
           "name"_a)
-      .def("get_tensor_shape", [](Engine const& e, std::string_view n) { return dims_tuple(e.io(n).dims); },
-           "name"_a, "The shape, -1 where dynamic or data-dependent")
-      .def("get_tensor_dtype", [](Engine const& e, std::string_view n) { return e.io(n).dtype; }, "name"_a)
-      .def("get_tensor_format", [](Engine const& e, std::string_view n) { return e.io(n).format; }, "name"_a)
+      .def(
+          "get_tensor_shape",
+          [](Engine const& e, std::string_view n) { return dims_tuple(e.io(n).dims); }, "name"_a,
+          "The shape, -1 where dynamic or data-dependent")
+      .def(
+          "get_tensor_dtype", [](Engine const& e, std::string_view n) { return e.io(n).dtype; },
+          "name"_a)
+      .def(
+          "get_tensor_format", [](Engine const& e, std::string_view n) { return e.io(n).format; },
+          "name"_a)
       .def(
           "get_tensor_profile_shape",
           [](Engine const& e, std::string_view n, int profile_index) {
@@ -247,12 +257,15 @@ void bind_engine(nb::module_& m) {
               nb::tuple d = dims_tuple(io.dims);
               return nb::make_tuple(d, d, d);
             }
-            return nb::make_tuple(dims_tuple(io.profile->min.span()), dims_tuple(io.profile->opt.span()),
+            return nb::make_tuple(dims_tuple(io.profile->min.span()),
+                                  dims_tuple(io.profile->opt.span()),
                                   dims_tuple(io.profile->max.span()));
           },
           "name"_a, "profile_index"_a = 0)
-      .def("get_tensor_max_bytes", [](Engine const& e, std::string_view n) { return e.io(n).max_bytes; },
-           "name"_a, "The most bytes the tensor takes (profile max, size tensors at their upper bound)")
+      .def(
+          "get_tensor_max_bytes",
+          [](Engine const& e, std::string_view n) { return e.io(n).max_bytes; }, "name"_a,
+          "The most bytes the tensor takes (profile max, size tensors at their upper bound)")
       .def_prop_ro("num_layers", [](Engine const& e) { return e.layers().size(); })
       .def_prop_ro("layers",
                    [](Engine const& e) {
@@ -282,7 +295,8 @@ void bind_engine(nb::module_& m) {
             return Engine::deserialize(buffer_bytes(data), origin);
           },
           "data"_a, "origin"_a = "<memory>")
-      .def("save", &Engine::save, "path"_a, "Writes the engine file atomically (temporary name, then rename)")
+      .def("save", &Engine::save, "path"_a,
+           "Writes the engine file atomically (temporary name, then rename)")
       .def_static("load", &Engine::load, "path"_a, "gpu"_a = 0)
       .def(
           "create_execution_context",
@@ -311,12 +325,13 @@ void bind_engine(nb::module_& m) {
             return true;
           },
           "name"_a, "memory"_a)
-      .def("get_tensor_shape",
-           [](PyContext const& c, std::string_view name) {
-             Dims d = c.context->tensor_shape(name);
-             return dims_tuple(d.span());
-           },
-           "name"_a)
+      .def(
+          "get_tensor_shape",
+          [](PyContext const& c, std::string_view name) {
+            Dims d = c.context->tensor_shape(name);
+            return dims_tuple(d.span());
+          },
+          "name"_a)
       .def(
           "set_output_allocator",
           [](PyContext& c, std::string_view name, nb::handle allocator) {
@@ -340,14 +355,21 @@ void bind_engine(nb::module_& m) {
             return true;
           },
           "stream_handle"_a = 0)
-      .def("set_profiling", [](PyContext& c, bool on) { c.context->set_profiling(on); }, "on"_a)
-      .def_prop_ro("layer_times_ms", [](PyContext const& c) { return c.context->layer_times_ms(); });
+      .def(
+          "check_faults", [](PyContext& c) { c.context->check_faults(); },
+          "After a synchronized run: raises the first fault a kernel recorded (a Gather index "
+          "out of range on the GPU)")
+      .def(
+          "set_profiling", [](PyContext& c, bool on) { c.context->set_profiling(on); }, "on"_a)
+      .def_prop_ro("layer_times_ms",
+                   [](PyContext const& c) { return c.context->layer_times_ms(); });
 
   using HostIn = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
   using HostOut = nb::ndarray<nb::c_contig, nb::device::cpu>;
   nb::class_<DeviceBuffer>(m, "DeviceBuffer", "Memory on a device (host memory for the CPU)")
       .def(nb::init<Device, size_t>(), "device"_a, "nbytes"_a)
-      .def_prop_ro("ptr", [](DeviceBuffer const& b) { return reinterpret_cast<uintptr_t>(b.data()); })
+      .def_prop_ro("ptr",
+                   [](DeviceBuffer const& b) { return reinterpret_cast<uintptr_t>(b.data()); })
       .def_prop_ro("nbytes", &DeviceBuffer::size)
       .def_prop_ro("device", &DeviceBuffer::device)
       .def(

@@ -41,6 +41,10 @@ class QDP_API Backend {
   virtual void write_from_host(void* dst, void const* src, size_t bytes, Stream) {
     copy_from_host(dst, src, bytes);
   }
+  // `n` zeroed fault records in host memory this backend's kernels can write (mapped, on CUDA).
+  virtual std::shared_ptr<DeviceFault[]> allocate_faults(size_t n) {
+    return std::shared_ptr<DeviceFault[]>(new DeviceFault[n]());
+  }
   // Zeroes `bytes` bytes, ordered on `stream`.
   virtual void zero(void* dst, size_t bytes, Stream stream) = 0;
   // Converts `src` into `dst` (same logical shape): element type and/or format.

@@ -38,6 +38,20 @@ class ContextState {
     if (plan_.arena_bytes > 0)
       arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes), backend_.index());
     step_tensors_.resize(plan_.steps.size());
+    faults_ = backend_.allocate_faults(plan_.steps.size());
+  }
+
+  void check_faults() {
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      DeviceFault f = faults_[s];
+      if (f.code == DeviceFault::None) continue;
+      for (size_t k = 0; k < plan_.steps.size(); ++k) faults_[k] = DeviceFault{};
+      auto const& step = plan_.steps[s];
+      fail(ErrorCode::InvalidArgument,
+           "layer '{}' (plugin {}): index {} is out of range (found by its kernel during the "
+           "run; the elements it would have read were not read and are zeros)",
+           step.name, step.plugin_id, f.value);
+    }
   }
 
   Engine const& engine() const { return engine_; }
@@ -318,6 +332,7 @@ class ContextState {
         engine_.impl().kernels[s]->launch(st.inputs, st.outputs, env(), stream);
       } else {
         Workspace ws;
+        ws.fault = &faults_[s];
         if (step.workspace_capacity > 0) {
           ws.data = static_cast<std::byte*>(arena_.data()) + step.workspace_offset;
           ws.bytes = workspace_bytes(step);
@@ -445,7 +460,8 @@ class ContextState {
   std::vector<DeviceBuffer> staging_;         // where those outputs are written during the run
   std::vector<int64_t> sizes_;
   DeviceBuffer arena_;
-  std::vector<std::byte> value_bytes_;  // staging for write_values
+  std::shared_ptr<DeviceFault[]> faults_;  // per step, written by kernels (check_faults)
+  std::vector<std::byte> value_bytes_;     // staging for write_values
   std::vector<StepTensors> step_tensors_;
   bool dirty_ = true;
   uint64_t changes_ = 0, captured_at_ = 0;  // prepare() count, and its value at capture
@@ -472,6 +488,9 @@ void ExecutionContext::set_output_allocator(std::string_view name, OutputAllocat
 }
 Dims ExecutionContext::tensor_shape(std::string_view name) const {
   return state_->tensor_shape(name);
+}
+void ExecutionContext::check_faults() {
+  state_->check_faults();
 }
 void ExecutionContext::enqueue(Stream stream) {
   state_->enqueue(stream);

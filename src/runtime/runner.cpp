@@ -58,6 +58,7 @@ std::map<std::string, Array> Runner::infer(std::map<std::string, Array> const& i
   }
   ctx.enqueue();
   backend.synchronize({});
+  ctx.check_faults();
   std::map<std::string, Array> outputs;
   for (auto const& io : engine.io()) {
     if (io.is_input) continue;

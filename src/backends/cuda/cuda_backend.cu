@@ -401,6 +401,16 @@ class CudaBackend final : public Backend {
     check(cudaMemsetAsync(dst, 0, bytes, native(stream)), "cudaMemsetAsync", "{} bytes", bytes);
   }
 
+  // Mapped pinned memory: with unified addressing its host address is its device address.
+  std::shared_ptr<DeviceFault[]> allocate_faults(size_t n) override {
+    DeviceScope scope(index_);
+    void* p = nullptr;
+    check(cudaHostAlloc(&p, std::max<size_t>(n, 1) * sizeof(DeviceFault), cudaHostAllocMapped),
+          "cudaHostAlloc", "{} fault records", n);
+    std::memset(p, 0, std::max<size_t>(n, 1) * sizeof(DeviceFault));
+    return std::shared_ptr<DeviceFault[]>(static_cast<DeviceFault*>(p),
+                                          [](DeviceFault* f) { (void)cudaFreeHost(f); });
+  }
   // From pageable memory: CUDA stages the bytes before returning, so `src` may change after.
   void write_from_host(void* dst, void const* src, size_t bytes, Stream stream) override {
     if (bytes == 0) return;

@@ -431,10 +431,22 @@ void import_constant(onnx::NodeProto const& node, std::string const& where, Netw
   defined_by.emplace(name, fmt::format("a Constant node"));
 }
 
-// The default domain's opsets this importer reads: where the operators it maps take their
-// inputs as inputs (Squeeze's axes, Clip's bounds: opset 13), up to the newest it knows.
-constexpr int64_t kMinOpset = 13;
-constexpr int64_t kMaxOpset = 25;  // onnx 1.22's newest
+// The default domain's opsets this importer reads: up to onnx 1.22's newest. Operators whose
+// inputs or meaning changed at an opset take their newer form only: before it, a node of theirs
+// is refused (Squeeze's axes became an input at 13, Softmax's axis the one
+// normalized axis at 13, Clip's bounds inputs at 11, Slice's starts inputs at 10, Pad's pads an
+// input at 11); the others read any opset (Reduce* take their axes as attribute or input).
+constexpr int64_t kMaxOpset = 27;
+int64_t first_opset(std::string_view op) {
+  static constexpr std::pair<std::string_view, int64_t> kChanged[] = {
+      {"Squeeze", 13}, {"Unsqueeze", 13}, {"Softmax", 13}, {"LogSoftmax", 13},
+      {"Clip", 11},    {"Slice", 10},     {"Pad", 11},     {"Reshape", 5},
+      {"Expand", 8},   {"Tile", 6},       {"Gelu", 20},    {"LayerNormalization", 17},
+  };
+  for (auto const& [name, opset] : kChanged)
+    if (name == op) return opset;
+  return 1;
+}
 
 std::string supported_operators() {
   std::vector<std::string> ops;
@@ -695,17 +707,21 @@ Network import_model(std::span<const std::byte> bytes, std::string_view origin,
   int64_t opset = -1;
   for (auto const& o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
-  bool has_standard = false;
-  for (auto const& n : model.graph().node())
-    has_standard |= (n.domain().empty() || n.domain() == "ai.onnx") &&
+  for (auto const& n : model.graph().node()) {
+    bool standard = (n.domain().empty() || n.domain() == "ai.onnx") &&
                     std::none_of(n.attribute().begin(), n.attribute().end(),
                                  [](auto const& a) { return a.name() == "plugin_namespace"; });
-  if (has_standard && (opset < kMinOpset || opset > kMaxOpset))
-    fail(ErrorCode::Unsupported,
-         "{}: the model uses opset {} of the default ONNX domain; qdp reads opsets {} to {} "
-         "(convert the model with onnx.version_converter.convert_version)",
-         origin, opset < 0 ? std::string("(none given)") : std::to_string(opset), kMinOpset,
-         kMaxOpset);
+    if (!standard) continue;
+    int64_t first = first_opset(n.op_type());
+    if (opset < first || opset > kMaxOpset)
+      fail(ErrorCode::Unsupported,
+           "{}: node '{}' (op {}) at opset {} of the default ONNX domain is not supported: qdp "
+           "reads {} at opsets {} to {} (convert the model with "
+           "onnx.version_converter.convert_version)",
+           origin, n.name(), n.op_type(),
+           opset < 0 ? std::string("(none given)") : std::to_string(opset), n.op_type(), first,
+           kMaxOpset);
+  }
   return import_graph(model.graph(), origin, opset, folder);
 }
 
