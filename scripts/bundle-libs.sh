@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the shared libraries a build needs but a bare GPU machine may lack (fmt, benchmark,
 # cudart, ...) into BUILD/bin, where the binaries' RPATH ($ORIGIN) finds them. Run before
-# carrying a build folder to another machine.
+# carrying a build folder to another machine (after scripts/bundle-node-tests.py, which needs
+# libqdp_ops in place). Files it packs leave BUILD/bin; the next cmake --build puts them back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-build}/bin")
@@ -18,12 +19,12 @@ done | sort -u | while read -r lib; do
     *) [[ $(dirname "$(realpath "$lib")") == "$bin" ]] || cp -u "$lib" "$bin/" ;;
   esac
 done
-# Libraries over 16 MiB (oneDNN) travel compressed in BUILD/packed: a carried build must fit the
-# transfer. scripts/gpu-check.sh unpacks them into BUILD/bin.
+# Files over 6 MiB (oneDNN, libqdp_ops, the largest test programs) travel compressed in
+# BUILD/packed: a carried build must fit the transfer. scripts/gpu-check.sh unpacks them.
 packed="$(dirname "$bin")/packed"
 mkdir -p "$packed"
-find "$bin" -maxdepth 1 -type f -name 'lib*.so*' -size +16M ! -name 'libqdp*' | while read -r lib; do
-  python3 -c "import lzma, shutil, sys; shutil.copyfileobj(open(sys.argv[1], 'rb'), lzma.open(sys.argv[2], 'wb', preset=6))" "$lib" "$packed/$(basename "$lib").xz"
-  rm "$lib"
+find "$bin" -maxdepth 1 -type f -size +6M | while read -r file; do
+  python3 -c "import lzma, shutil, sys; shutil.copyfileobj(open(sys.argv[1], 'rb'), lzma.open(sys.argv[2], 'wb', preset=6))" "$file" "$packed/$(basename "$file").xz"
+  rm "$file"
 done
 ls "$bin" "$packed"

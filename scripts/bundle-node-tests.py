@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Copies ONNX's backend node tests of the operators qdp supports into BUILD/onnx_node, so that a
+"""Packs ONNX's backend node tests of the operators qdp supports into BUILD/packed, so that a
 GPU machine whose onnx wheel no longer ships them (onnx > 1.22) runs them from the carried build:
-gpu-check sets QDP_ONNX_NODE_DIR to that folder. Usage: scripts/bundle-node-tests.py [BUILD]"""
+gpu-check unpacks them into BUILD/onnx_node and sets QDP_ONNX_NODE_DIR to it. Usage: scripts/bundle-node-tests.py [BUILD]"""
 import os
 import pathlib
 import shutil
@@ -21,5 +21,12 @@ for test in R.all_tests():
     if not test.missing_ops(supported):
         shutil.copytree(test.path, dest / test.name)
         copied += 1
-size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
-print(f"bundle-node-tests: {copied} node tests, {size / 2**20:.1f} MiB in {dest}")
+# Carried as one archive (BUILD/packed, beside scripts/bundle-libs.sh's), unpacked by gpu-check.
+import tarfile  # noqa: E402
+
+(build / "packed").mkdir(exist_ok=True)
+archive = build / "packed" / "onnx_node.tar.xz"
+with tarfile.open(archive, "w:xz") as tar:
+    tar.add(dest, arcname="onnx_node")
+shutil.rmtree(dest)
+print(f"bundle-node-tests: {copied} node tests in {archive} ({archive.stat().st_size / 2**20:.1f} MiB)")

@@ -24,9 +24,12 @@ for lib in libcudnn.so.9 libcublasLt.so.13; do
 done
 # Libraries scripts/bundle-libs.sh carried compressed.
 for f in "$build"/packed/*.xz; do
-  [[ -e $f ]] || continue
+  [[ -e $f && $f != *.tar.xz ]] || continue
   python3 -c "import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$f" "$bin/$(basename "$f" .xz)"
+  chmod +x "$bin/$(basename "$f" .xz)"
 done
+[[ -f $build/packed/onnx_node.tar.xz ]] &&
+  python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$build/packed/onnx_node.tar.xz" "$build"
 # ONNX's node tests of the supported operators, carried with the build (bundle-node-tests.py).
 [[ -d $build/onnx_node ]] && export QDP_ONNX_NODE_DIR=$(realpath "$build/onnx_node")
 before=${3:-}
@@ -35,6 +38,8 @@ summary=()
 step() {  # step NAME COMMAND...: runs it, logs to $out/logs/NAME.log, records pass/fail
   local name=$1
   shift
+  # QDP_GPU_CHECK_ONLY=REGEX: only the steps whose name matches (a short re-check).
+  [[ -n ${QDP_GPU_CHECK_ONLY:-} && ! $name =~ $QDP_GPU_CHECK_ONLY ]] && return 0
   echo "== $name: $*"
   if "$@" >"$out/logs/$name.log" 2>&1; then
     summary+=("PASS  $name")

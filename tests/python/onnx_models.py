@@ -62,8 +62,9 @@ class GraphBuilder:
         return outs[0] if n_out == 1 else outs
 
     def circ_pad(self, x: str, pads: Sequence[int]) -> str:
+        # aot=0: the sample has an AOT kernel too, which a CUDA build would otherwise ask about.
         return self.op(PLUGIN_OP, [x], name=self.fresh("circ_pad"), plugin_namespace=PLUGIN_NS,
-                       pads=list(pads))
+                       pads=list(pads), aot=0)
 
     def model(self, inputs: Sequence[onnx.ValueInfoProto], outputs: Sequence[onnx.ValueInfoProto],
               ) -> onnx.ModelProto:
