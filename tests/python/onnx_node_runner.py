@@ -94,8 +94,8 @@ def supported_ops() -> frozenset[str]:
             except qdp.Error:
                 pass
             ids = [i for i in qdp._core.plugin_ids() if i.startswith("onnx::")]
-    # Constant nodes are no plugin: the importer makes them constants of the network.
-    return frozenset(i.split("::", 1)[1] for i in ids) | {"Constant"}
+    # Constant and Split nodes are no plugins: the importer makes them constants and Slices.
+    return frozenset(i.split("::", 1)[1] for i in ids) | {"Constant", "Split"}
 
 
 # ---- what a node test is ----------------------------------------------------------------------

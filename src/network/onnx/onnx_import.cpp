@@ -431,6 +431,99 @@ void import_constant(onnx::NodeProto const& node, std::string const& where, Netw
   defined_by.emplace(name, fmt::format("a Constant node"));
 }
 
+// A Split node becomes one Slice per output (qdp's plugins have fixed output counts). The sizes
+// are the `split` input or attribute (a constant), or equal chunks of the axis' extent, which
+// the Slices take from shape values (Shape, Gather, arithmetic: all folded when the engine is
+// built, and symbolic where the extent is dynamic).
+void import_split(onnx::NodeProto const& node, std::string const& where,
+                  std::string const& layer_name, Network& net,
+                  std::map<std::string, TensorRef, std::less<>>& tensors,
+                  std::map<std::string, std::string, std::less<>>& defined_by) {
+  auto input = [&](int k) -> std::optional<TensorRef> {
+    if (k >= node.input_size() || node.input(k).empty()) return std::nullopt;
+    auto it = tensors.find(node.input(k));
+    if (it == tensors.end())
+      fail("{}: input '{}' is not defined by any graph input or earlier node", where,
+           node.input(k));
+    return it->second;
+  };
+  TensorRef x = *input(0);
+  int64_t axis = 0, num_outputs = node.output_size();
+  std::optional<std::vector<int64_t>> sizes;
+  for (auto const& a : node.attribute()) {
+    if (a.name() == "axis" && a.type() == onnx::AttributeProto::INT)
+      axis = a.i();
+    else if (a.name() == "num_outputs" && a.type() == onnx::AttributeProto::INT)
+      num_outputs = a.i();
+    else if (a.name() == "split" && a.type() == onnx::AttributeProto::INTS)
+      sizes = std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    else
+      fail("{}, attribute '{}': Split takes axis, num_outputs and split", where, a.name());
+  }
+  if (num_outputs != node.output_size() || num_outputs < 1)
+    fail("{}: num_outputs is {}, but the node lists {} outputs", where, num_outputs,
+         node.output_size());
+  if (auto split = input(1)) {
+    Network::Constant const* c = net.constant(*split);
+    if (!c || c->dtype != DataType::INT64)
+      fail(ErrorCode::Unsupported,
+           "{}: the split sizes must be an INT64 constant (an initializer or Constant node)",
+           where);
+    sizes.emplace(c->data->size() / 8);
+    std::memcpy(sizes->data(), c->data->data(), c->data->size());
+  }
+  if (sizes && static_cast<int64_t>(sizes->size()) != num_outputs)
+    fail("{}: {} split sizes for {} outputs", where, sizes->size(), num_outputs);
+  auto scalar = [&](std::string name, int64_t v) {
+    return net.add_constant<int64_t>(layer_name + "_" + name, {}, std::span<const int64_t>(&v, 1));
+  };
+  auto vec = [&](std::string name, int64_t v) {
+    return net.add_constant<int64_t>(layer_name + "_" + name, {1}, std::span<const int64_t>(&v, 1));
+  };
+  auto layer = [&](std::string_view id, std::vector<TensorRef> in, std::string name,
+                   Attrs attrs = {}) {
+    LayerOptions o;
+    o.name = layer_name + "_" + name;
+    try {
+      return net.add_plugin(id, std::move(in), std::move(attrs), o)[0];
+    } catch (Error const& e) {
+      fail("{}: {}", where, e.what());
+    }
+  };
+  // Equal chunks: ceil(extent / n) each, the last one what is left (Slice clamps its end).
+  std::optional<TensorRef> chunk;
+  if (!sizes) {
+    auto shape = layer("onnx::Shape", {x}, "shape");
+    auto extent = layer("onnx::Gather", {shape, scalar("axis", axis)}, "extent");
+    auto padded = layer("onnx::Add", {extent, scalar("n_minus_1", num_outputs - 1)}, "padded");
+    chunk = layer("onnx::Div", {padded, scalar("n", num_outputs)}, "chunk");
+  }
+  int64_t begin = 0;
+  for (int k = 0; k < num_outputs; ++k) {
+    std::string part = fmt::format("part{}", k);
+    TensorRef start, end;
+    if (sizes) {
+      start = vec(part + "_start", begin);
+      begin += (*sizes)[static_cast<size_t>(k)];
+      end = vec(part + "_end", begin);
+    } else {
+      auto s = layer("onnx::Mul", {*chunk, scalar(part + "_k", k)}, part + "_s");
+      auto e = layer("onnx::Mul", {*chunk, scalar(part + "_k1", k + 1)}, part + "_e");
+      start = layer("onnx::Unsqueeze", {s, vec(part + "_axes0", 0)}, part + "_start");
+      end = layer("onnx::Unsqueeze", {e, vec(part + "_axes1", 0)}, part + "_end");
+    }
+    auto out = layer("onnx::Slice",
+                     {x, start, end, vec(part + "_axis", axis), vec(part + "_step", 1)}, part);
+    std::string const& name = node.output(k);
+    if (name.empty()) continue;
+    if (defined_by.count(name))
+      fail("{}: output '{}' is already defined by {}; ONNX names each tensor once", where, name,
+           defined_by[name]);
+    tensors.emplace(name, out);
+    defined_by.emplace(name, fmt::format("node '{}'", layer_name));
+  }
+}
+
 // The default domain's opsets this importer reads: up to onnx 1.22's newest. Operators whose
 // inputs or meaning changed at an opset take their newer form only: before it, a node of theirs
 // is refused (Squeeze's axes became an input at 13, Softmax's axis the one
@@ -442,6 +535,7 @@ int64_t first_opset(std::string_view op) {
       {"Squeeze", 13}, {"Unsqueeze", 13}, {"Softmax", 13}, {"LogSoftmax", 13},
       {"Clip", 11},    {"Slice", 10},     {"Pad", 11},     {"Reshape", 5},
       {"Expand", 8},   {"Tile", 6},       {"Gelu", 20},    {"LayerNormalization", 17},
+      {"Dropout", 12},
   };
   for (auto const& [name, opset] : kChanged)
     if (name == op) return opset;
@@ -452,6 +546,7 @@ std::string supported_operators() {
   std::vector<std::string> ops;
   for (auto const& id : Registry::global().ids())
     if (id.starts_with("onnx::")) ops.push_back(id.substr(6));
+  ops.insert(ops.end(), {"Constant", "Split"});  // the importer's own: constants, Slices
   std::sort(ops.begin(), ops.end());
   return fmt::format("{}", fmt::join(ops, ", "));
 }
@@ -537,6 +632,10 @@ Network import_graph(onnx::GraphProto const& graph, std::string_view origin, int
     if (standard) ensure_standard_operators();
     if (standard && op == "Constant") {
       import_constant(node, where, net, tensors, defined_by, reader);
+      continue;
+    }
+    if (standard && op == "Split") {
+      import_split(node, where, layer_name, net, tensors, defined_by);
       continue;
     }
     std::optional<std::string> ns;

@@ -246,6 +246,30 @@ QDP_PLUGIN(flatten_op, "onnx::Flatten")
       check_view("Flatten", data.tensor(), out.tensor());
     });
 
+// Dropout at inference: the identity. Training mode (a mask, random drops) is not supported.
+struct DropoutAttrs {
+  int64_t seed = 0;  // used in training mode only
+};
+QDP_ATTRS(DropoutAttrs, seed);
+
+QDP_PLUGIN(dropout_op, "onnx::Dropout")
+    .desc([](TensorDesc const& data, TensorDesc const& ratio, TensorDesc const& training_mode,
+             DropoutAttrs const&) {
+      (void)ratio;  // only scales in training mode
+      bool training =
+          !absent(training_mode) &&
+          (!training_mode.value ||
+           std::any_of(training_mode.value->begin(), training_mode.value->end(),
+                       [](ShapeExpr const& e) { return !e.is_constant() || e.constant() != 0; }));
+      if (training)
+        fail(ErrorCode::Unsupported,
+             "Dropout in training mode is not supported: qdp runs inference, where Dropout is the "
+             "identity (training_mode must be absent or a constant false)");
+      return view(data, data.shape_expr);
+    })
+    .impl<qdp::cpu>([](In<>, In<>, In<>, Out<>) {})
+    .impl<qdp::cuda>([](In<>, In<>, In<>, Out<>) {});
+
 QDP_PLUGIN(identity_op, "onnx::Identity")
     .desc([](TensorDesc const& data) { return view(data, data.shape_expr); })
     .impl<qdp::cpu>([](In<>, Out<>) {})
