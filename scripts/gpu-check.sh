@@ -58,6 +58,8 @@ for group in elementwise nn movement shape; do
 done
 step onnx_node_tests_cuda env QDP_TEST_DEVICE=cuda PYTHONPATH="$build/python" python3 -m pytest tests/python/test_onnx_node.py -q -p no:cacheprovider
 step onnx_models_cuda env QDP_TEST_DEVICE=cuda PYTHONPATH="$build/python" python3 -m pytest tests/python/test_onnx_models.py -q -p no:cacheprovider
+# torchvision's ResNet-50 and MobileNetV2 and a BERT encoder, exported here, on qdp's CUDA backend.
+step exported_models env PYTHONPATH="$build/python" python3 bench/gpu/exported_models.py
 step cpu_tests "$bin/qdp_tests"
 step plugin_library_tests "$bin/qdp_plugin_library_tests"
 # The runtime library alone: engines saved by qdp_runner, run by a program linked to it only.

@@ -336,6 +336,26 @@ TEST(Gather, ScalarIndicesDropTheAxis) {
   EXPECT_EQ(got.shape(), (Dims{3}));
 }
 
+TEST(GatherND, PicksSlicesWithBatchDimsAndRefusesAnIndexOutOfRange) {
+  // data [2, 3, 4], batch_dims 1, tuples of 1 index: out[b, n, :] = data[b, idx[b, n], :].
+  std::vector<float> v(24);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  Array data = Array::from<float>({2, 3, 4}, v);
+  Array idx = indices_array<int64_t>({2, 2, 1}, {2, 0, -1, 1});
+  Array got =
+      run("onnx::GatherND", {{"data", data}, {"indices", idx}}, {{"batch_dims", int64_t{1}}});
+  ASSERT_EQ(got.shape(), (Dims{2, 2, 4}));
+  int64_t rows[] = {2, 0, 1 * 3 + 2, 1 * 3 + 1};  // data rows (b * 3 + index)
+  for (int g = 0; g < 4; ++g)
+    for (int j = 0; j < 4; ++j)
+      EXPECT_EQ(got.data<float>()[g * 4 + j], static_cast<float>(rows[g] * 4 + j));
+  EXPECT_THAT(error_of([&] {
+                run("onnx::GatherND",
+                    {{"data", data}, {"indices", indices_array<int64_t>({2, 1}, {0, 3})}});
+              }),
+              HasSubstr("onnx::GatherND: index 3 (tuple 1) is out of range"));
+}
+
 TEST(Gather, AnIndexOutOfRangeIsAnError) {
   std::mt19937 rng(10);
   Array data = random_array(DataType::FP32, {5, 2}, rng);
@@ -732,6 +752,19 @@ TEST_F(MovementGpu, GatherOutOfRangeIsAnErrorAfterTheRun) {
   Array good = indices_array<int64_t>({3}, {1, 3, -2});
   Array got = run("onnx::Gather", {{"data", data}, {"indices", good}}, {}, Device::CUDA);
   for (int64_t j = 0; j < 8; ++j) EXPECT_EQ(got.data<float>()[8 + j], data.data<float>()[24 + j]);
+}
+
+TEST_F(MovementGpu, GatherNDMatchesTheCpuAndReportsAnIndexOutOfRange) {
+  std::mt19937 rng(27);
+  Array data = random_array(DataType::FP16, {3, 5, 6}, rng);
+  Array idx = indices_array<int64_t>({4, 2}, {0, 1, 2, -1, 1, 4, -3, 0});
+  expect_same(run("onnx::GatherND", {{"data", data}, {"indices", idx}}, {}, Device::CUDA),
+              run("onnx::GatherND", {{"data", data}, {"indices", idx}}), "gather_nd");
+  Array bad = indices_array<int64_t>({1, 2}, {0, 9});
+  EXPECT_THAT(error_of([&] {
+                run("onnx::GatherND", {{"data", data}, {"indices", bad}}, {}, Device::CUDA);
+              }),
+              HasSubstr("index 9 is out of range"));
 }
 
 TEST_F(MovementGpu, TileAndPad) {

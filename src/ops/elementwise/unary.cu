@@ -1,6 +1,8 @@
 // Unary operators: onnx::Relu, Neg, Abs (float and integer types), Sigmoid, Tanh, Erf, Sqrt, Exp,
 // Log, Reciprocal, Floor, Ceil, Gelu, LeakyRelu, HardSigmoid, HardSwish (float types), Not (BOOL),
 // and Clip (opset 13: optional scalar min and max inputs).
+#include <cfloat>
+
 #include "ops/elementwise/elementwise.hpp"
 
 namespace qdp::ops::elementwise {
@@ -161,6 +163,67 @@ Registration signed_unary(std::string id) {
         .impl<qdp::cpu>([](In<bool> x, Out<bool> y) { run_cpu(x, y, NotOp{}); })
 #ifdef __CUDACC__
         .impl<qdp::cuda>([](In<bool> x, Out<bool> y, Stream s) { run_cuda(x, y, NotOp{}, s); })
+#endif
+    ;
+
+// IsNaN, IsInf: a BOOL per element (IsInf's detect_negative / detect_positive pick the signs).
+struct IsInfAttrs {
+  int64_t detect_negative = 1;
+  int64_t detect_positive = 1;
+};
+QDP_ATTRS(IsInfAttrs, detect_negative, detect_positive);
+
+template <class T>
+struct IsNanOf {
+  QDP_HD_ANY
+  QDP_HD bool operator()(T x) const {
+    auto v = Num<T>::load(x);
+    return v != v;
+  }
+};
+template <class T>
+struct IsInfOf {
+  bool negative, positive;
+  QDP_HD_ANY
+  QDP_HD bool operator()(T x) const {
+    float v = static_cast<float>(Num<T>::load(x));
+    return (positive && v > FLT_MAX) || (negative && v < -FLT_MAX);  // only an infinity is beyond
+  }
+};
+
+[[maybe_unused]] static Registration const is_nan =
+    define("onnx::IsNaN")
+        .desc([](TensorDesc const& x) {
+          check_dtype(x.dtype, kFloatTypes, "IsNaN", "X");
+          return from_shape_expr(x.shape_expr, DataType::BOOL);
+        })
+        .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<bool> y) {
+          map_cpu(x.data(), y.data(), x.numel(), IsNanOf<T>{});
+        })
+#ifdef __CUDACC__
+        .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<bool> y, Stream s) {
+          map_cuda(x.data(), y.data(), x.numel(), IsNanOf<T>{}, native(s));
+        })
+#endif
+    ;
+
+[[maybe_unused]] static Registration const is_inf =
+    define("onnx::IsInf")
+        .desc([](TensorDesc const& x, IsInfAttrs const&) {
+          check_dtype(x.dtype, kFloatTypes, "IsInf", "X");
+          return from_shape_expr(x.shape_expr, DataType::BOOL);
+        })
+        .impl<qdp::cpu, float, half, bfloat16>(
+            []<class T>(In<T> x, Out<bool> y, IsInfAttrs const& a) {
+              map_cpu(x.data(), y.data(), x.numel(),
+                      IsInfOf<T>{a.detect_negative != 0, a.detect_positive != 0});
+            })
+#ifdef __CUDACC__
+        .impl<qdp::cuda, float, __half, __nv_bfloat16>(
+            []<class T>(In<T> x, Out<bool> y, IsInfAttrs const& a, Stream s) {
+              map_cuda(x.data(), y.data(), x.numel(),
+                       IsInfOf<T>{a.detect_negative != 0, a.detect_positive != 0}, native(s));
+            })
 #endif
     ;
 
