@@ -260,7 +260,8 @@ class ContextState {
         st.outputs.push_back(tensor_of(t));
         st.data_dependent |= plan_.tensors[static_cast<size_t>(t)].data_dependent;
       }
-      evaluate_values(step, st);
+      // Values that use a size value are known only during the run (run_step evaluates them).
+      if (!st.data_dependent) evaluate_values(step, st);
       step_tensors_[s] = std::move(st);
     }
     dirty_ = false;
