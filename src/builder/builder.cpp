@@ -14,6 +14,7 @@
 #include <set>
 
 #include "backends/backend.hpp"
+#include "builder/fusion.hpp"
 #include "builder/memory_planner.hpp"
 #include "engine/engine_impl.hpp"
 #include "plan/plan.hpp"
@@ -1006,7 +1007,8 @@ class Builder {
 }  // namespace
 
 Engine build_engine(Network const& network, BuildConfig const& config) {
-  return Builder(network, config).build();
+  Network fused = detail::fuse_layers(network, config.logger);
+  return Builder(fused, config).build();
 }
 
 }  // namespace qdp

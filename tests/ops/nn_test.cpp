@@ -846,3 +846,64 @@ TEST_F(NnGpu, BatchNormAndPoolsMatchTheCpu) {
 }
 
 }  // namespace
+
+namespace {
+
+// The builder folds a BatchNormalization that follows a Conv on constants into the Conv's weights
+// and bias: one layer fewer, the same result as the unfolded pair (whose BatchNormalization
+// parameters are network inputs here, so nothing can be folded).
+TEST(NnFusion, ConvThenBatchNormalizationIsFoldedIntoTheConv) {
+  std::mt19937 rng(91);
+  Array x = random_array(DataType::FP32, {2, 3, 8, 8}, rng);
+  Array w = random_array(DataType::FP32, {4, 3, 3, 3}, rng);
+  Array b = random_array(DataType::FP32, {4}, rng);
+  std::vector<Array> bn = {random_array(DataType::FP32, {4}, rng, 0.5f, 1.5f),   // scale
+                           random_array(DataType::FP32, {4}, rng),               // B
+                           random_array(DataType::FP32, {4}, rng),               // mean
+                           random_array(DataType::FP32, {4}, rng, 0.1f, 2.0f)};  // var
+  Attrs conv_attrs = {{"pads", I64s{1, 1, 1, 1}}};
+  auto constant = [](Network& net, std::string name, Array const& a) {
+    std::vector<std::byte> bytes(a.bytes());
+    std::memcpy(bytes.data(), a.raw(), a.bytes());
+    std::vector<int64_t> dims(a.shape().rank());
+    for (int i = 0; i < a.shape().rank(); ++i) dims[static_cast<size_t>(i)] = a.shape()[i];
+    return net.add_constant(std::move(name), a.dtype(), dims, std::move(bytes));
+  };
+  std::vector<std::string> names = {"scale", "bias", "mean", "var"};
+
+  Network folded;
+  {
+    auto in = folded.add_input("x", DataType::FP32, {2, 3, 8, 8});
+    auto y = folded.add_plugin(
+        "onnx::Conv", {in, constant(folded, "w", w), constant(folded, "b", b)}, conv_attrs)[0];
+    std::vector<TensorRef> p = {y};
+    for (size_t k = 0; k < 4; ++k) p.push_back(constant(folded, names[k], bn[k]));
+    folded.mark_output(folded.add_plugin("onnx::BatchNormalization", p)[0], "y");
+  }
+  Network plain;
+  std::map<std::string, Array> feed = {{"x", x}};
+  {
+    auto in = plain.add_input("x", DataType::FP32, {2, 3, 8, 8});
+    auto y = plain.add_plugin("onnx::Conv", {in, constant(plain, "w", w), constant(plain, "b", b)},
+                              conv_attrs)[0];
+    std::vector<TensorRef> p = {y};
+    for (size_t k = 0; k < 4; ++k) {
+      p.push_back(plain.add_input(names[k], DataType::FP32, {4}));
+      feed[names[k]] = bn[k];
+    }
+    plain.mark_output(plain.add_plugin("onnx::BatchNormalization", p)[0], "y");
+  }
+  BuildConfig config;
+  Engine fused = build_engine(folded, config), unfused = build_engine(plain, config);
+  ASSERT_EQ(fused.layers().size(), 1u);
+  EXPECT_EQ(fused.layers()[0].plugin_id, "onnx::Conv");
+  ASSERT_EQ(unfused.layers().size(), 2u);
+  Array got = Runner(fused).infer({{"x", x}}).at("y");
+  Array want = Runner(unfused).infer(feed).at("y");
+  ASSERT_EQ(got.shape(), want.shape());
+  for (int64_t i = 0; i < got.numel(); ++i)
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i],
+                1e-5f * (1 + std::fabs(want.data<float>()[i])));
+}
+
+}  // namespace

@@ -1,0 +1,157 @@
+// Graph rewrites before shape inference (SPEC §9 "The builder fuses what TensorRT fuses first"):
+// a BatchNormalization right after a Conv, both on FP32 constants, is folded into the Conv's
+// weights and bias, as TensorRT and onnxruntime do:
+//   w'[o] = w[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o],  s = scale / sqrt(var + eps)
+#include "builder/fusion.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <qdp/attributes.hpp>
+
+namespace qdp::detail {
+namespace {
+
+std::vector<float> floats(Network::Constant const& c) {
+  std::vector<float> v(c.data->size() / sizeof(float));
+  std::memcpy(v.data(), c.data->data(), v.size() * sizeof(float));
+  return v;
+}
+
+bool is_fp32_constant(Network const& net, int tensor) {
+  auto const* c = net.constant({tensor});
+  return c && c->dtype == DataType::FP32;
+}
+
+// How many layers read each tensor, and which tensors are network outputs.
+struct Uses {
+  std::vector<int> readers;
+  std::vector<bool> output;
+};
+Uses uses_of(Network const& net) {
+  Uses u{std::vector<int>(static_cast<size_t>(net.num_tensors()), 0),
+         std::vector<bool>(static_cast<size_t>(net.num_tensors()), false)};
+  for (auto const& l : net.layers())
+    for (int t : l.inputs) ++u.readers[static_cast<size_t>(t)];
+  for (auto const& o : net.outputs()) u.output[static_cast<size_t>(o.tensor)] = true;
+  return u;
+}
+
+// The folded weights and bias of Conv `conv` followed by BatchNormalization `bn`, or nothing
+// when the pair does not qualify.
+struct Folded {
+  std::vector<float> weights, bias;
+  std::vector<int64_t> weight_dims;
+};
+std::optional<Folded> fold(Network const& net, Network::Layer const& conv,
+                           Network::Layer const& bn) {
+  if (bn.inputs.size() != 5) return std::nullopt;
+  for (size_t k = 1; k < 5; ++k)
+    if (!is_fp32_constant(net, bn.inputs[k])) return std::nullopt;
+  if (std::get<int64_t>(bn.attrs.at("training_mode")) != 0) return std::nullopt;
+  if (!is_fp32_constant(net, conv.inputs[1])) return std::nullopt;
+  auto const& w = *net.constant({conv.inputs[1]});
+  if (w.dims.empty()) return std::nullopt;
+  int64_t channels = w.dims[0];
+  auto const* b = net.constant({conv.inputs[2]});
+  bool no_bias = b && b->dtype == DataType::INT64 && b->dims == std::vector<int64_t>{0};
+  if (!no_bias && !is_fp32_constant(net, conv.inputs[2])) return std::nullopt;
+  std::vector<std::vector<float>> p;
+  for (size_t k = 1; k < 5; ++k) {
+    p.push_back(floats(*net.constant({bn.inputs[k]})));
+    if (static_cast<int64_t>(p.back().size()) != channels) return std::nullopt;
+  }
+  auto const &scale = p[0], &beta = p[1], &mean = p[2], &var = p[3];
+  float eps = std::get<float>(bn.attrs.at("epsilon"));
+  Folded f{floats(w),
+           no_bias ? std::vector<float>(static_cast<size_t>(channels), 0.0f) : floats(*b), w.dims};
+  if (static_cast<int64_t>(f.bias.size()) != channels) return std::nullopt;
+  size_t per_channel = f.weights.size() / static_cast<size_t>(channels);
+  for (size_t o = 0; o < static_cast<size_t>(channels); ++o) {
+    float s = scale[o] / std::sqrt(var[o] + eps);
+    for (size_t i = 0; i < per_channel; ++i) f.weights[o * per_channel + i] *= s;
+    f.bias[o] = (f.bias[o] - mean[o]) * s + beta[o];
+  }
+  return f;
+}
+
+}  // namespace
+
+Network fuse_layers(Network const& net, Logger* logger) {
+  Uses uses = uses_of(net);
+  auto const& layers = net.layers();
+  // The BatchNormalization each Conv output feeds, when it is the output's only reader.
+  std::map<int, size_t> bn_of;  // conv output tensor -> bn layer
+  for (size_t l = 0; l < layers.size(); ++l)
+    if (layers[l].plugin_id == "onnx::BatchNormalization") bn_of[layers[l].inputs[0]] = l;
+  std::map<size_t, Folded> folded;  // conv layer -> its new constants
+  std::vector<bool> dropped(layers.size(), false);
+  std::map<int, int> alias;  // bn output -> conv output (in the old numbering)
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& conv = layers[l];
+    if (conv.plugin_id != "onnx::Conv" || conv.inputs.size() != 3) continue;
+    int out = conv.outputs[0];
+    auto it = bn_of.find(out);
+    if (it == bn_of.end() || uses.readers[static_cast<size_t>(out)] != 1 ||
+        uses.output[static_cast<size_t>(out)])
+      continue;
+    auto f = fold(net, conv, layers[it->second]);
+    if (!f) continue;
+    folded.emplace(l, std::move(*f));
+    dropped[it->second] = true;
+    alias[layers[it->second].outputs[0]] = out;
+    if (logger && logger->enabled(Severity::Verbose))
+      logger->log(Severity::Verbose, fmt::format("Folded layer '{}' (BatchNormalization) into '{}'",
+                                                 layers[it->second].name, conv.name));
+  }
+  if (folded.empty()) return net;
+
+  // The same network again, with the folded Convs' new constants and without their
+  // BatchNormalizations; tensor ids are renumbered as they are added.
+  Network out;
+  std::map<int, TensorRef> ref;
+  auto get = [&](int t) {
+    while (alias.count(t)) t = alias[t];
+    return ref.at(t);
+  };
+  for (auto const& in : net.inputs()) {
+    ref[in.tensor] = out.add_input(in.name, in.dtype, in.dims);
+    if (in.profile) out.set_profile(in.name, in.profile->min, in.profile->opt, in.profile->max);
+  }
+  for (auto const& c : net.constants())
+    ref[c.tensor] = out.add_constant(c.name, c.dtype, c.dims, *c.data);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    if (dropped[l]) continue;
+    auto const& layer = layers[l];
+    std::vector<TensorRef> inputs;
+    for (int t : layer.inputs) inputs.push_back(get(t));
+    if (auto f = folded.find(l); f != folded.end()) {
+      auto bytes = [](std::vector<float> const& v) {
+        std::vector<std::byte> b(v.size() * sizeof(float));
+        std::memcpy(b.data(), v.data(), b.size());
+        return b;
+      };
+      inputs[1] = out.add_constant(layer.name + "_folded_w", DataType::FP32, f->second.weight_dims,
+                                   bytes(f->second.weights));
+      inputs[2] =
+          out.add_constant(layer.name + "_folded_b", DataType::FP32,
+                           {static_cast<int64_t>(f->second.bias.size())}, bytes(f->second.bias));
+    }
+    LayerOptions options;
+    options.name = layer.name;
+    options.impl = layer.impl;
+    auto outs = out.add_plugin(layer.plugin_id, std::move(inputs), layer.attrs, options);
+    for (size_t o = 0; o < outs.size(); ++o) ref[layer.outputs[o]] = outs[o];
+  }
+  for (auto const& o : net.outputs()) {
+    out.mark_output(get(o.tensor), o.name);
+    if (o.declared_dtype || o.declared_dims)
+      out.declare_output(o.name, o.declared_dtype, o.declared_dims);
+  }
+  return out;
+}
+
+}  // namespace qdp::detail
