@@ -80,15 +80,16 @@ __host__ __device__
 
 template <PoolKind K, class T>
 void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
-  int64_t per_row = g.out[0] * g.out[1] * g.out[2];
-  int64_t total = g.rows * per_row;
+  // Parallel over output lines, the last dimension inside: no divisions per element.
+  int64_t lines = g.rows * g.out[0] * g.out[1];
   auto load = [x](int64_t i) { return static_cast<float>(x[i]); };
-#pragma omp parallel for schedule(static) if (total >= (int64_t{1} << 12))
-  for (int64_t e = 0; e < total; ++e) {
-    int64_t row = e / per_row, r = e % per_row;
-    int64_t o2 = r % g.out[2], o1 = (r / g.out[2]) % g.out[1], o0 = r / (g.out[2] * g.out[1]);
-    float v = pool_one<K>(g, load, row, o0, o1, o2, include_pad);
-    y[e] = static_cast<T>(v);  // 8-bit integers are exact in float
+#pragma omp parallel for schedule(static) if (lines * g.out[2] >= (int64_t{1} << 12))
+  for (int64_t line = 0; line < lines; ++line) {
+    int64_t o1 = line % g.out[1], o0 = (line / g.out[1]) % g.out[0];
+    int64_t row = line / (g.out[1] * g.out[0]);
+    T* out = y + line * g.out[2];
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2)  // 8-bit integers are exact in float
+      out[o2] = static_cast<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
   }
 }
 
