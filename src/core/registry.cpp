@@ -173,7 +173,8 @@ void ensure_standard_operators() {
     std::string self = info.dli_fname;
     dir = self.substr(0, self.find_last_of('/'));
   }
-  std::string path = fmt::format("{}/libqdp_ops.so.{}.{}", dir, QDP_VERSION_MAJOR, QDP_VERSION_MINOR);
+  std::string path =
+      fmt::format("{}/libqdp_ops.so.{}.{}", dir, QDP_VERSION_MAJOR, QDP_VERSION_MINOR);
   try {
     load_plugin_library(path);
   } catch (Error const& e) {

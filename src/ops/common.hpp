@@ -78,8 +78,7 @@ inline bool absent(Tensor const& t) {
 // times a head count, a sequence length minus one): the elements of `out` when both inputs are
 // values and `out` is a small integer vector. Integer division truncates as ONNX's does; with a
 // symbolic operand the dividend is an extent (>= 0), where truncation is floor division.
-inline std::optional<std::vector<ShapeExpr>> binary_value(std::string_view op,
-                                                          TensorDesc const& a,
+inline std::optional<std::vector<ShapeExpr>> binary_value(std::string_view op, TensorDesc const& a,
                                                           TensorDesc const& b,
                                                           TensorDesc const& out) {
   bool integer = out.dtype == DataType::INT64 || out.dtype == DataType::INT32;

@@ -538,9 +538,10 @@ TEST_F(OnnxImport, TruncatedInitializerIsAnError) {
   w->set_raw_data(std::string(8, '\0'));
   m.node("sum2", {"x", "w"}, {"y"}, "add");
   m.output("y");
-  EXPECT_THAT(error_of([&] { import(m); }),
-              AllOf(HasSubstr("initializer 'w': raw_data holds 8 bytes, but 3 elements of FLOAT take 12"),
-                    HasSubstr("truncated")));
+  EXPECT_THAT(
+      error_of([&] { import(m); }),
+      AllOf(HasSubstr("initializer 'w': raw_data holds 8 bytes, but 3 elements of FLOAT take 12"),
+            HasSubstr("truncated")));
 }
 
 TEST_F(OnnxImport, EmptyOptionalInputIsAnError) {

@@ -421,9 +421,11 @@ TEST(ElementwiseUnary, BadAttributesAndTypes) {
                 run1("Gelu", {x}, {{"approximate", std::string("fast")}});
               }),
               HasSubstr("Gelu: attribute approximate is 'fast'; allowed: 'none', 'tanh'"));
-  EXPECT_THAT(error_of([&] { run1("Sigmoid", {Array::from<int32_t>({1}, {1})}); }),
-              HasSubstr("Sigmoid: input X of type INT32 is not supported; the op takes FP32, FP16, BF16"));
-  EXPECT_THAT(error_of([&] { run1("Not", {x}); }), HasSubstr("Not: input X of type FP32 is not supported"));
+  EXPECT_THAT(
+      error_of([&] { run1("Sigmoid", {Array::from<int32_t>({1}, {1})}); }),
+      HasSubstr("Sigmoid: input X of type INT32 is not supported; the op takes FP32, FP16, BF16"));
+  EXPECT_THAT(error_of([&] { run1("Not", {x}); }),
+              HasSubstr("Not: input X of type FP32 is not supported"));
 }
 
 // ---- Where, Cast --------------------------------------------------------------------------------

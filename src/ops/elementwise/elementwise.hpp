@@ -112,8 +112,8 @@ inline void check_dtype(DataType t, std::initializer_list<DataType> allowed, std
     if (t == a) return;
   std::string names;
   for (DataType a : allowed) names += (names.empty() ? "" : ", ") + std::string(name(a));
-  fail(ErrorCode::Unsupported, "{}: input {} of type {} is not supported; the op takes {}", op, input,
-       name(t), names);
+  fail(ErrorCode::Unsupported, "{}: input {} of type {} is not supported; the op takes {}", op,
+       input, name(t), names);
 }
 inline constexpr std::initializer_list<DataType> kFloatTypes = {DataType::FP32, DataType::FP16,
                                                                 DataType::BF16};
