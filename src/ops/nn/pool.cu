@@ -78,6 +78,23 @@ __host__ __device__
   return acc;
 }
 
+// A window wholly inside the input, from (i0, i1, i2): every tap is read, none is padding.
+template <PoolKind K, class T>
+float pool_inside(PoolGeom const& g, T const* x, int64_t row, int64_t i0, int64_t i1, int64_t i2) {
+  T const* base = x + ((row * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + i2;
+  float acc = K == PoolKind::Max ? -INFINITY : 0.0f;
+  for (int64_t a = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      T const* line = base + (a * g.d[0] * g.in[1] + b * g.d[1]) * g.in[2];
+      for (int64_t c = 0; c < g.k[2]; ++c) {
+        float v = static_cast<float>(line[c * g.d[2]]);
+        acc = K == PoolKind::Max ? (v > acc || v != v ? v : acc) : acc + v;
+      }
+    }
+  if (K == PoolKind::Avg) return acc / static_cast<float>(g.k[0] * g.k[1] * g.k[2]);
+  return acc;
+}
+
 template <PoolKind K, class T>
 void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
   // Parallel over output lines, the last dimension inside: no divisions per element.
@@ -88,8 +105,18 @@ void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
     int64_t o1 = line % g.out[1], o0 = (line / g.out[1]) % g.out[0];
     int64_t row = line / (g.out[1] * g.out[0]);
     T* out = y + line * g.out[2];
-    for (int64_t o2 = 0; o2 < g.out[2]; ++o2)  // 8-bit integers are exact in float
-      out[o2] = static_cast<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
+    // Windows wholly inside the input along dimensions 0 and 1 (most of them), 2-D and 3-D
+    // alike, take a loop without bounds checks for the taps of those dimensions.
+    int64_t i0 = o0 * g.s[0] - g.pb[0], i1 = o1 * g.s[1] - g.pb[1];
+    bool rows_inside = i0 >= 0 && i0 + (g.k[0] - 1) * g.d[0] < g.in[0] && i1 >= 0 &&
+                       i1 + (g.k[1] - 1) * g.d[1] < g.in[1];
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {  // 8-bit integers are exact in float
+      int64_t i2 = o2 * g.s[2] - g.pb[2];
+      if (rows_inside && i2 >= 0 && i2 + (g.k[2] - 1) * g.d[2] < g.in[2])
+        out[o2] = static_cast<T>(pool_inside<K>(g, x, row, i0, i1, i2));
+      else
+        out[o2] = static_cast<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
+    }
   }
 }
 
