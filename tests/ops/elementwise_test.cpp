@@ -345,6 +345,8 @@ std::vector<UnaryCase> unary_cases() {
       {"Erf", [](float x) { return std::erf(x); }},
       {"Sqrt", [](float x) { return std::sqrt(x); }, 0.0f, 9.0f},
       {"Exp", [](float x) { return std::exp(x); }},
+      {"Sin", [](float x) { return std::sin(x); }},
+      {"Cos", [](float x) { return std::cos(x); }},
       {"Log", [](float x) { return std::log(x); }, 0.01f, 9.0f},
       {"Reciprocal", [](float x) { return 1.0f / x; }, 0.25f, 4.0f},
       {"Floor", [](float x) { return std::floor(x); }},

@@ -1,6 +1,6 @@
 // Unary operators: onnx::Relu, Neg, Abs (float and integer types), Sigmoid, Tanh, Erf, Sqrt, Exp,
-// Log, Reciprocal, Floor, Ceil, Gelu, LeakyRelu, HardSigmoid, HardSwish (float types), Not (BOOL),
-// and Clip (opset 13: optional scalar min and max inputs).
+// Log, Sin, Cos, Reciprocal, Floor, Ceil, Gelu, LeakyRelu, HardSigmoid, HardSwish (float types),
+// Not (BOOL), and Clip (opset 13: optional scalar min and max inputs).
 #include <cfloat>
 
 #include "ops/elementwise/elementwise.hpp"
@@ -24,6 +24,8 @@ QDP_FLOAT_UNARY(Reciprocal, 1.0f / x);
 QDP_FLOAT_UNARY(Floor, floorf(x));
 QDP_FLOAT_UNARY(Ceil, ceilf(x));
 QDP_FLOAT_UNARY(HardSwish, x* fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)));
+QDP_FLOAT_UNARY(Sin, sinf(x));  // rotary position embeddings
+QDP_FLOAT_UNARY(Cos, cosf(x));
 #undef QDP_FLOAT_UNARY
 
 struct ReluOp {
@@ -150,6 +152,8 @@ Registration signed_unary(std::string id) {
 [[maybe_unused]] static Registration const erf_plugin = float_unary<ErfOp>("onnx::Erf");
 [[maybe_unused]] static Registration const sqrt_plugin = float_unary<SqrtOp>("onnx::Sqrt");
 [[maybe_unused]] static Registration const exp_plugin = float_unary<ExpOp>("onnx::Exp");
+[[maybe_unused]] static Registration const sin_plugin = float_unary<SinOp>("onnx::Sin");
+[[maybe_unused]] static Registration const cos_plugin = float_unary<CosOp>("onnx::Cos");
 [[maybe_unused]] static Registration const log_plugin = float_unary<LogOp>("onnx::Log");
 [[maybe_unused]] static Registration const reciprocal =
     float_unary<ReciprocalOp>("onnx::Reciprocal");
