@@ -1,8 +1,8 @@
 // onnx::Conv on the CPU: oneDNN convolution forward, primitives cached per shape.
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
 #include "ops/nn/nn_conv.hpp"
+#include "ops/nn/onednn.hpp"
 
 namespace qdp::ops::nn {
 namespace {
@@ -23,16 +23,6 @@ memory::format_tag weight_tag(int spatial, bool grouped) {
   return spatial == 1   ? memory::format_tag::oiw
          : spatial == 2 ? memory::format_tag::oihw
                         : memory::format_tag::oidhw;
-}
-
-template <class T>
-constexpr memory::data_type dnnl_type() {
-  if constexpr (std::is_same_v<T, float>)
-    return memory::data_type::f32;
-  else if constexpr (std::is_same_v<T, half>)
-    return memory::data_type::f16;
-  else
-    return memory::data_type::bf16;
 }
 
 struct CpuConvPrimitive {
@@ -67,7 +57,7 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
     pl.push_back(g.pads.begin[i]);
     pr.push_back(g.pads.end[i]);
   }
-  auto try_type = [&](memory::data_type t) {
+  auto make = [&](memory::data_type t) {
     CpuConvPrimitive p;
     p.src = memory::desc(src, t, data_tag(g.spatial));
     p.wei = memory::desc(wei, t, weight_tag(g.spatial, grouped));
@@ -81,21 +71,9 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
                                                         dil, pl, pr);
     dnnl::convolution_forward::primitive_desc pd(d, eng);
     p.prim = dnnl::convolution_forward(pd);
-    // A reference kernel for a 16-bit type is far slower than converting to FP32.
-    bool reference = std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
-    return std::pair{std::move(p), reference};
+    return std::pair{std::move(p), std::move(pd)};
   };
-  if (type != memory::data_type::f32) {
-    try {
-      auto [p, reference] = try_type(type);
-      if (!reference) return p;
-    } catch (dnnl::error const&) {
-      // No kernel for this type on this CPU: FP32 below.
-    }
-  }
-  auto [p, reference] = try_type(memory::data_type::f32);
-  p.in_float = type != memory::data_type::f32;
-  return p;
+  return in_fastest_type(type, make);
 }
 
 template <class T>

@@ -1,23 +1,13 @@
 // onnx::MatMul's and onnx::Gemm's products on the CPU: oneDNN matmul, primitives cached per
 // shape, FP32 results (the callers apply Gemm's epilogue and convert).
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "ops/nn/nn_matmul.hpp"
+#include "ops/nn/onednn.hpp"
 
 namespace qdp::ops::nn {
 namespace {
 
 using dnnl::memory;
-
-template <class T>
-constexpr memory::data_type dnnl_type() {
-  if constexpr (std::is_same_v<T, float>)
-    return memory::data_type::f32;
-  else if constexpr (std::is_same_v<T, half>)
-    return memory::data_type::f16;
-  else
-    return memory::data_type::bf16;
-}
 
 struct CpuMatmulPrimitive {
   dnnl::matmul prim;
@@ -42,7 +32,7 @@ CpuMatmulPrimitive make_cpu_matmul(dnnl::engine const& eng, MatmulPlan const& p,
   memory::dims as = p.ta ? memory::dims{p.m * p.k, 1, p.m} : memory::dims{p.m * p.k, p.k, 1};
   memory::dims bs = p.tb ? memory::dims{p.k * p.n, 1, p.k} : memory::dims{p.k * p.n, p.n, 1};
   memory::dims ys{p.m * p.n, p.n, 1};
-  auto try_type = [&](memory::data_type t) {
+  auto make = [&](memory::data_type t) {
     CpuMatmulPrimitive c;
     c.a = memory::desc(ad, t, as);
     c.b = memory::desc(bd, t, bs);
@@ -50,20 +40,9 @@ CpuMatmulPrimitive make_cpu_matmul(dnnl::engine const& eng, MatmulPlan const& p,
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(c.a, c.b, c.y), eng);
     c.prim = dnnl::matmul(pd);
     c.per_batch = p.batch > 1 && !batched;
-    bool reference = std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
-    return std::pair{std::move(c), reference};
+    return std::pair{std::move(c), std::move(pd)};
   };
-  if (type != memory::data_type::f32) {
-    try {
-      auto [c, reference] = try_type(type);
-      if (!reference) return c;
-    } catch (dnnl::error const&) {
-      // No kernel for this type on this CPU: FP32 below.
-    }
-  }
-  auto [c, reference] = try_type(memory::data_type::f32);
-  c.in_float = type != memory::data_type::f32;
-  return c;
+  return in_fastest_type(type, make);
 }
 
 // y (FP32, batch x m x n) = op(A) op(B) through oneDNN; T is a float type.
