@@ -597,18 +597,8 @@ class Builder {
       NetTensor const& nt = tensors_[static_cast<size_t>(layer.inputs[static_cast<size_t>(k)])];
       if (nt.data) {  // a constant's own elements: indices and the like must stay in range
         Tensor const& t = in_t.back();
-        std::vector<std::byte> host(t.bytes());
-        Tensor src{const_cast<std::byte*>(nt.data->data()),
-                   nt.desc.dtype,
-                   TensorFormat::LINEAR,
-                   Device::CPU,
-                   t.shape,
-                   dense_strides(t.shape, TensorFormat::LINEAR)};
-        Tensor dst = t;
-        dst.data = host.data();
-        dst.device = Device::CPU;
-        detail::reformat_on_host(src, dst);
-        backend_.copy_from_host(t.data, host.data(), host.size());
+        auto bytes = converted(nt, t.dtype, t.format);
+        backend_.copy_from_host(t.data, bytes->data(), bytes->size());
       } else {
         fill_random(backend_, in_t.back(), rng);
       }
@@ -686,45 +676,59 @@ class Builder {
     int src = produced_[net];
     PlanTensor const s = plan_.tensors[static_cast<size_t>(src)];  // a copy: the vector grows below
     if (s.dtype == type && s.format == format) return src;
-    PlanTensor t = s;
-    t.name = fmt::format("{}_{}_{}", s.name, name(type), name(format));
-    t.dtype = type;
-    t.format = format;
-    t.storage = PlanTensor::Storage::Activation;
-    t.binding = -1;
-    t.size_id = -1;
-    int id = add_plan_tensor(std::move(t));
-    PlanStep step;
-    step.kind = PlanStep::Kind::Reformat;
-    step.name = fmt::format("reformat_{}", plan_.tensors[static_cast<size_t>(id)].name);
-    step.inputs = {src};
-    step.outputs = {id};
-    step.aliases = {-1};
-    plan_.steps.push_back(std::move(step));
+    std::string tensor = fmt::format("{}_{}_{}", s.name, name(type), name(format));
+    int id = reformat_step(src, type, format, tensor, "reformat_" + tensor);
     verbose("Inserted {}: {} {} -> {} {}", plan_.steps.back().name, name(s.dtype), name(s.format),
             name(type), name(format));
     variants_[key] = id;
     return id;
   }
 
+  // A new activation holding plan tensor `src` in `type` and `format`, written by a reformat
+  // step (a plain copy when they are src's own).
+  int reformat_step(int src, DataType type, TensorFormat format, std::string tensor,
+                    std::string step_name) {
+    PlanTensor t = plan_.tensors[static_cast<size_t>(src)];
+    t.name = std::move(tensor);
+    t.dtype = type;
+    t.format = format;
+    t.storage = PlanTensor::Storage::Activation;
+    t.binding = -1;
+    t.constant = -1;
+    t.size_id = -1;
+    int id = add_plan_tensor(std::move(t));
+    PlanStep step;
+    step.kind = PlanStep::Kind::Reformat;
+    step.name = std::move(step_name);
+    step.inputs = {src};
+    step.outputs = {id};
+    step.aliases = {-1};
+    plan_.steps.push_back(std::move(step));
+    return id;
+  }
+
+  // A known tensor's bytes in `type` and `format` (its own when they are its dtype and LINEAR).
+  static std::shared_ptr<const std::vector<std::byte>> converted(NetTensor const& nt, DataType type,
+                                                                 TensorFormat format) {
+    if (type == nt.desc.dtype && format == TensorFormat::LINEAR) return nt.data;
+    Dims shape = constant_dims(nt.desc.shape_expr);
+    Tensor src{const_cast<std::byte*>(nt.data->data()),
+               nt.desc.dtype,
+               TensorFormat::LINEAR,
+               Device::CPU,
+               shape,
+               dense_strides(shape, TensorFormat::LINEAR)};
+    auto out = std::make_shared<std::vector<std::byte>>(static_cast<size_t>(shape.numel()) *
+                                                        element_size(type));
+    Tensor dst{out->data(), type, format, Device::CPU, shape, dense_strides(shape, format)};
+    detail::reformat_on_host(src, dst);
+    return out;
+  }
+
   // Constant `net` in `type` and `format`: converted on the host, stored once in the engine.
   int constant_variant(int net, DataType type, TensorFormat format) {
     NetTensor const& nt = tensors_[static_cast<size_t>(net)];
-    Dims shape = constant_dims(nt.desc.shape_expr);
-    std::shared_ptr<const std::vector<std::byte>> data = nt.data;
-    if (type != nt.desc.dtype || format != TensorFormat::LINEAR) {
-      Tensor src{const_cast<std::byte*>(data->data()),
-                 nt.desc.dtype,
-                 TensorFormat::LINEAR,
-                 Device::CPU,
-                 shape,
-                 dense_strides(shape, TensorFormat::LINEAR)};
-      auto converted = std::make_shared<std::vector<std::byte>>(static_cast<size_t>(shape.numel()) *
-                                                                element_size(type));
-      Tensor dst{converted->data(), type, format, Device::CPU, shape, dense_strides(shape, format)};
-      detail::reformat_on_host(src, dst);
-      data = std::move(converted);
-    }
+    std::shared_ptr<const std::vector<std::byte>> data = converted(nt, type, format);
     PlanTensor t;
     t.name = constant_name(net);
     if (type != nt.desc.dtype || format != TensorFormat::LINEAR)
@@ -766,21 +770,8 @@ class Builder {
 
   // A copy of plan tensor `src` (a constant or an input that is also a network output).
   int copy_of(int src) {
-    PlanTensor t = plan_.tensors[static_cast<size_t>(src)];
-    t.name += "_copy";
-    t.storage = PlanTensor::Storage::Activation;
-    t.binding = -1;
-    t.constant = -1;
-    t.size_id = -1;
-    int id = add_plan_tensor(std::move(t));
-    PlanStep step;
-    step.kind = PlanStep::Kind::Reformat;
-    step.name = fmt::format("copy_{}", plan_.tensors[static_cast<size_t>(src)].name);
-    step.inputs = {src};
-    step.outputs = {id};
-    step.aliases = {-1};
-    plan_.steps.push_back(std::move(step));
-    return id;
+    PlanTensor const& s = plan_.tensors[static_cast<size_t>(src)];
+    return reformat_step(src, s.dtype, s.format, s.name + "_copy", "copy_" + s.name);
   }
 
   // An output as the model declares it (ONNX's graph output types) against what was inferred.
