@@ -61,8 +61,9 @@ class QDP_API ExecutionContext {
   void capture_graph(Stream stream);
   void launch_graph(Stream stream);
 
-  // Per-layer profiling: when on, each step is followed by a synchronization and its wall time
-  // is added to layer_times() (in the order of Engine::layers()). Slows runs down; off by default.
+  // Per-layer profiling: when on, each step's time is added to layer_times() (in the order of
+  // Engine::layers()): on the GPU from events recorded between the steps, which run back to back
+  // (enqueue then synchronizes once, at its end); on the CPU from the host clock. Off by default.
   void set_profiling(bool on);
   std::vector<double> const& layer_times_ms() const;  // accumulated per step
   int64_t profiled_runs() const;

@@ -11,9 +11,11 @@
 //        2: per output row, three memcpy runs (the row's wrapped head, its interior, its
 //           wrapped tail); OpenMP over rows when large.
 //   CUDA 1: one thread per output element with the index arithmetic (the seed's Triton kernel).
-//        2: row-aware 16-byte vectors of the output, see circ_pad_rows_warp below; for 1- and
-//           2-byte elements in rows of >= 16 vectors, one output row per warp task instead, see
-//           circ_pad_row_tasks_warp.
+//        2: for 4- and 8-byte elements in rows of <= 8 KB, the staged kernel that the AOT
+//           variant also runs (circ_pad_staged.cuh: rows staged in shared memory, written as
+//           aligned vectors); for 1- and 2-byte elements in rows of >= 16 vectors, one output
+//           row per warp task (circ_pad_row_tasks_warp), which is faster for them; otherwise
+//           row-aware 16-byte vectors of the output (circ_pad_rows_warp).
 // Tactic 0 (no autotune) is tactic 2 on both backends.
 #include <cstring>
 #include <qdp/plugin.hpp>
@@ -23,6 +25,8 @@
 
 #ifdef __CUDACC__
 #include <qdp/cuda.hpp>
+
+#include "plugins/circ_pad_staged.cuh"
 #endif
 
 namespace qdp::samples {
@@ -639,6 +643,40 @@ RowGeometry row_geometry(Geometry const& g, size_t size) {
 }
 
 template <class S>
+__global__ void circ_pad_staged_kernel(S const* __restrict__ x, S* __restrict__ y,
+                                       CircPadStaged g) {
+  circ_pad_staged(x, y, g);
+}
+
+// Tactic 2 for 4- and 8-byte elements: the staged kernel (circ_pad_staged.cuh) with the AOT
+// tactic 1's staging, when a row fits its budget. Returns false where it does not apply.
+template <class S>
+bool launch_staged(S const* x, S* y, Geometry const& g, cudaStream_t stream) {
+  CircPadStaging const& staging = kCircPadStaging[0];
+  int64_t const row_bytes = g.width() * static_cast<int64_t>(sizeof(S));
+  int64_t const per_block =
+      std::min<int64_t>(staging.bytes_per_stage / row_bytes, QDP_CIRC_PAD_MAX_STAGED_ROWS);
+  if (per_block < 1) return false;
+  CircPadStaged s{};
+  s.rows = static_cast<unsigned>(g.out_rows());
+  s.width = static_cast<unsigned>(g.width());
+  s.out_width = static_cast<unsigned>(g.out_width());
+  s.lead = static_cast<unsigned>(g.lead());
+  s.rows_per_block = static_cast<unsigned>(per_block);
+  s.row_dims = g.rank - 1;
+  for (int d = 0; d + 1 < g.rank; ++d) {
+    s.out[d] = static_cast<unsigned>(g.out[d]);
+    s.in[d] = static_cast<unsigned>(g.in[d]);
+    s.begin[d] = static_cast<unsigned>(g.begin[d]);
+  }
+  size_t const smem = 16 * size_t{circ_pad_stage_vectors(s.rows_per_block, s.width, sizeof(S))};
+  int64_t const blocks = cdiv(int64_t{s.rows}, per_block);
+  circ_pad_staged_kernel<<<static_cast<unsigned>(blocks), staging.threads, smem, stream>>>(x, y, s);
+  QDP_CUDA_CHECK(cudaGetLastError());
+  return true;
+}
+
+template <class S>
 void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cudaStream_t stream) {
   int64_t n = g.out_numel();
   bool aligned =
@@ -646,6 +684,9 @@ void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cud
   bool fits = n < (int64_t{1} << 31) && g.in_numel() < (int64_t{1} << 31);
   bool wide = g.out_width() >= static_cast<int64_t>(16 / sizeof(S));  // a vector spans <= 2 rows
   if (tactic == 1 || !aligned || !fits || !wide) return launch_elements(x, y, 0, n, g, stream);
+  if constexpr (sizeof(S) >= 4) {
+    if (launch_staged(x, y, g, stream)) return;
+  }
   RowGeometry rg = row_geometry(g, sizeof(S));
   if constexpr (sizeof(S) <= 2) {
     if (use_row_tasks(g.out_width(), sizeof(S)) &&

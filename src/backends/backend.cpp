@@ -7,6 +7,26 @@
 
 namespace qdp::detail {
 
+namespace {
+class HostClockMarks final : public StreamMarks {
+ public:
+  explicit HostClockMarks(size_t count) : marks_(count) {}
+  void record(size_t index, Stream) override {
+    marks_.at(index) = std::chrono::steady_clock::now();
+  }
+  double elapsed_ms(size_t from, size_t to) override {
+    return std::chrono::duration<double, std::milli>(marks_.at(to) - marks_.at(from)).count();
+  }
+
+ private:
+  std::vector<std::chrono::steady_clock::time_point> marks_;
+};
+}  // namespace
+
+std::unique_ptr<StreamMarks> Backend::make_marks(size_t count) {
+  return std::make_unique<HostClockMarks>(count);
+}
+
 std::shared_ptr<void> Backend::capture_graph(std::function<void(Stream)> const&, Stream) {
   fail(ErrorCode::Unsupported, "graph capture needs the CUDA backend; this engine runs on the {}",
        name(device()));

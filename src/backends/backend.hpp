@@ -3,12 +3,14 @@
 // and AOT kernels (compiling them at build time, loading and launching them at run time). The
 // builder, the engine and the runtime reach a device only through this. Internal to qdp: users
 // see Device, Stream and DeviceBuffer.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <qdp/plugin_definition.hpp>
 #include <qdp/tensor.hpp>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "plan/plan.hpp"
 
@@ -21,6 +23,17 @@ class LoadedKernel {
   virtual ~LoadedKernel() = default;
   virtual void launch(std::span<const Tensor> inputs, std::span<const Tensor> outputs,
                       ShapeEnv const& env, Stream stream) const = 0;
+};
+
+// Points recorded on a stream and the times between them: what the per-layer profile records
+// after each step, with no synchronization in between (CUDA events on the GPU; the host clock on
+// the CPU, whose work is done when an impl returns).
+class StreamMarks {
+ public:
+  virtual ~StreamMarks() = default;
+  virtual void record(size_t index, Stream stream) = 0;
+  // Once the stream has been synchronized past mark `to`.
+  virtual double elapsed_ms(size_t from, size_t to) = 0;
 };
 
 class QDP_API Backend {
@@ -54,6 +67,9 @@ class QDP_API Backend {
   // (device events on the GPU, a steady clock on the CPU).
   virtual double time_ms(std::function<void(Stream)> const& run, int warmup_runs,
                          int timed_runs) = 0;
+
+  // `count` marks for the per-layer profile (the host clock by default).
+  virtual std::unique_ptr<StreamMarks> make_marks(size_t count);
 
   // Makes this backend's device current for the calling thread until the returned guard is
   // destroyed (CUDA: the GPU; the CPU: nothing). Impls launch on the current device.

@@ -160,27 +160,47 @@ TEST_F(Aot, AddSampleAotMatchesJit) {
 }
 
 // The circ_pad sample's AOT kernels (both block sizes) against the reference, FP32 and FP16.
+// The staged kernel's cases: odd widths (rows that are not whole vectors), rows narrower than a
+// vector, rows too wide to stage (the straight per-row path), no padding in the row, ranks 1-4.
 TEST_F(Aot, CircPadAotKernelsMatchTheReference) {
   if (!Registry::global().find("sample::circ_pad_plugin")) samples::define_circ_pad(true);
-  std::vector<int32_t> pads = {1, 2, 3, 0};
-  for (DataType dtype : {DataType::FP32, DataType::FP16}) {
-    Dims shape{3, 5, 33, 47};
-    Network net;
-    auto x = net.add_input("x", dtype, std::vector<int64_t>(shape.begin(), shape.end()));
-    net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", pads}},
-                                   {.name = "", .impl = ImplChoice::AOT})[0],
-                    "y");
-    BuildConfig config;
-    config.device = Device::CUDA;
-    config.strict_types = true;
-    Engine engine = build_engine(net, config);
-    EXPECT_EQ(engine.layers()[0].implementation, "aot");
-    Array in = circ_pad_test::iota(dtype, shape);
-    Array want = circ_pad_test::reference(in, pads);
-    auto out = Runner(engine).infer({{"x", in}});
-    ASSERT_EQ(out.at("y").shape(), want.shape());
-    ASSERT_EQ(std::memcmp(out.at("y").raw(), want.raw(), want.bytes()), 0) << name(dtype);
-  }
+  struct Case {
+    Dims shape;
+    std::vector<int32_t> pads;
+  };
+  std::vector<Case> cases = {
+      {{3, 5, 33, 47}, {1, 2, 3, 0}},
+      {{4, 16, 64, 256}, {1, 1, 1, 1}},
+      {{2, 3, 31, 33}, {0, 2, 3, 1}},
+      {{2, 3, 5, 6}, {0, 0, 2, 1}},
+      {{1, 1, 3}, {1, 1}},
+      {{2, 9000}, {3, 5, 1, 0}},
+      {{1000, 2}, {1, 0}},
+      {{7}, {7, 7}},
+      {{2, 3, 255, 257}, {3, 1, 2, 2}},
+      {{2, 2, 600}, {7, 5, 1, 1}},
+  };
+  for (DataType dtype : {DataType::FP32, DataType::FP16})
+    for (Case const& c : cases) {
+      Dims shape = c.shape;
+      std::vector<int32_t> pads = c.pads;
+      Network net;
+      auto x = net.add_input("x", dtype, std::vector<int64_t>(shape.begin(), shape.end()));
+      net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", pads}},
+                                     {.name = "", .impl = ImplChoice::AOT})[0],
+                      "y");
+      BuildConfig config;
+      config.device = Device::CUDA;
+      config.strict_types = true;
+      Engine engine = build_engine(net, config);
+      EXPECT_EQ(engine.layers()[0].implementation, "aot");
+      Array in = circ_pad_test::iota(dtype, shape);
+      Array want = circ_pad_test::reference(in, pads);
+      auto out = Runner(engine).infer({{"x", in}});
+      ASSERT_EQ(out.at("y").shape(), want.shape());
+      EXPECT_EQ(std::memcmp(out.at("y").raw(), want.raw(), want.bytes()), 0)
+          << name(dtype) << " " << to_string(shape) << " pads " << ::testing::PrintToString(pads);
+    }
 }
 
 }  // namespace

@@ -291,10 +291,12 @@ LayerProfile profile_layers(Engine const& engine, std::map<std::string, Array> c
 void print_profile(LayerProfile const& p, Device device) {
   double total = 0;
   for (auto const& l : p.layers) total += l.total_ms;
-  std::printf(
-      "[I] Per-layer profile (%lld runs on the %s; a layer's time is the host's wall time of its "
-      "step, synchronized after it):\n",
-      static_cast<long long>(p.runs), std::string(name(device)).c_str());
+  std::printf("[I] Per-layer profile (%lld runs on the %s; a layer's time is %s):\n",
+              static_cast<long long>(p.runs), std::string(name(device)).c_str(),
+              device == Device::CUDA
+                  ? "the time between CUDA events recorded around its step, the steps "
+                    "running back to back"
+                  : "the host's wall time of its step");
   std::printf("[I]   %-40s %12s %12s %12s %8s\n", "Layer", "Time (ms)", "Avg. (ms)", "Median (ms)",
               "Time %");
   for (auto const& l : p.layers)
