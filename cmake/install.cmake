@@ -1,10 +1,11 @@
-# `cmake --install`: headers, the four libraries (versioned SONAMEs), qdpexec, a CMake package
-# (find_package(qdp CONFIG) -> qdp::runtime, qdp::qdp, qdp::ops, qdp::onnx) and a pkg-config file.
+# `cmake --install`: headers, the five libraries (versioned SONAMEs), qdpexec, a CMake package
+# (find_package(qdp CONFIG) -> qdp::runtime, qdp::signing, qdp::qdp, qdp::ops, qdp::onnx) and a
+# pkg-config file.
 include(CMakePackageConfigHelpers)
 
 set(QDP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/qdp)
 
-install(TARGETS qdp_runtime qdp qdp_ops qdp_onnx qdp_headers qdp_frontend
+install(TARGETS qdp_runtime qdp_signing qdp qdp_ops qdp_onnx qdp_headers qdp_frontend
         EXPORT qdpTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -9,9 +9,12 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libflatbuffers-dev flatbuffers-compiler
+  libsodium-dev  # Ed25519 signatures of engine files (libqdp_signing)
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3-onnx python3-numpy
   clang-format
+  # scripts/sanitize.sh: clang with the ASan/UBSan/libFuzzer runtimes, its OpenMP, the symbolizer
+  clang-14 libclang-rt-14-dev libomp-14-dev llvm-14
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers  # oneDNN; its CMake config looks for OpenCL
 )
 

@@ -6,6 +6,8 @@
 //   qdp_tactic2   the same, tactic 2: the row-vector kernel (also tactic 0)
 //   qdp_engine    an enqueue of the one-node engine built with both tactics autotuned (strict
 //                 types: an fp32 network stays fp32, an fp16 network fp16)
+//   qdp_aot_tactic1/2  the AOT variant's kernel of each tactic, compiled by NVRTC and launched
+//                 as an engine launches it (qdp_aot_engine: the engine, both tactics autotuned)
 //   cuda_memcpy   a device-to-device copy of (input + output bytes) / 2: the bandwidth limit
 // Each qdp result is checked once, whole, against the host (impl suffix _WRONG when it differs).
 // The tactic the engine chose goes to stderr.
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.hpp"  // internal: each AOT tactic's kernel compiled and timed alone
 #include "gpu/gpu_timing.cuh"
 #include "plugins/sample_plugins.hpp"
 
@@ -107,6 +110,27 @@ void bench(qdp::DataType dtype, qdp::Dims in) {
     double ms = median_ms(stream.s, [&] { impl(ins, outs, {stream.s}, qdp::Tactic{tactic}); });
     bool ok = check(y, host, in, size);
     row(name, in, "qdp_tactic" + std::to_string(tactic) + (ok ? "" : "_WRONG"), ms, bytes);
+  }
+
+  // Each AOT tactic's kernel, as the engine compiles and launches it.
+  {
+    auto def = qdp::Registry::global().get(kId);
+    std::vector<qdp::ShapeExpr> dims;
+    for (int d = 0; d < in.rank(); ++d) dims.push_back(qdp::ShapeExpr::input_dim(0, d));
+    std::vector<qdp::TensorDesc> descs{qdp::from_shape_expr(dims, dtype)};
+    qdp::Attrs attrs{{"pads", pads}};
+    std::vector<qdp::TensorDesc> out_descs = def->desc(descs, attrs);
+    std::vector<qdp::Dims> env_inputs{in};
+    qdp::ShapeEnv env{env_inputs, {}};
+    auto& backend = qdp::detail::backend(qdp::Device::CUDA);
+    for (int32_t tactic : {1, 2}) {
+      qdp::AotKernel k = def->aot_impl(descs, attrs, out_descs, qdp::Tactic{tactic});
+      auto kernel = backend.load_kernel(backend.compile_kernel(kId, k), "circ_pad", 1, 1);
+      QDP_CUDA_CHECK(cudaMemset(y.data(), 0xff, out_bytes));
+      double ms = median_ms(stream.s, [&] { kernel->launch(ins, outs, env, {stream.s}); });
+      bool ok = check(y, host, in, size);
+      row(name, in, "qdp_aot_tactic" + std::to_string(tactic) + (ok ? "" : "_WRONG"), ms, bytes);
+    }
   }
 
   // The engine, with the JIT impls (both tactics timed) and with the AOT kernels (two block sizes).

@@ -6,5 +6,6 @@
 #include <qdp/engine.hpp>
 #include <qdp/execution_context.hpp>
 #include <qdp/network.hpp>
+#include <qdp/parallel.hpp>
 #include <qdp/plugin.hpp>
 #include <qdp/runner.hpp>

@@ -88,6 +88,43 @@ struct ShapeExpr::Node {
   std::shared_ptr<const Node> lhs, rhs;  // binary ops only
 };
 
+namespace detail {
+// The qdp::Error for an index past the end of a TensorDesc's shape (`shape`) or value.
+[[noreturn]] QDP_API void expr_index_error(bool shape, size_t index, size_t size);
+
+// A std::vector of expressions whose element access (operator[], at, front, back) is
+// bounds-checked: descs also run on shapes and values read from engine files (SPEC §5), so
+// `x.shape_expr[3]` on a tensor of rank 2 is a qdp::Error, not a stray read.
+template <bool Shape>
+class CheckedExprs : public std::vector<ShapeExpr> {
+ public:
+  using Base = std::vector<ShapeExpr>;
+  using Base::Base;
+  CheckedExprs() = default;
+  CheckedExprs(Base v) : Base(std::move(v)) {}  // NOLINT: any vector of expressions
+
+  ShapeExpr& operator[](size_type i) { return Base::operator[](checked(i)); }
+  ShapeExpr const& operator[](size_type i) const { return Base::operator[](checked(i)); }
+  ShapeExpr& at(size_type i) { return (*this)[i]; }
+  ShapeExpr const& at(size_type i) const { return (*this)[i]; }
+  ShapeExpr& front() { return (*this)[0]; }
+  ShapeExpr const& front() const { return (*this)[0]; }
+  ShapeExpr& back() { return (*this)[size() - 1]; }
+  ShapeExpr const& back() const { return (*this)[size() - 1]; }
+
+ private:
+  size_type checked(size_type i) const {
+    if (i >= size()) expr_index_error(Shape, i, size());
+    return i;
+  }
+};
+}  // namespace detail
+
+// A TensorDesc's shape, one expression per dimension (TensorDesc::shape_expr), and its value
+// (TensorDesc::value): vectors whose indexing past the end throws qdp::Error.
+using SymbolicShape = detail::CheckedExprs<true>;
+using SymbolicValues = detail::CheckedExprs<false>;
+
 // Also declared here, not only as friends, so that qdp::min(a, b) and friends are found by name.
 QDP_API ShapeExpr cdiv(ShapeExpr const& a, ShapeExpr const& b);
 QDP_API ShapeExpr min(ShapeExpr const& a, ShapeExpr const& b);

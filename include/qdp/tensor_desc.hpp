@@ -22,12 +22,12 @@ class QDP_API TensorDesc {
  public:
   DataType dtype = DataType::FP32;
   TensorFormat format = TensorFormat::LINEAR;
-  std::vector<ShapeExpr> shape_expr;
+  SymbolicShape shape_expr;  // indexing past the rank throws qdp::Error
   // A shape tensor's elements (rank 0 or 1, integer), known at build time as shape expressions:
   // Shape's output, an integer constant, arithmetic on them. What Reshape, Expand or Slice read
   // from their shape inputs; empty when the values are only computed at run time. A desc may set
   // it on an output (with_value): a layer whose outputs all have values runs at build time.
-  std::optional<std::vector<ShapeExpr>> value;
+  std::optional<SymbolicValues> value;  // indexing past the end throws qdp::Error
 
   TensorDesc() = default;
   TensorDesc(DataType type, std::vector<ShapeExpr> shape)

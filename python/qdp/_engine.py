@@ -217,8 +217,43 @@ class IOptimizationProfile:
         return list(self._shapes[input])
 
 
+class ITimingCache:
+    """The autotuner's timings, kept between builds (qdp::TimingCache): per candidate of a layer,
+    keyed by the layer's signature, for one device and qdp version. A build given the cache
+    reuses its timings and adds the ones it measures; a cache of another device or version is
+    ignored with a warning (and replaced by the build's timings)."""
+
+    def __init__(self, core: _core.TimingCache | None = None) -> None:
+        self._core = core if core is not None else _core.TimingCache()
+
+    def serialize(self) -> memoryview:
+        return memoryview(self._core.serialize())
+
+    def combine(self, input_cache: ITimingCache, ignore_mismatch: bool) -> bool:
+        """Adds input_cache's timings; False (nothing added) when it belongs to another device
+        or qdp version (timings of another device are never mixed in, ignore_mismatch or not)."""
+        try:
+            self._core.combine(input_cache._core)
+        except Error:
+            return False
+        return True
+
+    def reset(self) -> bool:
+        self._core.clear()
+        return True
+
+    @property
+    def size(self) -> int:
+        return self._core.size
+
+    @property
+    def device(self) -> str:
+        return self._core.device
+
+
 class IBuilderConfig:
-    """How to build: the device (config.device = "cpu" / "cuda"), flags, profiles."""
+    """How to build: the device (config.device = "cpu" / "cuda"), flags, profiles, the timing
+    cache."""
 
     def __init__(self) -> None:
         self.device: str = default_device()
@@ -226,6 +261,23 @@ class IBuilderConfig:
         self._preview: dict[PreviewFeature, Any] = {}
         self._profiles: list[IOptimizationProfile] = []
         self.warmup_runs, self.timed_runs = 1, 3
+        self._timing_cache: ITimingCache | None = None
+
+    def create_timing_cache(self, serialized_timing_cache: bytes = b"") -> ITimingCache:
+        """An empty cache, or the one serialize() wrote (a corrupt one raises qdp.Error)."""
+        data = bytes(serialized_timing_cache)
+        if not data:
+            return ITimingCache()
+        return ITimingCache(_core.TimingCache.deserialize(data, "the serialized timing cache"))
+
+    def set_timing_cache(self, cache: ITimingCache | None, ignore_mismatch: bool = False) -> bool:
+        """Builds with this config reuse and update `cache`. ignore_mismatch is TensorRT's: here
+        a cache of another device is always ignored with a warning, never used."""
+        self._timing_cache = cache
+        return True
+
+    def get_timing_cache(self) -> ITimingCache | None:
+        return self._timing_cache
 
     def set_flag(self, flag: BuilderFlag) -> None:
         self._flags.add(BuilderFlag(flag))
@@ -289,7 +341,8 @@ class Builder:
             for profile in config._profiles:
                 for name, (mn, opt, mx) in profile._shapes.items():
                     net.set_profile(name, list(mn), list(opt), list(mx))
-        return _core.build_engine(net, config._core_config(), self.logger)
+        cache = config._timing_cache._core if config._timing_cache is not None else None
+        return _core.build_engine(net, config._core_config(), self.logger, cache)
 
     def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig) -> bytes:
         return self.build_engine_with_config(network, config).serialize()
@@ -368,7 +421,8 @@ class IOutputAllocator:
 __all__ = [
     "DataType", "TensorFormat", "TensorIOMode", "nptype", "from_numpy_dtype", "default_device", "Logger",
     "BuilderFlag", "PreviewFeature", "NetworkDefinitionCreationFlag", "ITensor",
-    "IPluginV3Layer", "INetworkDefinition", "IOptimizationProfile", "IBuilderConfig", "Builder",
+    "IPluginV3Layer", "INetworkDefinition", "IOptimizationProfile", "ITimingCache", "IBuilderConfig",
+    "Builder",
     "ParserError", "OnnxParser", "Runtime", "ICudaEngine", "IExecutionContext",
     "IOutputAllocator",
 ]

@@ -206,14 +206,36 @@ void bind_engine(nb::module_& m) {
       .def_rw("warmup_runs", &BuildConfig::warmup_runs)
       .def_rw("timed_runs", &BuildConfig::timed_runs);
 
+  nb::class_<TimingCache>(m, "TimingCache")
+      .def(nb::init<>())
+      .def_static(
+          "deserialize",
+          [](nb::bytes data, std::string_view origin) {
+            return TimingCache::deserialize(buffer_bytes(data), origin);
+          },
+          "data"_a, "origin"_a = "<memory>")
+      .def("serialize",
+           [](TimingCache const& c) {
+             std::vector<std::byte> bytes = c.serialize();
+             return nb::bytes(reinterpret_cast<char const*>(bytes.data()), bytes.size());
+           })
+      .def_static("load", &TimingCache::load, "path"_a)
+      .def("save", &TimingCache::save, "path"_a)
+      .def_prop_ro("size", &TimingCache::size)
+      .def_prop_ro("device", &TimingCache::device)
+      .def_prop_ro("version", &TimingCache::version)
+      .def("combine", &TimingCache::combine, "other"_a)
+      .def("clear", &TimingCache::clear);
+
   m.def(
       "build_engine",
-      [](Network const& network, BuildConfig config, nb::handle logger) {
+      [](Network const& network, BuildConfig config, nb::handle logger, TimingCache* cache) {
         auto log = make_logger(logger);
         config.logger = log.get();
+        config.timing_cache = cache;
         return build_engine(network, config);
       },
-      "network"_a, "config"_a, "logger"_a = nb::none());
+      "network"_a, "config"_a, "logger"_a = nb::none(), "timing_cache"_a.none() = nb::none());
 
   nb::class_<Engine>(m, "ICudaEngine",
                      "A built engine (the name is TensorRT's; it runs on the CPU too)")

@@ -112,7 +112,9 @@ void bind_shapes(nb::module_& m) {
            })
       .def("__iter__",
            [](ShapeExprs const& s) {
-             return nb::iter(nb::cast(s.desc().desc.shape_expr));  // a snapshot list
+             // A snapshot list (of the vector: SymbolicShape has no caster of its own).
+             std::vector<ShapeExpr> const& dims = s.desc().desc.shape_expr;
+             return nb::iter(nb::cast(dims));
            })
       .def("numel", [](ShapeExprs const& s) { return s.desc().desc.numel(); })
       .def("__repr__", [](ShapeExprs const& s) {

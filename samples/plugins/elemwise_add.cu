@@ -1,4 +1,5 @@
 // sample::elemwise_add_plugin(x, block_size = 256): y = x + 1, out of place.
+#include <qdp/parallel.hpp>
 #include <qdp/plugin.hpp>
 
 #include "plugins/sample_plugins.hpp"
@@ -19,9 +20,10 @@ QDP_ATTRS(AddAttrs, block_size);
 
 template <class T>
 void add_one_cpu(T const* x, T* y, int64_t n) {
-  // Both cores pay off only once the array is larger than the caches' worth of a thread start.
-#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 17))
-  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(static_cast<float>(x[i]) + 1.0f);
+  // On the thread pool qdp's operators use. A thread pays off only for 2^16 elements or more.
+  parallel_for(n, int64_t{1} << 16, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) y[i] = static_cast<T>(static_cast<float>(x[i]) + 1.0f);
+  });
 }
 
 #ifdef __CUDACC__

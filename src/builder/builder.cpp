@@ -10,12 +10,16 @@
 #include <qdp/builder.hpp>
 #include <qdp/device_buffer.hpp>
 #include <qdp/registry.hpp>
+#include <qdp/version.hpp>
 #include <random>
 #include <set>
 
 #include "backends/backend.hpp"
+#include "backends/device_identity.hpp"
 #include "builder/fusion.hpp"
 #include "builder/memory_planner.hpp"
+#include "builder/timing_cache.hpp"
+#include "engine/derive.hpp"
 #include "engine/engine_impl.hpp"
 #include "plan/plan.hpp"
 
@@ -26,6 +30,8 @@ using detail::EnginePlan;
 using detail::PlanStep;
 using detail::PlanTensor;
 using Candidate = AutoTuneCombination::Candidate;
+using detail::is_integer;
+using detail::value_of;
 
 std::string join_types(std::vector<DataType> const& v) {
   std::string s;
@@ -72,45 +78,8 @@ struct NetTensor {
   std::shared_ptr<const std::vector<std::byte>> data;
 };
 
-// Integer tensors of rank <= 1 and at most this many elements are also shape values.
-constexpr int64_t kMaxValueElements = 64;
 // Constant folding runs a layer's CPU impl at build time on outputs up to this size.
 constexpr uint64_t kMaxFoldedBytes = uint64_t{256} << 20;
-
-bool is_integer(DataType t) {
-  return t == DataType::INT64 || t == DataType::INT32 || t == DataType::INT8 ||
-         t == DataType::UINT8 || t == DataType::BOOL;
-}
-
-int64_t load_integer(std::byte const* data, DataType t, size_t i) {
-  switch (t) {
-    case DataType::INT64: {
-      int64_t v;
-      std::memcpy(&v, data + 8 * i, 8);
-      return v;
-    }
-    case DataType::INT32: {
-      int32_t v;
-      std::memcpy(&v, data + 4 * i, 4);
-      return v;
-    }
-    case DataType::INT8:
-      return static_cast<int8_t>(data[i]);
-    default:  // UINT8, BOOL
-      return static_cast<uint8_t>(data[i]);
-  }
-}
-
-// The shape value of a known tensor: its elements, when it is a small integer tensor.
-std::optional<std::vector<ShapeExpr>> value_of(DataType t, std::vector<ShapeExpr> const& shape,
-                                               std::vector<std::byte> const& data) {
-  if (!is_integer(t) || shape.size() > 1) return std::nullopt;
-  size_t n = shape.empty() ? 1 : static_cast<size_t>(shape[0].constant());
-  if (static_cast<int64_t>(n) > kMaxValueElements) return std::nullopt;
-  std::vector<ShapeExpr> v;
-  for (size_t i = 0; i < n; ++i) v.emplace_back(load_integer(data.data(), t, i));
-  return v;
-}
 
 // The bytes of constant shape-value elements in type t; nullopt when an element is symbolic.
 std::optional<std::vector<std::byte>> bytes_of(std::vector<ShapeExpr> const& v, DataType t) {
@@ -165,9 +134,13 @@ class Builder {
   Engine build() {
     auto start = std::chrono::steady_clock::now();
     plan_.device = config_.device;
+    open_timing_cache();
     infer_shapes();
     lower();
     detail::plan_memory(plan_, max_env_inputs_, config_.logger);
+    if (cache_)
+      info("Timing cache: {} timing(s) reused, {} measured and added ({} held)", cache_hits_,
+           cache_added_, config_.timing_cache->size());
     plan_.build_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     info("Activation memory: {} bytes", plan_.arena_bytes);
@@ -236,12 +209,9 @@ class Builder {
   // A layer's input descs: as their producers gave them, with their values.
   std::vector<TensorDesc> input_descs(Network::Layer const& layer) const {
     std::vector<TensorDesc> ins;
-    for (size_t k = 0; k < layer.inputs.size(); ++k) {
-      TensorDesc const& d = tensors_[static_cast<size_t>(layer.inputs[k])].desc;
-      ins.push_back(d.like());
-      ins.back().value = d.value;
-      ins.back().set_input_index(static_cast<int>(k));
-    }
+    for (size_t k = 0; k < layer.inputs.size(); ++k)
+      ins.push_back(detail::desc_input(tensors_[static_cast<size_t>(layer.inputs[k])].desc,
+                                       static_cast<int>(k)));
     return ins;
   }
 
@@ -325,55 +295,19 @@ class Builder {
             "but "
             "it is computed at run time",
             layer.name, layer.plugin_id, k);
-    std::vector<TensorDesc> outs =
-        with_error_context(context(layer, "desc"), [&] { return def.desc(ins, layer.attrs); });
-    if (static_cast<int>(outs.size()) != def.num_outputs)
-      fail("layer '{}' (plugin {}): desc returned {} outputs, the plugin declares {}", layer.name,
-           layer.plugin_id, outs.size(), def.num_outputs);
-    // Give each size tensor an id and rewrite the expressions that use it.
-    std::map<void const*, int> ids;
-    for (auto& out : outs) {
-      if (!out.is_size_tensor()) continue;
-      int id = static_cast<int>(sizes_.size());
-      ids[&out.size_info()] = id;
-      sizes_.push_back({});
-    }
-    auto bind = [&](ShapeExpr const& e) {
-      return e.map_leaves([&](ShapeExpr const& leaf) -> ShapeExpr {
-        if (leaf.op() != ShapeExpr::Op::PendingSize) return leaf;
-        auto it = ids.find(leaf.node().token.get());
-        if (it == ids.end())
-          fail(
-              "layer '{}' (plugin {}): an output shape uses a size tensor that desc does not "
-              "return as an output; "
-              "return every size_tensor() among the outputs",
-              layer.name, layer.plugin_id);
-        return ShapeExpr::size_value(it->second);
-      });
-    };
-    for (size_t o = 0; o < outs.size(); ++o) {
-      auto& out = outs[o];
-      for (auto& d : out.shape_expr) d = bind(d);
+    // Each size tensor gets the next id; the shapes that use it name it by that id.
+    std::vector<detail::DerivedOutput> derived =
+        detail::run_desc(def, layer.name, ins, layer.attrs, static_cast<int>(sizes_.size()));
+    std::vector<TensorDesc> outs;
+    for (size_t o = 0; o < derived.size(); ++o) {
+      auto const& d = derived[o];
       NetTensor& t = tensors_[static_cast<size_t>(layer.outputs[o])];
-      if (out.is_size_tensor()) {
-        int id = ids[&out.size_info()];
-        sizes_[static_cast<size_t>(id)] = {bind(out.size_info().opt),
-                                           bind(out.size_info().upper_bound), l};
-        t.size_id = id;
+      if (d.size_id >= 0) {
+        sizes_.push_back({d.opt, d.upper_bound, l});
+        t.size_id = d.size_id;
       }
-      if (out.rank() > kMaxRank)
-        fail("layer '{}' (plugin {}): output {} has rank {} (at most {})", layer.name,
-             layer.plugin_id, o, out.rank(), kMaxRank);
-      if (out.value) {
-        for (auto& e : *out.value) e = bind(e);
-        if (!is_integer(out.dtype) || out.rank() > 1 ||
-            numel(out.shape_expr) != ShapeExpr(static_cast<int64_t>(out.value->size())))
-          fail(
-              "layer '{}' (plugin {}): desc gave output {} a value of {} element(s), but a value "
-              "belongs to an integer tensor of rank 0 or 1 with that many elements",
-              layer.name, layer.plugin_id, o, out.value->size());
-      }
-      t.desc = out;
+      t.desc = d.desc;
+      outs.push_back(d.desc);
     }
     // Every output known as a value: the layer computes nothing at run time.
     bool all_values = !outs.empty() && std::all_of(outs.begin(), outs.end(), [](auto const& d) {
@@ -461,20 +395,10 @@ class Builder {
   std::vector<Candidate> candidates(Network::Layer const& layer, PluginDefinition const& def,
                                     PluginImpl const* impl, std::vector<TensorDesc> const& ins,
                                     std::vector<TensorDesc> const& outs) {
-    size_t n_in = ins.size();
     std::vector<DataType> natural;
     for (auto const& d : ins) natural.push_back(d.dtype);
     for (auto const& d : outs) natural.push_back(d.dtype);
-    std::vector<Candidate> all;
-    if (def.autotune) {
-      with_error_context(context(layer, "autotune"), [&] {
-        for (auto const& c : def.autotune(ins, layer.attrs, outs))
-          for (auto& cand : c.expand(static_cast<int>(n_in + outs.size())))
-            all.push_back(std::move(cand));
-      });
-    } else {
-      all.push_back({natural, std::vector<TensorFormat>(natural.size(), TensorFormat::LINEAR), 0});
-    }
+    std::vector<Candidate> all = detail::listed_candidates(def, layer.name, ins, layer.attrs, outs);
     std::vector<Candidate> kept, converting;
     std::string last_drop;
     for (auto& c : all) {
@@ -533,24 +457,11 @@ class Builder {
   std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins,
                           std::vector<TensorDesc> const& outs,
                           std::vector<DataType> const& natural) const {
-    size_t n_in = ins.size();
-    for (size_t p = 0; p < c.types.size(); ++p) {
-      TensorDesc const& d = p < n_in ? ins[p] : outs[p - n_in];
-      if (c.formats[p] == TensorFormat::HWC && d.rank() != 4)
-        return fmt::format("HWC needs a rank-4 tensor, position {} has rank {}", p, d.rank());
-      if (config_.strict_types && c.types[p] != natural[p])
-        return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
-
-      if (d.is_size_tensor() && c.types[p] != DataType::INT32 && c.types[p] != DataType::INT64)
-        return fmt::format("position {} is a size tensor, which is INT32 or INT64", p);
-    }
-    for (size_t o = 0; o < outs.size(); ++o) {
-      int a = outs[o].aliased_input();
-      if (a >= 0 && (c.types[n_in + o] != c.types[static_cast<size_t>(a)] ||
-                     c.formats[n_in + o] != c.formats[static_cast<size_t>(a)]))
-        return fmt::format("output {} aliases input {}, so it takes the same type and format", o,
-                           a);
-    }
+    if (std::string why = detail::candidate_conflict(c, ins, outs); !why.empty()) return why;
+    if (config_.strict_types)
+      for (size_t p = 0; p < c.types.size(); ++p)
+        if (c.types[p] != natural[p])
+          return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
     return {};
   }
 
@@ -562,9 +473,7 @@ class Builder {
                         std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs,
                         ShapeExpr const& workspace) {
     size_t n_in = ins.size();
-    std::vector<int64_t> sizes_for_outputs = opt_sizes_;
-    for (size_t i = 0; i < sizes_.size() && i < opt_upper_.size(); ++i)
-      if (sizes_[i].layer == layer_index_) sizes_for_outputs[i] = opt_upper_[i];
+    std::vector<int64_t> sizes_for_outputs = output_sizes();
     std::vector<DeviceBuffer> buffers;
     std::vector<Tensor> in_t, out_t;
     std::mt19937 rng(1234);
@@ -627,6 +536,99 @@ class Builder {
     });
   }
 
+  // Size values for the current layer's outputs while it is timed: its own size tensors at their
+  // upper bound (what is allocated), the others at opt.
+  std::vector<int64_t> output_sizes() const {
+    std::vector<int64_t> sizes = opt_sizes_;
+    for (size_t i = 0; i < sizes_.size() && i < opt_upper_.size(); ++i)
+      if (sizes_[i].layer == layer_index_) sizes[i] = opt_upper_[i];
+    return sizes;
+  }
+
+  // ---- the timing cache ------------------------------------------------------------------
+  // Checks that config_.timing_cache holds timings of this device and qdp version; other ones are
+  // ignored with a warning (and dropped: the cache takes this build's).
+  void open_timing_cache() {
+    if (!config_.timing_cache) return;
+    detail::TimingCacheData& data = config_.timing_cache->data();
+    std::string device = detail::device_identity(config_.device, config_.gpu);
+    std::lock_guard lock(data.mutex);
+    constexpr uint32_t kFormat = detail::timing_cache_file::kFormatVersion;
+    bool unused = data.device.empty() && data.version.empty() && data.entries.empty();
+    bool ours = data.device == device && data.version == QDP_VERSION_STRING &&
+                data.format_version == kFormat;
+    if (!ours && !unused) {
+      std::string format = data.format_version == kFormat
+                               ? ""
+                               : fmt::format(", in file format {} (this qdp writes {})",
+                                             data.format_version, kFormat);
+      log(Severity::Warning,
+          "Timing cache: ignoring its {} timing(s): they were measured on '{}' with qdp {}{}, "
+          "and this build runs on '{}' with qdp {}; every layer is timed again and the cache "
+          "holds this build's timings from now on",
+          data.entries.size(), data.device, data.version, format, device, QDP_VERSION_STRING);
+    }
+    if (!ours) {
+      data.entries.clear();
+      data.format_version = kFormat;
+      data.device = std::move(device);
+      data.version = QDP_VERSION_STRING;
+    }
+    cache_ = &data;
+  }
+
+  // What the time of candidate `c` of the current layer depends on, as the cache's key: the
+  // plugin, its attributes, JIT or AOT, each input and output at the shapes it is timed at (the
+  // profile's opt) in the candidate's type and format, shape values read on the host, which
+  // inputs are constants, aliasing, the tactic and the workspace.
+  std::string timing_key(Network::Layer const& layer, Candidate const& c,
+                         std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs,
+                         ShapeExpr const& workspace, bool aot) {
+    PluginDefinition const& def = *defs_[static_cast<size_t>(layer_index_)];
+    ShapeEnv in_env = env(opt_env_inputs_, opt_sizes_);
+    std::vector<int64_t> out_sizes = output_sizes();
+    ShapeEnv out_env = env(opt_env_inputs_, out_sizes);
+    std::string key = fmt::format("layer|{}|{}|attrs {}|", layer.plugin_id, aot ? "aot" : "jit",
+                                  detail::attrs_digest(layer.attrs));
+    for (size_t k = 0; k < ins.size(); ++k) {
+      key += fmt::format("{}{} {} ", k ? ", " : "", name(c.types[k]), name(c.formats[k]));
+      if (is_shape_input(def, k)) {
+        std::vector<int64_t> values;
+        for (auto const& e : *ins[k].value) values.push_back(e.eval(in_env));
+        key += fmt::format("values [{}]", fmt::join(values, ","));
+      } else {
+        key += to_string(eval_shape(ins[k].shape_expr, in_env));
+        if (tensors_[static_cast<size_t>(layer.inputs[k])].data) key += " constant";
+      }
+    }
+    key += " ->";
+    for (size_t o = 0; o < outs.size(); ++o) {
+      size_t p = ins.size() + o;
+      key += fmt::format("{} {} {} {}", o ? "," : "", name(c.types[p]), name(c.formats[p]),
+                         to_string(eval_shape(outs[o].shape_expr, out_env)));
+      if (outs[o].aliased_input() >= 0) key += fmt::format(" aliases {}", outs[o].aliased_input());
+      if (outs[o].is_size_tensor()) key += " size";
+    }
+    key +=
+        fmt::format("|tactic {}|workspace {}", c.tactic, workspace_bytes(layer, workspace, in_env));
+    return key;
+  }
+
+  std::optional<double> cached_ms(std::string const& key) {
+    if (!cache_ || key.empty()) return std::nullopt;
+    std::lock_guard lock(cache_->mutex);
+    auto it = cache_->entries.find(key);
+    if (it == cache_->entries.end()) return std::nullopt;
+    ++cache_hits_;
+    return it->second;
+  }
+
+  void add_timing(std::string const& key, double ms) {
+    if (!cache_ || key.empty()) return;
+    std::lock_guard lock(cache_->mutex);
+    if (cache_->entries.emplace(key, ms).second) ++cache_added_;
+  }
+
   // The workspace expression's bytes at `e`; a negative value is the plugin's mistake.
   size_t workspace_bytes(Network::Layer const& layer, ShapeExpr const& workspace,
                          ShapeEnv const& e) const {
@@ -644,6 +646,11 @@ class Builder {
     // The same conversion is often priced for several candidates: time it once.
     auto key = std::make_tuple(from.dtype, from.format, type, format, to_string(shape));
     if (auto it = reformat_ms_.find(key); it != reformat_ms_.end()) return it->second;
+    std::string cache_key =
+        cache_ ? fmt::format("reformat|{} {} -> {} {}|{}", name(from.dtype), name(from.format),
+                             name(type), name(format), to_string(shape))
+               : "";
+    if (auto cached = cached_ms(cache_key)) return reformat_ms_[key] = *cached;
     Tensor src{nullptr,        from.dtype, from.format,
                config_.device, shape,      dense_strides(shape, from.format)};
     Tensor dst{nullptr, type, format, config_.device, shape, dense_strides(shape, format)};
@@ -654,6 +661,7 @@ class Builder {
     double ms = backend_.time_ms([&](Stream s) { backend_.reformat(src, dst, s); },
                                  config_.warmup_runs, config_.timed_runs);
     reformat_ms_.emplace(key, ms);
+    add_timing(cache_key, ms);
     return ms;
   }
 
@@ -831,41 +839,17 @@ class Builder {
       plan_.sizes.push_back({size_tensor_of_[static_cast<int>(i)], sizes_[i].upper});
   }
 
-  // The descs as candidate `c` sees them: its types and formats.
-  static std::pair<std::vector<TensorDesc>, std::vector<TensorDesc>> candidate_descs(
-      Candidate const& c, std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
-    std::vector<TensorDesc> in_c = ins, out_c = outs;
-    for (size_t p = 0; p < in_c.size() + out_c.size(); ++p) {
-      TensorDesc& d = p < in_c.size() ? in_c[p] : out_c[p - in_c.size()];
-      d.dtype = c.types[p];
-      d.format = c.formats[p];
-    }
-    return {std::move(in_c), std::move(out_c)};
-  }
-
   // Asks aot_impl for candidate `c`'s kernel and compiles it for this GPU.
   detail::PlanKernel compile_kernel(Network::Layer const& layer, PluginDefinition const& def,
                                     Candidate const& c, std::vector<TensorDesc> const& ins,
                                     std::vector<TensorDesc> const& outs) {
-    auto descs =
-        candidate_descs(c, ins, outs);  // no structured binding: clang 14 cannot capture one
+    auto descs = detail::candidate_descs(c, ins, outs);  // not a structured binding: clang 14
     AotKernel kernel = with_error_context(context(layer, "aot_impl"), [&] {
       return def.aot_impl(descs.first, layer.attrs, descs.second, Tactic{c.tactic});
     });
     verbose("Layer '{}': compiling AOT kernel '{}' for {}", layer.name, kernel.name, describe(c));
     return with_error_context(context(layer, "AOT compilation"),
                               [&] { return backend_.compile_kernel(layer.plugin_id, kernel); });
-  }
-
-  // The scratch bytes candidate `c` asks for (JIT impls only), as an expression.
-  ShapeExpr workspace_of(Network::Layer const& layer, PluginDefinition const& def,
-                         Candidate const& c, std::vector<TensorDesc> const& ins,
-                         std::vector<TensorDesc> const& outs) {
-    if (!def.workspace) return ShapeExpr(0);
-    auto descs = candidate_descs(c, ins, outs);
-    return with_error_context(context(layer, "workspace"), [&] {
-      return def.workspace(descs.first, layer.attrs, descs.second, Tactic{c.tactic});
-    });
   }
 
   void lower_layer(Network::Layer const& layer) {
@@ -880,19 +864,20 @@ class Builder {
 
     // Per candidate, how to run it: the JIT impl (attributes bound once), or the AOT kernel
     // that aot_impl returns for the candidate's types, formats and tactic, compiled now.
-    Attrs used;
+    // AOT kernels are compiled when first needed: a timing from the cache needs none.
     BoundImpl bound;
-    std::vector<detail::PlanKernel> kernels;
+    std::vector<std::optional<detail::PlanKernel>> kernels(cands.size());
+    auto kernel = [&](size_t i) -> detail::PlanKernel const& {
+      if (!kernels[i]) kernels[i] = compile_kernel(layer, def, cands[i], ins, outs);
+      return *kernels[i];
+    };
     std::vector<ShapeExpr> workspaces;
     if (aot) {
-      for (auto const& c : cands) {
-        kernels.push_back(compile_kernel(layer, def, c, ins, outs));
-        workspaces.emplace_back(0);
-      }
+      workspaces.assign(cands.size(), ShapeExpr(0));
     } else {
-      for (auto const& name : impl->attrs_used) used.emplace(name, layer.attrs.at(name));
       bound = impl->bind(layer.attrs);
-      for (auto const& c : cands) workspaces.push_back(workspace_of(layer, def, c, ins, outs));
+      for (auto const& c : cands)
+        workspaces.push_back(detail::workspace_of(def, layer.name, c, ins, layer.attrs, outs));
     }
     auto runner_for = [&](size_t i) -> CandidateRun {
       if (!aot) {
@@ -900,7 +885,7 @@ class Builder {
         return [&bound, tactic](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
                                 ShapeEnv const&, Workspace ws) { bound(in, out, s, tactic, ws); };
       }
-      auto module = load_kernel(layer, kernels[i], n_in, outs.size());
+      auto module = load_kernel(layer, kernel(i), n_in, outs.size());
       return [module](std::span<const Tensor> in, std::span<Tensor> out, Stream s,
                       ShapeEnv const& e, Workspace) { module->launch(in, out, e, s); };
     };
@@ -911,14 +896,19 @@ class Builder {
       double best_total = 0;
       for (size_t i = 0; i < cands.size(); ++i) {
         auto const& c = cands[i];
-        double ms = time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
+        std::string key = cache_ ? timing_key(layer, c, ins, outs, workspaces[i], aot) : "";
+        std::optional<double> cached = cached_ms(key);
+        double ms =
+            cached ? *cached : time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
+        if (!cached) add_timing(key, ms);
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
           if (auto p = produced_.find(layer.inputs[k]); p != produced_.end())
             reformat_ms += reformat_cost(plan_.tensors[static_cast<size_t>(p->second)], c.types[k],
                                          c.formats[k]);  // constants convert at build time
-        verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat)", layer.name,
-                describe(c), aot ? " (AOT)" : "", ms, reformat_ms);
+        verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat){}", layer.name,
+                describe(c), aot ? " (AOT)" : "", ms, reformat_ms,
+                cached ? ", from the timing cache" : "");
         if (i == 0 || ms + reformat_ms < best_total) {
           best = i;
           best_total = ms + reformat_ms;
@@ -927,7 +917,7 @@ class Builder {
       }
       verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
     } else {
-      if (aot) load_kernel(layer, kernels[0], n_in, outs.size());  // check that it loads
+      if (aot) load_kernel(layer, kernel(0), n_in, outs.size());  // check that it loads
       verbose("Layer '{}' has one candidate, {}: not timed", layer.name, describe(cands[0]));
     }
     Candidate const& c = cands[best];
@@ -937,8 +927,10 @@ class Builder {
     step.name = layer.name;
     step.plugin_id = layer.plugin_id;
     step.aot = aot;
-    step.attrs = used;  // empty for AOT: everything is in the kernel and its launch expressions
-    if (aot) step.kernel = kernels[best];
+    // JIT: every attribute, so that loading can run desc again (SPEC §5). AOT: none, everything
+    // is in the kernel and its launch expressions.
+    if (!aot) step.attrs = layer.attrs;
+    if (aot) step.kernel = kernel(best);
     step.tactic = c.tactic;
     step.autotune_ms = best_ms;
     step.workspace = workspaces[best];
@@ -993,6 +985,8 @@ class Builder {
   std::vector<std::shared_ptr<const PluginDefinition>> defs_;  // per layer
   std::vector<bool> folded_;  // per layer: computed at build time, no step
   int layer_index_ = 0;
+  detail::TimingCacheData* cache_ = nullptr;  // config_.timing_cache's, once checked
+  size_t cache_hits_ = 0, cache_added_ = 0;
 };
 
 }  // namespace

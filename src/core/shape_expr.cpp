@@ -332,6 +332,13 @@ bool operator==(ShapeExpr const& a, ShapeExpr const& b) {
   }
 }
 
+void detail::expr_index_error(bool shape, size_t index, size_t size) {
+  auto i = static_cast<std::ptrdiff_t>(index);  // a negative int index wrapped around: show it
+  if (!shape) fail("value[{}] is out of range: the value has {} element(s)", i, size);
+  fail("shape_expr[{}] is out of range: the tensor has rank {}{}", i, size,
+       size == 0 ? " (no dimensions)" : fmt::format(" (dimensions 0..{})", size - 1));
+}
+
 ShapeExpr numel(std::span<const ShapeExpr> shape) {
   ShapeExpr n(1);
   for (auto const& d : shape) n = n * d;

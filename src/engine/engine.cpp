@@ -47,9 +47,10 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
       fail(ErrorCode::NotFound,
            "layer '{}': plugin {} has no impl for the {} backend in this process", step.name,
            step.plugin_id, name(plan.device));
-    // An engine stores the attributes the impl uses (names and types checked against the schema
-    // when the file was read); the others take their defaults. One the impl uses must be there:
-    // a file must not make the impl's binding read an attribute that is absent.
+    // An engine stores a JIT step's attributes (names and types checked against the schema, and
+    // those without a default required, when the file was read); absent ones take their
+    // defaults. One the impl uses must be there: a file must not make the impl's binding read an
+    // attribute that is absent.
     Attrs attrs = step.attrs;
     for (auto const& spec : def->attrs)
       if (!attrs.count(spec.name) && spec.default_value)

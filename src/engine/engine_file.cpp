@@ -9,14 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <numeric>
 #include <qdp/registry.hpp>
 #include <qdp/version.hpp>  // QDP_VERSION_STRING: the library version written into engine files
 
 #include "backends/backend.hpp"
+#include "engine/derive.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine_generated.h"
 
@@ -600,6 +604,7 @@ class PlanChecker {
       check_expr(plan_.sizes[v].upper_bound, where);
     }
     check_capacities();
+    check_lifetimes();
   }
 
  private:
@@ -787,7 +792,7 @@ class PlanChecker {
   // type. A plugin not defined here is left to make_engine_impl, which says how to provide it.
   void check_plugin_signature(PlanStep const& step, std::string_view where) const {
     if (step.kind != PlanStep::Kind::Plugin) return;
-    auto def = Registry::global().find(step.plugin_id);
+    auto def = find_for_load(step.plugin_id);
     if (!def) return;
     size_t least = static_cast<size_t>(def->num_inputs);
     if ((def->variadic ? step.inputs.size() < least : step.inputs.size() != least) ||
@@ -874,6 +879,108 @@ class PlanChecker {
         if (max_bytes_of(in, env, where) > reserved_bytes(out))
           bad(where, "output {} aliases input {}, which is larger", o, step.aliases[o]);
       }
+    }
+  }
+
+  // Every tensor a step reads is there when it runs (a network input, a constant, or written by an
+  // earlier step); every other tensor is written by one step, and every network output by some
+  // step; no step writes into a network input. Tensors that share bytes of the arena are never
+  // in use at the same time, unless they are one in-place group (an aliased output in its input's
+  // memory); a step's workspace is its own while it runs.
+  void check_lifetimes() const {
+    size_t n = plan_.tensors.size();
+    std::vector<int> writer(n, -1), last(n, -1);
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      PlanStep const& step = plan_.steps[s];
+      std::string where = fmt::format("layer {} ('{}')", s, step.name);
+      int si = static_cast<int>(s);
+      for (int t : step.inputs) {
+        if (t < 0) continue;  // a value, evaluated on the host
+        auto const& pt = plan_.tensors[static_cast<size_t>(t)];
+        bool given =
+            pt.storage == PlanTensor::Storage::Input || pt.storage == PlanTensor::Storage::Constant;
+        if (!given && writer[static_cast<size_t>(t)] < 0)
+          bad(where, "it reads tensor {} ('{}') before any step writes it", t, pt.name);
+        last[static_cast<size_t>(t)] = si;
+      }
+      for (int t : step.outputs) {
+        auto const& pt = plan_.tensors[static_cast<size_t>(t)];
+        if (pt.storage == PlanTensor::Storage::Input)
+          bad(where, "it writes into network input '{}'", pt.name);
+        if (writer[static_cast<size_t>(t)] >= 0)
+          bad(where, "tensor {} ('{}') was written by layer {} already", t, pt.name,
+              writer[static_cast<size_t>(t)]);
+        writer[static_cast<size_t>(t)] = si;
+        last[static_cast<size_t>(t)] = si;
+      }
+    }
+    for (size_t i = 0; i < plan_.io.size(); ++i)
+      if (!plan_.io[i].is_input && writer[static_cast<size_t>(plan_.io_tensor[i])] < 0)
+        bad(fmt::format("output '{}'", plan_.io[i].name), "no step writes it");
+
+    // Arena slices: in-place groups (an aliased output at its input's offset) share theirs.
+    std::vector<size_t> group(n);
+    std::iota(group.begin(), group.end(), size_t{0});
+    auto root = [&](size_t t) {
+      while (group[t] != t) t = group[t] = group[group[t]];
+      return t;
+    };
+    auto in_arena = [&](int t) {
+      return plan_.tensors[static_cast<size_t>(t)].storage == PlanTensor::Storage::Activation;
+    };
+    for (auto const& step : plan_.steps)
+      for (size_t o = 0; o < step.aliases.size(); ++o) {
+        if (step.aliases[o] < 0) continue;
+        int in = step.inputs[static_cast<size_t>(step.aliases[o])], out = step.outputs[o];
+        if (in_arena(in) && in_arena(out) &&
+            plan_.tensors[static_cast<size_t>(in)].offset ==
+                plan_.tensors[static_cast<size_t>(out)].offset)
+          group[root(static_cast<size_t>(out))] = root(static_cast<size_t>(in));
+      }
+    struct Slice {
+      int64_t begin, end;
+      int first, last;
+      std::string what;
+    };
+    std::map<size_t, Slice> by_group;
+    for (size_t t = 0; t < n; ++t) {
+      PlanTensor const& pt = plan_.tensors[t];
+      if (pt.storage != PlanTensor::Storage::Activation || pt.capacity == 0 || writer[t] < 0)
+        continue;
+      auto [it, fresh] = by_group.try_emplace(
+          root(t), Slice{pt.offset, pt.offset + pt.capacity, writer[t], last[t],
+                         fmt::format("tensor {} ('{}')", t, pt.name)});
+      if (fresh) continue;
+      Slice& g = it->second;
+      g.begin = std::min(g.begin, pt.offset);
+      g.end = std::max(g.end, pt.offset + pt.capacity);
+      g.first = std::min(g.first, writer[t]);
+      g.last = std::max(g.last, last[t]);
+    }
+    std::vector<Slice> slices;
+    for (auto& [root_id, slice] : by_group) slices.push_back(std::move(slice));
+    for (size_t s = 0; s < plan_.steps.size(); ++s) {
+      PlanStep const& step = plan_.steps[s];
+      if (step.workspace_capacity > 0)
+        slices.push_back({step.workspace_offset, step.workspace_offset + step.workspace_capacity,
+                          static_cast<int>(s), static_cast<int>(s),
+                          fmt::format("the workspace of layer {} ('{}')", s, step.name)});
+    }
+    // A sweep over the steps: each slice against those still in use when it is first written
+    // (a few at any step, however long the network).
+    std::sort(slices.begin(), slices.end(),
+              [](Slice const& a, Slice const& b) { return a.first < b.first; });
+    std::vector<Slice const*> in_use;
+    for (Slice const& b : slices) {
+      std::erase_if(in_use, [&](Slice const* a) { return a->last < b.first; });
+      for (Slice const* a : in_use)
+        if (a->begin < b.end && b.begin < a->end)
+          bad("the plan",
+              "{} and {} share arena bytes {}..{} while both are in use (layers {}..{} and "
+              "{}..{})",
+              a->what, b.what, std::max(a->begin, b.begin), std::min(a->end, b.end), a->first,
+              a->last, b.first, b.last);
+      in_use.push_back(&b);
     }
   }
 
@@ -1001,30 +1108,32 @@ EnginePlan read_plan(std::span<const std::byte> file, std::string_view origin) {
   EnginePlan plan = PlanReader(origin).read(verified_root(aligned, origin));
   PlanChecker(plan, origin).check();
   check_device(header, plan, origin);
+  rederive_plan(plan, origin);
   return plan;
 }
 
 }  // namespace qdp::detail::engine_file
 
 // ---------------------------------------------------------------------------------------------
-// The public API
+// Files: engine files, and (libqdp_signing) their signatures and keys
 
-namespace qdp {
+namespace qdp::detail::engine_file {
 namespace {
 
-[[noreturn]] void fail_saving(std::string const& path, std::string_view what, int error,
-                              std::string_view advice = "") {
-  fail("cannot save the engine to '{}': {}: {}{}; nothing was written to '{}'", path, what,
+[[noreturn]] void fail_saving(std::string const& path, std::string_view what, std::string_view how,
+                              int error, std::string_view advice = "") {
+  fail("cannot save {} to '{}': {}: {}{}; nothing was written to '{}'", what, path, how,
        std::strerror(error), advice, path);
 }
 
 // A file descriptor that is closed, and a file that is removed, unless the save succeeds.
 class TempFile {
  public:
-  TempFile(std::string path, std::string const& target) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  TempFile(std::string path, std::string const& target, std::string_view what, unsigned mode)
+      : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd_ < 0)
-      fail_saving(target, fmt::format("cannot create the temporary file '{}'", path_), errno,
+      fail_saving(target, what, fmt::format("cannot create the temporary file '{}'", path_), errno,
                   "; check that the directory exists and is writable");
   }
   ~TempFile() {
@@ -1066,16 +1175,20 @@ void sync_directory_of(std::string const& path) {
   ::close(fd);
 }
 
-std::vector<std::byte> read_whole_file(std::string const& path) {
+}  // namespace
+
+std::vector<std::byte> read_file(std::string const& path, std::string_view noun) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
-         "cannot load engine '{}': cannot open it: {}", path, std::strerror(errno));
+         "cannot load {} '{}': cannot open it: {}", noun, path, std::strerror(errno));
   std::vector<std::byte> bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     ::close(fd);
-    fail("cannot load engine '{}': it is a directory, not an engine file", path);
+    bool vowel = !noun.empty() && std::string_view("aeiou").find(noun[0]) != std::string::npos;
+    fail("cannot load {} '{}': it is a directory, not {} {} file", noun, path, vowel ? "an" : "a",
+         noun);
   }
   std::byte chunk[1 << 16];
   for (;;) {
@@ -1084,7 +1197,7 @@ std::vector<std::byte> read_whole_file(std::string const& path) {
     if (n < 0) {
       int error = errno;
       ::close(fd);
-      fail("cannot load engine '{}': reading it failed: {}", path, std::strerror(error));
+      fail("cannot load {} '{}': reading it failed: {}", noun, path, std::strerror(error));
     }
     if (n == 0) break;
     bytes.insert(bytes.end(), chunk, chunk + n);
@@ -1093,7 +1206,26 @@ std::vector<std::byte> read_whole_file(std::string const& path) {
   return bytes;
 }
 
-}  // namespace
+void write_file(std::string const& path, std::span<const std::byte> bytes, std::string_view what,
+                unsigned mode) {
+  // A name of its own per save, also for threads of one process saving to one path at once: the
+  // last rename wins, and the file is always one whole write.
+  static std::atomic<uint64_t> saves{0};
+  TempFile temp(fmt::format("{}.tmp-{}-{}", path, ::getpid(), saves++), path, what, mode);
+  if (int error = temp.write_durably(bytes))
+    fail_saving(path, what, fmt::format("writing '{}' failed", temp.path()), error);
+  if (std::rename(temp.path().c_str(), path.c_str()) != 0)
+    fail_saving(path, what, fmt::format("renaming '{}' to it failed", temp.path()), errno);
+  temp.commit();
+  sync_directory_of(path);
+}
+
+}  // namespace qdp::detail::engine_file
+
+// ---------------------------------------------------------------------------------------------
+// The public API
+
+namespace qdp {
 
 std::vector<std::byte> Engine::serialize() const {
   return detail::engine_file::write_plan(impl_->plan);
@@ -1110,18 +1242,11 @@ Engine Engine::deserialize(std::span<const std::byte> bytes, std::string_view or
 
 void Engine::save(std::string const& path) const {
   // Serialized before touching the disk, so that a failure here leaves nothing behind.
-  std::vector<std::byte> bytes = serialize();
-  TempFile temp(fmt::format("{}.tmp-{}", path, ::getpid()), path);
-  if (int error = temp.write_durably(bytes))
-    fail_saving(path, fmt::format("writing '{}' failed", temp.path()), error);
-  if (std::rename(temp.path().c_str(), path.c_str()) != 0)
-    fail_saving(path, fmt::format("renaming '{}' to it failed", temp.path()), errno);
-  temp.commit();
-  sync_directory_of(path);
+  detail::engine_file::write_file(path, serialize(), "the engine");
 }
 
 Engine Engine::load(std::string const& path, int gpu) {
-  return deserialize(read_whole_file(path), path, gpu);
+  return deserialize(detail::engine_file::read_file(path, "engine"), path, gpu);
 }
 
 }  // namespace qdp

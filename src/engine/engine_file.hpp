@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,7 +26,9 @@
 namespace qdp::detail::engine_file {
 
 inline constexpr std::string_view kMagic{"QDPENGN\0", 8};
-inline constexpr uint32_t kFormatVersion = 3;  // 2: steps have a workspace; 3: constants, values
+// 2: steps have a workspace; 3: constants, values; 4: JIT steps store all their attributes (desc
+// runs again when the engine is loaded)
+inline constexpr uint32_t kFormatVersion = 4;
 
 inline constexpr size_t kMagicOffset = 0;
 inline constexpr size_t kFormatVersionOffset = 8;
@@ -49,5 +52,13 @@ QDP_API uint64_t checksum_of(std::span<const std::byte> file);
 // Plugins are not resolved here: make_engine_impl does that.
 QDP_API std::vector<std::byte> write_plan(EnginePlan const& plan);
 QDP_API EnginePlan read_plan(std::span<const std::byte> file, std::string_view origin);
+
+// Files, for engines and (libqdp_signing) their signatures and keys. read_file: the whole file,
+// errors "cannot load <noun> '<path>': ...". write_file: written to a temporary file in the same
+// directory (created with `mode`), flushed, then renamed over `path`, so that a failure leaves no
+// partial file behind; errors "cannot save <what> to '<path>': ...".
+QDP_API std::vector<std::byte> read_file(std::string const& path, std::string_view noun);
+QDP_API void write_file(std::string const& path, std::span<const std::byte> bytes,
+                        std::string_view what, unsigned mode = 0644);
 
 }  // namespace qdp::detail::engine_file

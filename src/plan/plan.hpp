@@ -56,7 +56,7 @@ struct PlanStep {
   std::string name;
   std::string plugin_id;
   bool aot = false;
-  Attrs attrs;                       // JIT: only the attributes the impl uses
+  Attrs attrs;                       // JIT: all the layer's (loading runs desc again); AOT: none
   std::vector<int> inputs, outputs;  // plan tensor ids
   std::vector<int> aliases;          // per output: the input it aliases, or -1
   int32_t tactic = 0;

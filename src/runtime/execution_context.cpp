@@ -2,6 +2,7 @@
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <qdp/device_buffer.hpp>
 #include <qdp/execution_context.hpp>
 
@@ -224,6 +225,39 @@ class ContextState {
     return t;
   }
 
+  // A tensor that lives in an output's buffer (a view of it, in place) fits what the caller sized
+  // by that output's shape: at these shapes, data-dependent ones at their upper bounds. (Loading
+  // checked the profile's max shapes.)
+  void check_output_views() const {
+    std::vector<int64_t> upper(plan_.sizes.size(), -1);
+    bool bounds = false;
+    for (size_t t = 0; t < plan_.tensors.size(); ++t) {
+      PlanTensor const& pt = plan_.tensors[t];
+      if (pt.storage != PlanTensor::Storage::Output) continue;
+      auto binding = static_cast<size_t>(pt.binding);
+      PlanTensor const& out = plan_.tensors[static_cast<size_t>(plan_.io_tensor[binding])];
+      if (&out == &pt || out.data_dependent) continue;  // the latter: sized by max_bytes
+      if (pt.data_dependent && !bounds) {
+        for (size_t i = 0; i < upper.size(); ++i)
+          upper[i] = plan_.sizes[i].upper_bound.eval({input_shapes_, upper});
+        bounds = true;
+      }
+      ShapeEnv e{input_shapes_, upper};
+      auto bytes = [&](PlanTensor const& x) {
+        int64_t n = static_cast<int64_t>(element_size(x.dtype));
+        for (auto const& d : x.shape)
+          if (__builtin_mul_overflow(n, d.eval(e), &n)) return std::numeric_limits<int64_t>::max();
+        return n;
+      };
+      int64_t need = bytes(pt), have = bytes(out);
+      if (need > have)
+        fail(ErrorCode::CorruptFile,
+             "tensor '{}' lives in the buffer of output '{}' and takes {} bytes at these shapes, "
+             "more than the {} of the output itself: the engine is inconsistent; rebuild it",
+             pt.name, plan_.io[binding].name, need, have);
+    }
+  }
+
   // Resolves every static shape and address: done once per change of bindings or shapes.
   void prepare() {
     for (size_t i = 0; i < plan_.io.size(); ++i) {
@@ -234,6 +268,7 @@ class ContextState {
         fail("{} '{}' is not bound: call set_tensor_address before enqueue",
              io.is_input ? "input" : "output", io.name);
     }
+    check_output_views();
     for (size_t s = 0; s < plan_.steps.size(); ++s) {
       auto const& step = plan_.steps[s];
       StepTensors st;

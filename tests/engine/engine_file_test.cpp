@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "engine/engine_impl.hpp"
+#include "plugins/sample_plugins.hpp"
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -106,6 +107,40 @@ void reseal(std::vector<std::byte>& file) {
 std::vector<std::byte> bytes_of(std::string_view text) {
   auto const* p = reinterpret_cast<std::byte const*>(text.data());
   return {p, p + text.size()};
+}
+
+// The error that loading `plan`, written with a right checksum, gives (it must be CorruptFile).
+std::string load_error(detail::EnginePlan const& plan) {
+  std::vector<std::byte> file = ef::write_plan(plan);
+  EXPECT_EQ(code_of([&] { Engine::deserialize(file); }), ErrorCode::CorruptFile);
+  return error_of([&] { Engine::deserialize(file); });
+}
+
+detail::PlanStep& step_of(detail::EnginePlan& plan, std::string_view plugin_id) {
+  for (auto& step : plan.steps)
+    if (step.plugin_id == plugin_id) return step;
+  ADD_FAILURE() << "no step runs " << plugin_id;
+  return plan.steps.front();
+}
+
+detail::PlanTensor& output_tensor(detail::EnginePlan& plan, std::string_view name) {
+  for (size_t i = 0; i < plan.io.size(); ++i)
+    if (plan.io[i].name == name) return plan.tensors[static_cast<size_t>(plan.io_tensor[i])];
+  ADD_FAILURE() << "no output " << name;
+  return plan.tensors.front();
+}
+
+IOInfo& io_of(detail::EnginePlan& plan, std::string_view name) {
+  for (auto& io : plan.io)
+    if (io.name == name) return io;
+  ADD_FAILURE() << "no input or output " << name;
+  return plan.io.front();
+}
+
+BuildConfig strict() {
+  BuildConfig config;
+  config.strict_types = true;
+  return config;
 }
 
 // A fresh directory per test, removed afterwards.
@@ -553,6 +588,223 @@ TEST(EngineFile, BrokenPayloadStructureFailsVerification) {
               HasSubstr(fmt::format("corrupted: the payload at byte offsets 56..{} is not a "
                                     "valid engine plan",
                                     file.size())));
+}
+
+// --- Re-derived at load (SPEC §5) --------------------------------------------------------------
+// A checksum catches accidents, not intent: each plan below is edited and written again with a
+// right checksum, as a deliberate edit would be. Loading runs every JIT plugin's desc again on the
+// stored inputs and attributes and refuses the plan where it disagrees, naming layer and field.
+
+// What makes running descs on shapes from a file safe: indexing a desc's shape past its rank is
+// a qdp::Error, which loading turns into CorruptFile naming the layer (below).
+TEST(EngineFileRederive, TensorDescShapeAccessIsBoundsChecked) {
+  TensorDesc d(DataType::FP32, {2, 3});
+  EXPECT_EQ(d.shape_expr[1].constant(), 3);
+  EXPECT_EQ(d.shape_expr.back().constant(), 3);
+  EXPECT_THAT(error_of([&] { (void)d.shape_expr[2]; }),
+              HasSubstr("shape_expr[2] is out of range: the tensor has rank 2 (dimensions 0..1)"));
+  int axis = -1;
+  EXPECT_THAT(error_of([&] { (void)d.shape_expr[axis]; }), HasSubstr("shape_expr[-1]"));
+  EXPECT_THAT(error_of([&] { (void)d.shape_expr.at(7); }), HasSubstr("shape_expr[7]"));
+  TensorDesc const scalar(DataType::INT64, {});
+  EXPECT_THAT(error_of([&] { (void)scalar.shape_expr.front(); }),
+              HasSubstr("the tensor has rank 0 (no dimensions)"));
+  EXPECT_THAT(error_of([&] { (void)scalar.shape_expr.back(); }), HasSubstr("rank 0"));
+  // Values too (what Range, Slice or Reshape read from their inputs).
+  TensorDesc shape = TensorDesc(DataType::INT64, {}).with_value({4}, /*scalar=*/true);
+  EXPECT_EQ((*shape.value)[0].constant(), 4);
+  EXPECT_THAT(error_of([&] { (void)(*shape.value)[1]; }),
+              HasSubstr("value[1] is out of range: the value has 1 element(s)"));
+}
+
+// The first reproducer: an elemwise_add output declared 1x3x8x8 for a 2x3x8x8 input
+// (768 bytes for the 1536 the impl writes).
+TEST(EngineFileRederive, OutputShorterThanItsDescSaysIsRefused) {
+  if (!Registry::global().find("sample::elemwise_add_plugin")) samples::define_elemwise_add(true);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 8, 8});
+  net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {x})[0], "y");
+  detail::EnginePlan plan = build_engine(net, strict()).impl().plan;
+  output_tensor(plan, "y").shape[0] = 1;
+  io_of(plan, "y").dims[0] = 1;
+  io_of(plan, "y").max_bytes = 768;
+  std::string layer = step_of(plan, "sample::elemwise_add_plugin").name;
+  EXPECT_THAT(load_error(plan),
+              HasSubstr(fmt::format("cannot load engine '<memory>': layer 0 ('{}', plugin "
+                                    "sample::elemwise_add_plugin): output 0 ('y') shape: the "
+                                    "engine says [1, 3, 8, 8], but the plugin's desc gives [2, 3, "
+                                    "8, 8]",
+                                    layer)));
+  EXPECT_THAT(load_error(plan), HasSubstr("rebuild the engine"));
+}
+
+// The second: a non_zero engine whose size tensor's upper bound is 1 (8 bytes of indices for the
+// 128 a 4x4 input of non-zeros takes).
+TEST(EngineFileRederive, UpperBoundBelowWhatThePluginWritesIsRefused) {
+  if (!Registry::global().find("sample::non_zero_plugin")) samples::define_non_zero();
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 4});
+  auto outs = net.add_plugin("sample::non_zero_plugin", {x});
+  net.mark_output(outs[0], "indices");
+  net.mark_output(outs[1], "count");
+  detail::EnginePlan plan = build_engine(net, strict()).impl().plan;
+  ASSERT_EQ(plan.sizes.size(), 1u);
+  plan.sizes[0].upper_bound = 1;
+  io_of(plan, "indices").max_bytes = 8;
+  EXPECT_THAT(load_error(plan),
+              HasSubstr("plugin sample::non_zero_plugin): output 1 ('count') size-tensor upper "
+                        "bound: the engine says 1, but the plugin's desc gives 16"));
+
+  // Its workspace, likewise: what the plugin asks for, not what the file says.
+  plan = build_engine(net, strict()).impl().plan;
+  step_of(plan, "sample::non_zero_plugin").workspace = 0;
+  EXPECT_THAT(load_error(plan), HasSubstr("workspace: the engine says 0 bytes, but the plugin "
+                                          "asks for "));
+}
+
+// An attribute desc reads: the impl would write a 6x6 padding into a 4x4 buffer.
+TEST(EngineFileRederive, AttributeThatChangesTheShapeIsCaught) {
+  if (!Registry::global().find("sample::circ_pad_plugin")) samples::define_circ_pad(true);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {1, 1, 4, 4});
+  net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x},
+                                 {{"pads", std::vector<int32_t>{0, 0, 0, 0}}})[0],
+                  "y");
+  detail::EnginePlan plan = build_engine(net, strict()).impl().plan;
+  step_of(plan, "sample::circ_pad_plugin").attrs["pads"] = std::vector<int32_t>{1, 1, 1, 1};
+  EXPECT_THAT(load_error(plan), HasSubstr("output 0 ('y') shape: the engine says [1, 1, 4, 4], "
+                                          "but the plugin's desc gives [1, 1, 6, 6]"));
+}
+
+// Descs run on shapes from the file: one that indexes past the rank of an input the file made
+// smaller gets a qdp::Error from TensorDesc, which refuses the engine.
+TEST(EngineFileRederive, DescIndexingPastAHostileRankIsAnError) {
+  qdp_test::Unregister guard("test_file::last_dim");
+  PluginDefinition def;
+  def.id = "test_file::last_dim";
+  def.num_inputs = 1;
+  def.num_outputs = 1;
+  def.desc = [](std::span<const TensorDesc> in, Attrs const&) {
+    return std::vector<TensorDesc>{from_shape_expr({in[0].shape_expr[3]}, in[0].dtype)};
+  };
+  PluginImpl impl;
+  impl.bind = [](Attrs const&) -> BoundImpl {
+    return [](std::span<const Tensor>, std::span<Tensor>, Stream, Tactic) {};
+  };
+  def.impls.emplace(Device::CPU, std::move(impl));
+  Registry::global().add(std::move(def));
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {1, 2, 3, 4});
+  net.mark_output(net.add_plugin("test_file::last_dim", {x})[0], "y");
+  detail::EnginePlan plan = build_engine(net, {}).impl().plan;
+  io_of(plan, "x").dims = {4};
+  plan.tensors[static_cast<size_t>(plan.io_tensor[0])].shape = {4};
+  EXPECT_THAT(load_error(plan),
+              HasSubstr("plugin test_file::last_dim): its desc fails on the engine's inputs and "
+                        "attributes: shape_expr[3] is out of range: the tensor has rank 1"));
+}
+
+TEST(EngineFileRederive, TypesAliasingAndCombinationsAreChecked) {
+  {  // A standard operator (no autotune): its output type is the desc's.
+    Network net;
+    auto x = net.add_input("x", DataType::FP32, {4});
+    net.mark_output(net.add_plugin("onnx::Relu", {x})[0], "y");
+    detail::EnginePlan plan = build_engine(net, {}).impl().plan;
+    output_tensor(plan, "y").dtype = DataType::FP16;
+    io_of(plan, "y").dtype = DataType::FP16;
+    EXPECT_THAT(load_error(plan), HasSubstr("plugin onnx::Relu): output 0 type: the engine says "
+                                            "FP16, but the plugin's desc gives FP32"));
+  }
+  {  // In place: the desc says the output aliases its input.
+    Network net;
+    auto x = net.add_input("x", DataType::FP32, {4});
+    net.mark_output(net.add_plugin("test::add_inplace", {x})[0], "y");
+    detail::EnginePlan plan = build_engine(net, {}).impl().plan;
+    step_of(plan, "test::add_inplace").aliases = {-1};
+    EXPECT_THAT(load_error(plan),
+                HasSubstr("output 0 ('y') aliasing: the engine says it aliases no input, but the "
+                          "plugin's desc says input 0"));
+  }
+  {  // Types the plugin's autotune does not offer together ("FP32|FP16, FP32|FP16").
+    detail::EnginePlan plan = test_plugins::dynamic_scale_engine().impl().plan;
+    output_tensor(plan, "y").dtype = DataType::FP16;
+    io_of(plan, "y").dtype = DataType::FP16;
+    EXPECT_THAT(load_error(plan),
+                HasSubstr("plugin test::scale): the engine runs it with types [FP32, FP16] "
+                          "formats [LINEAR, LINEAR], a combination its autotune does not offer"));
+  }
+}
+
+// What the memory plan assumes about step order: a tensor is written before it is read, once,
+// and tensors that share arena bytes are not in use at the same time.
+TEST(EngineFileRederive, LifetimesAreCheckedAgainstStepOrder) {
+  detail::EnginePlan const good = mixed_engine().impl().plan;
+  detail::EnginePlan plan = good;
+  std::swap(plan.steps[0], plan.steps[1]);
+  EXPECT_THAT(load_error(plan), HasSubstr("before any step writes it"));
+
+  plan = good;
+  plan.steps.push_back(plan.steps.back());
+  EXPECT_THAT(load_error(plan), HasSubstr("already"));
+
+  plan = good;
+  for (auto& t : plan.tensors)
+    if (t.storage == detail::PlanTensor::Storage::Activation) t.offset = 0;
+  EXPECT_THAT(load_error(plan), HasSubstr("share arena bytes"));
+}
+
+// A tensor placed in an output's buffer must fit what the caller allocates for that output at the
+// run's shapes, not only at the profile's max shapes (which loading checks).
+TEST(EngineFileRederive, TensorsInAnOutputsBufferFitItAtTheRunsShapes) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {-1});
+  net.set_profile("x", Dims{1}, Dims{4}, Dims{16});
+  auto z = net.add_input("z", DataType::FP32, {16});
+  net.mark_output(net.add_plugin("onnx::Relu", {x})[0], "y");
+  auto b = net.add_plugin("onnx::Relu", {z})[0];
+  net.mark_output(net.add_plugin("onnx::Relu", {b})[0], "w");
+  detail::EnginePlan plan = build_engine(net, {}).impl().plan;
+  ASSERT_EQ(plan.io[2].name, "y");
+  for (auto& t : plan.tensors)
+    if (t.storage == detail::PlanTensor::Storage::Activation) {
+      t.storage = detail::PlanTensor::Storage::Output;  // 16 floats in y's buffer
+      t.binding = 2;
+    }
+  Engine engine = Engine::deserialize(ef::write_plan(plan));  // it fits y at the max shapes
+  std::string message = error_of([&] {
+    Runner(engine).infer(
+        {{"x", test_plugins::iota_array({1})}, {"z", test_plugins::iota_array({16})}});
+  });
+  EXPECT_THAT(message, HasSubstr("lives in the buffer of output 'y' and takes 64 bytes at these "
+                                 "shapes, more than the 4 of the output itself"));
+}
+
+// Engines as the builder makes them load as before: user plugins, standard operators with
+// constants, shape inputs and Values steps, data-dependent shapes, in-place outputs, reformats.
+TEST(EngineFileRederive, BuiltEnginesStillLoadAndRun) {
+  Engine mixed = mixed_engine();
+  expect_same_outputs(Runner(mixed).infer(mixed_inputs()),
+                      Runner(Engine::deserialize(mixed.serialize())).infer(mixed_inputs()));
+
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {-1, 4});
+  net.set_profile("x", Dims{1, 4}, Dims{2, 4}, Dims{4, 4});
+  auto ints = [&](std::string name, std::vector<int64_t> v) {
+    return net.add_constant<int64_t>(std::move(name), {static_cast<int64_t>(v.size())}, v);
+  };
+  auto shape = net.add_plugin("onnx::Shape", {x})[0];
+  auto flat = net.add_plugin("onnx::Reshape", {x, ints("flat", {-1})})[0];
+  net.mark_output(net.add_plugin("onnx::Relu", {flat})[0], "relu");
+  auto rows = net.add_plugin(
+      "onnx::Slice", {shape, ints("s", {0}), ints("e", {1}), ints("a", {0}), ints("st", {1})})[0];
+  net.mark_output(
+      net.add_plugin("onnx::Expand", {x, net.add_plugin("onnx::Concat", {rows, ints("four", {4})},
+                                                        {{"axis", int64_t{0}}})[0]})[0],
+      "expanded");
+  Engine onnx = build_engine(net, {});
+  Engine loaded = Engine::deserialize(onnx.serialize());
+  Array in = test_plugins::iota_array({3, 4});
+  expect_same_outputs(Runner(onnx).infer({{"x", in}}), Runner(loaded).infer({{"x", in}}));
 }
 
 }  // namespace

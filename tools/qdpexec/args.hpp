@@ -29,6 +29,8 @@ struct Options {
   int iterations = 10, inf_streams = 1;
   double warm_up_ms = 200, duration_s = 3, percentile = 99, atol = 1e-5, rtol = 1e-5;
   uint64_t seed = 42;
+  std::string timing_cache_file;                   // --timingCacheFile
+  std::string sign_key, verify_key, gen_key_pair;  // --signKey, --verifyKey, --genKeyPair
 };
 
 // --device: cpu, cuda or cuda:N (qdp::parse_device_spec), or a usage error.

@@ -12,6 +12,7 @@
 #include <optional>
 #include <qdp/onnx.hpp>
 #include <qdp/qdp.hpp>
+#include <qdp/signature.hpp>
 
 #include "qdpexec/args.hpp"
 #include "qdpexec/compare.hpp"
@@ -62,7 +63,7 @@ void use_gpu(int gpu) {
 }
 
 Engine build(Network const& network, Device device, int gpu, bool strict_types, Options const& o,
-             Logger& logger, char const* what) {
+             Logger& logger, char const* what, TimingCache* timing_cache = nullptr) {
   BuildConfig config;
   config.device = device;
   config.gpu = device == Device::CUDA ? gpu : 0;
@@ -70,11 +71,24 @@ Engine build(Network const& network, Device device, int gpu, bool strict_types, 
   if (o.prefer_aot) config.preference = ImplPreference::PreferAOT;
   if (o.prefer_jit) config.preference = ImplPreference::PreferJIT;
   config.logger = &logger;
+  config.timing_cache = timing_cache;
   auto start = Clock::now();
   Engine engine = build_engine(network, config);
   std::printf("[I] %s built for the %s in %.3f ms\n", what, std::string(name(device)).c_str(),
               std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   return engine;
+}
+
+// --timingCacheFile: the file's timings when it exists (a corrupt file is an error), else none.
+TimingCache open_timing_cache(std::string const& path) {
+  if (!std::filesystem::exists(path)) {
+    std::printf("[I] Timing cache %s does not exist yet: it is written after the build\n",
+                path.c_str());
+    return {};
+  }
+  TimingCache cache = TimingCache::load(path);
+  std::printf("[I] Timing cache loaded from %s: %zu timing(s)\n", path.c_str(), cache.size());
+  return cache;
 }
 
 nlohmann::json layer_info(Engine const& engine) {
@@ -115,6 +129,12 @@ void check_usage(Options const& o) {
     throw UsageError(
         "--compare cpu builds the reference from the model: it needs --onnx (a loaded engine "
         "has no model to build from; use --loadOutputs with saved references instead)");
+  if (!o.timing_cache_file.empty() && o.onnx.empty())
+    throw UsageError("--timingCacheFile keeps the timings of a build: it needs --onnx");
+  if (!o.sign_key.empty() && o.save_engine.empty())
+    throw UsageError("--signKey signs the saved engine: it needs --saveEngine");
+  if (!o.verify_key.empty() && o.load_engine.empty())
+    throw UsageError("--verifyKey checks the signature of a loaded engine: it needs --loadEngine");
   if (o.skip_inference) {
     for (auto [given, option] : {std::pair{!o.compare.empty(), "--compare"},
                                  {!o.load_outputs.empty(), "--loadOutputs"},
@@ -129,6 +149,8 @@ void check_usage(Options const& o) {
 // Paths written late are checked early, so that a long build or run does not end in an error.
 void check_output_paths(Options const& o) {
   if (!o.save_engine.empty()) check_output_file(o.save_engine, "--saveEngine");
+  if (!o.sign_key.empty()) check_output_file(signature_path(o.save_engine), "--signKey");
+  if (!o.timing_cache_file.empty()) check_output_file(o.timing_cache_file, "--timingCacheFile");
   if (!o.export_layer_info.empty()) check_output_file(o.export_layer_info, "--exportLayerInfo");
   if (!o.export_times.empty()) check_output_file(o.export_times, "--exportTimes");
   if (!o.export_profile.empty()) check_output_file(o.export_profile, "--exportProfile");
@@ -173,9 +195,27 @@ int check_outputs(std::map<std::string, Array> const& outputs,
   return failed;
 }
 
+// --genKeyPair PREFIX: a key pair for signed engines, and nothing else.
+int generate_keys(Options const& o) {
+  if (!o.onnx.empty() || !o.load_engine.empty())
+    throw UsageError("--genKeyPair makes a key pair only: give it without --onnx or --loadEngine");
+  save_key_pair(generate_key_pair(), o.gen_key_pair);
+  std::printf(
+      "[I] Key pair written: %s.key signs (--signKey; keep it secret), %s.pub verifies "
+      "(--verifyKey; hand it to those who load your engines)\n",
+      o.gen_key_pair.c_str(), o.gen_key_pair.c_str());
+  return 0;
+}
+
 int run(Options const& o) {
+  if (!o.gen_key_pair.empty()) return generate_keys(o);
   check_usage(o);
   check_output_paths(o);
+  // Keys are read before a long build, so that a bad one fails at once.
+  std::optional<SecretKey> sign_key;
+  if (!o.sign_key.empty()) sign_key = load_secret_key(o.sign_key);
+  std::optional<PublicKey> verify_key;
+  if (!o.verify_key.empty()) verify_key = load_public_key(o.verify_key);
   ConsoleLogger logger(o.verbose ? Severity::Verbose : Severity::Warning);
   for (auto const& lib : o.plugins) {
     auto ids = load_plugin_library(lib);
@@ -192,12 +232,22 @@ int run(Options const& o) {
   if (o.load_engine.empty()) {
     network = load_network(o);
     Device device = device_arg ? device_arg->device : default_device();
+    std::optional<TimingCache> cache;
+    if (!o.timing_cache_file.empty()) cache = open_timing_cache(o.timing_cache_file);
     // Like trtexec: reduced precision only when asked for.
-    loaded = build(*network, device, gpu, !o.fp16, o, logger, "Engine");
+    loaded = build(*network, device, gpu, !o.fp16, o, logger, "Engine", cache ? &*cache : nullptr);
+    if (cache) {
+      cache->save(o.timing_cache_file);
+      std::printf("[I] Timing cache saved to %s: %zu timing(s)\n", o.timing_cache_file.c_str(),
+                  cache->size());
+    }
   } else {
-    loaded = Engine::load(o.load_engine, gpu);
-    std::printf("[I] Engine loaded from %s (built for the %s)\n", o.load_engine.c_str(),
-                std::string(name(loaded->device())).c_str());
+    // With --verifyKey, the signature is checked before the engine's bytes are parsed.
+    loaded = verify_key ? load_verified_engine(o.load_engine, *verify_key, gpu)
+                        : Engine::load(o.load_engine, gpu);
+    std::printf("[I] Engine loaded from %s (built for the %s)%s\n", o.load_engine.c_str(),
+                std::string(name(loaded->device())).c_str(),
+                verify_key ? ", its signature verified" : "");
     if (device_arg && device_arg->device != loaded->device())
       fail(
           "--device {}: the engine in '{}' was built for the {}; leave --device out, or build "
@@ -208,6 +258,10 @@ int run(Options const& o) {
   if (!o.save_engine.empty()) {
     engine.save(o.save_engine);
     std::printf("[I] Engine saved to %s\n", o.save_engine.c_str());
+    if (sign_key) {
+      sign_engine_file(o.save_engine, *sign_key);
+      std::printf("[I] Engine signed: %s\n", signature_path(o.save_engine).c_str());
+    }
   }
   if (o.dump_layer_info) std::printf("%s\n", layer_info(engine).dump(2).c_str());
   if (!o.export_layer_info.empty()) write_json(o.export_layer_info, layer_info(engine));
@@ -259,6 +313,12 @@ void add_options(CLI::App& app, Options& o) {
                    ->check(CLI::ExistingFile);
   onnx->excludes(load);
   app.add_option("--saveEngine", o.save_engine, "Save the engine to this file");
+  app.add_option("--signKey", o.sign_key,
+                 "Sign the saved engine with this secret key (writes ENGINE.sig beside it)");
+  app.add_option("--verifyKey", o.verify_key,
+                 "Load the engine only if ENGINE.sig is its signature by this public key");
+  app.add_option("--genKeyPair", o.gen_key_pair,
+                 "Write a key pair for signed engines, PREFIX.key and PREFIX.pub, and exit");
   app.add_option("--plugins", o.plugins, "Load a shared library of plugin definitions (repeatable)")
       ->check(CLI::ExistingFile);
   app.add_option("--shapes", o.shapes,
@@ -267,6 +327,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--optShapes", o.opt_shapes, "Profile opt shapes (autotuned): name:AxBxC");
   app.add_option("--maxShapes", o.max_shapes, "Profile maximum shapes: name:AxBxC");
   app.add_flag("--fp16", o.fp16, "Allow FP16 (and other precision-changing) plugin candidates");
+  app.add_option("--timingCacheFile", o.timing_cache_file,
+                 "Autotuning timings: loaded from this file when it exists (and reused instead "
+                 "of timing again), saved to it after the build");
   auto* aot =
       app.add_flag("--preferAOT", o.prefer_aot, "Layers with both implementations use the AOT one");
   app.add_flag("--preferJIT", o.prefer_jit, "Layers with both implementations use the JIT one")
@@ -338,7 +401,8 @@ int main(int argc, char** argv) {
   try {
     add_options(app, o);
     app.parse(argc, argv);
-    if (o.onnx.empty() && o.load_engine.empty()) throw CLI::RequiredError("--onnx or --loadEngine");
+    if (o.onnx.empty() && o.load_engine.empty() && o.gen_key_pair.empty())
+      throw CLI::RequiredError("--onnx or --loadEngine");
   } catch (CLI::CallForHelp const& e) {
     return app.exit(e);
   } catch (CLI::CallForAllHelp const& e) {

@@ -61,9 +61,11 @@ TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const&
   ShapeExpr const& c = x.shape_expr[1];
   ShapeExpr const& m = w.shape_expr[0];
   ShapeExpr const& cg = w.shape_expr[1];
-  if (c.is_constant() && cg.is_constant() && c.constant() != cg.constant() * a.group)
-    fail("{}: X has {} channels but W expects {} x group {} = {}", kConv, c.constant(),
-         cg.constant(), a.group, cg.constant() * a.group);
+  // c == cg * group, without the product (group >= 1, and may be huge).
+  if (c.is_constant() && cg.is_constant() &&
+      (c.constant() % a.group != 0 || c.constant() / a.group != cg.constant()))
+    fail("{}: X has {} channels but W expects {} x group {}", kConv, c.constant(), cg.constant(),
+         a.group);
   if (m.is_constant() && m.constant() % a.group != 0)
     fail("{}: W has {} output channels, not a multiple of group {}", kConv, m.constant(), a.group);
   if (!absent(b)) {
@@ -85,7 +87,7 @@ ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor 
   g.c = x.shape[1];
   g.m = w.shape[0];
   g.group = a.group;
-  if (g.c != w.shape[1] * a.group)
+  if (g.c % a.group != 0 || g.c / a.group != w.shape[1])
     fail("{}: X has {} channels but W expects {} x group {}", kConv, g.c, w.shape[1], a.group);
   if (!absent(b) && (b.rank() != 1 || b.shape[0] != g.m))
     fail("{}: B has shape {}; it must be [{}]", kConv, to_string(b.shape), g.m);

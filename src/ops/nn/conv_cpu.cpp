@@ -28,6 +28,7 @@ memory::format_tag weight_tag(int spatial, bool grouped) {
 struct CpuConvPrimitive {
   dnnl::convolution_forward prim;
   memory::desc src, wei, bias, dst;
+  memory scratchpad;      // see qdp_attr(); used under ConvCache::mutex
   bool in_float = false;  // the CPU lacks a fast kernel for the type: run in FP32
 };
 
@@ -69,8 +70,9 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
                                                         strides, dil, pl, pr)
                       : dnnl::convolution_forward::desc(prop, alg, p.src, p.wei, p.dst, strides,
                                                         dil, pl, pr);
-    dnnl::convolution_forward::primitive_desc pd(d, eng);
+    dnnl::convolution_forward::primitive_desc pd(d, qdp_attr(), eng);
     p.prim = dnnl::convolution_forward(pd);
+    p.scratchpad = scratchpad_for(pd, eng);
     return std::pair{std::move(p), std::move(pd)};
   };
   return in_fastest_type(type, make);
@@ -112,6 +114,7 @@ void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w,
                                        {DNNL_ARG_WEIGHTS, memory(p.wei, s.engine, wp)},
                                        {DNNL_ARG_DST, memory(p.dst, s.engine, yp)}};
   if (has_bias) args.emplace(DNNL_ARG_BIAS, memory(p.bias, s.engine, s.bf.data()));
+  if (p.scratchpad) args.emplace(DNNL_ARG_SCRATCHPAD, p.scratchpad);
   p.prim.execute(s.stream, args);
   s.stream.wait();
   if (p.in_float) from_float(s.yf.data(), static_cast<T*>(y.data), y.numel());

@@ -1,6 +1,8 @@
 // onnx::MatMul's and onnx::Gemm's products on the CPU: oneDNN matmul, primitives cached per
 // shape, FP32 results (the callers apply Gemm's epilogue and convert).
 
+#include <unordered_map>
+
 #include "ops/nn/nn_matmul.hpp"
 #include "ops/nn/onednn.hpp"
 
@@ -12,6 +14,7 @@ using dnnl::memory;
 struct CpuMatmulPrimitive {
   dnnl::matmul prim;
   memory::desc a, b, y;
+  memory scratchpad;       // see qdp_attr(); used with CpuMatmul::mutex held
   bool in_float = false;   // no fast kernel for the 16-bit type on this CPU: run in FP32
   bool per_batch = false;  // one 2-D product per batch entry (broadcast batches)
 };
@@ -37,8 +40,9 @@ CpuMatmulPrimitive make_cpu_matmul(dnnl::engine const& eng, MatmulPlan const& p,
     c.a = memory::desc(ad, t, as);
     c.b = memory::desc(bd, t, bs);
     c.y = memory::desc(yd, memory::data_type::f32, ys);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(c.a, c.b, c.y), eng);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(c.a, c.b, c.y), qdp_attr(), eng);
     c.prim = dnnl::matmul(pd);
+    c.scratchpad = scratchpad_for(pd, eng);
     c.per_batch = p.batch > 1 && !batched;
     return std::pair{std::move(c), std::move(pd)};
   };
@@ -64,9 +68,12 @@ void matmul_cpu_f32out(MatmulCache& s, MatmulPlan const& p, CpuMatmulPrimitive c
   auto run = [&](int64_t oa, int64_t ob, int64_t oy) {
     auto const* ac = static_cast<char const*>(ap) + oa * static_cast<int64_t>(esize);
     auto const* bc = static_cast<char const*>(bp) + ob * static_cast<int64_t>(esize);
-    c.prim.execute(s.stream, {{DNNL_ARG_SRC, memory(c.a, s.engine, const_cast<char*>(ac))},
-                              {DNNL_ARG_WEIGHTS, memory(c.b, s.engine, const_cast<char*>(bc))},
-                              {DNNL_ARG_DST, memory(c.y, s.engine, y + oy)}});
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(c.a, s.engine, const_cast<char*>(ac))},
+        {DNNL_ARG_WEIGHTS, memory(c.b, s.engine, const_cast<char*>(bc))},
+        {DNNL_ARG_DST, memory(c.y, s.engine, y + oy)}};
+    if (c.scratchpad) args.emplace(DNNL_ARG_SCRATCHPAD, c.scratchpad);
+    c.prim.execute(s.stream, args);
   };
   if (c.per_batch)
     for (int64_t i = 0; i < p.batch; ++i)

@@ -15,7 +15,8 @@ namespace qdp::ops::nn {
 
 // State owned by one bound impl. The front end copies an impl's callable into every BoundImpl
 // it binds, so a capture of this type gives each bound impl its own fresh State: copying yields
-// an empty one (a cache is never shared between engines or contexts), moving transfers it.
+// an empty one (a cache is never shared between engines), moving transfers it. The contexts of
+// one engine share its bound impls, from any thread: a State is used under a lock of its own.
 template <class State>
 class PerBind {
  public:
@@ -62,6 +63,10 @@ struct Window {
   int64_t extent(int i) const { return dilations[i] * (kernel[i] - 1) + 1; }
 };
 
+// The largest kernel extent, stride, dilation or pad a window takes: far beyond any real model,
+// small enough that dilation * (kernel - 1) + 1 and the padded spans fit in 64 bits.
+inline constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+
 inline Window make_window(std::string_view op, int spatial, std::string const& auto_pad,
                           std::vector<int64_t> kernel, std::vector<int64_t> const& strides,
                           std::vector<int64_t> const& dilations, std::vector<int64_t> const& pads,
@@ -74,9 +79,11 @@ inline Window make_window(std::string_view op, int spatial, std::string const& a
     if (v.size() != n)
       fail("{}: attribute {} has {} values; the input has {} spatial dimensions, so {} are needed",
            op, name, v.size(), spatial, n);
+    // Bounded so that extents and padded spans are computed without overflow.
     for (int64_t x : v)
-      if (x < least)
-        fail("{}: attribute {} holds {}; each value must be >= {}", op, name, x, least);
+      if (x < least || x > kMaxWindowValue)
+        fail("{}: attribute {} holds {}; each value must be in [{}, {}]", op, name, x, least,
+             kMaxWindowValue);
     return v;
   };
   w.kernel = sized("kernel_shape", kernel, static_cast<size_t>(spatial), 1, 1);

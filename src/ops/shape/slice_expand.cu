@@ -33,16 +33,21 @@ struct AxisSlice {
   int64_t start, length, step;
 };
 AxisSlice slice_axis(int64_t start, int64_t end, int64_t step, int64_t extent) {
+  if (extent == 0) return {0, 0, step};  // (and [0, -1] below would be no range)
   if (start < 0) start += extent;
   if (end < 0) end += extent;
+  // ceil(span / |step|) without overflow, for any step (INT64_MIN included).
+  auto count = [](int64_t span, uint64_t magnitude) -> int64_t {
+    return span <= 0 ? 0 : static_cast<int64_t>((static_cast<uint64_t>(span) - 1) / magnitude + 1);
+  };
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, extent);
     end = std::clamp<int64_t>(end, 0, extent);
-    return {start, std::max<int64_t>((end - start + step - 1) / step, 0), step};
+    return {start, count(end - start, static_cast<uint64_t>(step)), step};
   }
   start = std::clamp<int64_t>(start, 0, extent - 1);
   end = std::clamp<int64_t>(end, -1, extent - 1);
-  return {start, std::max<int64_t>((start - end + (-step) - 1) / (-step), 0), step};
+  return {start, count(start - end, uint64_t{0} - static_cast<uint64_t>(step)), step};
 }
 
 // The same on a symbolic extent: starts and ends that are symbolic are taken as non-negative
@@ -120,7 +125,7 @@ TensorDesc slice_desc(TensorDesc const& data, TensorDesc const& starts, TensorDe
     extent = slice_length(p.starts[i], p.ends[i], p.steps[i], extent);
   }
   // A slice of a shape value (shape[1:3]) is a shape value.
-  if (data.value && data.rank() == 1 && out.shape_expr[0].is_constant() &&
+  if (data.value && data.rank() == 1 && !p.axes.empty() && out.shape_expr[0].is_constant() &&
       p.starts[0].is_constant() && p.ends[0].is_constant()) {
     auto a = slice_axis(p.starts[0].constant(), p.ends[0].constant(), p.steps[0],
                         static_cast<int64_t>(data.value->size()));
@@ -153,7 +158,8 @@ StridedCopy slice_copy(Tensor const& data, Tensor const& starts, Tensor const& e
     auto a = slice_axis(p.starts[i].constant(), p.ends[i].constant(), p.steps[i], data.shape[d]);
     c.out_shape[d] = a.length;
     c.offset += a.start * strides[d];
-    c.in_stride[d] = strides[d] * a.step;
+    // One element or none: the step is never taken (and may be huge).
+    c.in_stride[d] = a.length > 1 ? strides[d] * a.step : strides[d];
   }
   c.numel = 1;
   for (int d = 0; d < c.rank; ++d) {
@@ -278,6 +284,10 @@ ShapeExpr range_length(TensorDesc const& start, TensorDesc const& limit, TensorD
           "(constants or computed from shapes); a {} input computed at run time gives a length "
           "qdp cannot plan",
           name(d->dtype));
+  for (auto const* d : {&start, &limit, &delta})
+    if (d->value->size() != 1)
+      fail("Range: start, limit and delta must be scalars (one element); one has {}",
+           d->value->size());
   ShapeExpr s = (*start.value)[0], l = (*limit.value)[0], d = (*delta.value)[0];
   if (!d.is_constant() || d.constant() == 0) fail("Range: delta must be a non-zero constant");
   int64_t step = d.constant();
