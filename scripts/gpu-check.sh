@@ -106,11 +106,11 @@ sanitize_samples() {  # sanitize_samples TOOL: every sample under it, the first 
   done
 }
 shared_memory_tests='GpuCircPad.*:Aot.*:GpuNonZero.*:*CudaReformat*:*CudaLayoutRoundTrip*'
-step memcheck "${sanitize[@]}" --tool memcheck "$bin/qdp_gpu_tests"
-step memcheck_samples sanitize_samples memcheck
+step racecheck timeout 100 "${sanitize[@]}" --tool racecheck "$bin/qdp_gpu_tests" --gtest_filter="$shared_memory_tests"
+step synccheck timeout 100 "${sanitize[@]}" --tool synccheck "$bin/qdp_gpu_tests" --gtest_filter="$shared_memory_tests"
 step initcheck_samples sanitize_samples initcheck
-step racecheck timeout 150 "${sanitize[@]}" --tool racecheck "$bin/qdp_gpu_tests" --gtest_filter="$shared_memory_tests"
-step synccheck timeout 150 "${sanitize[@]}" --tool synccheck "$bin/qdp_gpu_tests" --gtest_filter="$shared_memory_tests"
+step memcheck_samples sanitize_samples memcheck
+step memcheck timeout 150 "${sanitize[@]}" --tool memcheck "$bin/qdp_gpu_tests"
 step bench_qdp bash -c "'$bin/qdp_gpu_bench' > '$out/csv/qdp.csv'"
 step bench_peers bash -c "python3 bench/gpu/peers.py > '$out/csv/peers.csv'"
 step bench_non_zero bash -c "'$bin/qdp_non_zero_bench' > '$out/csv/non_zero.csv'"
