@@ -136,4 +136,36 @@ TEST_F(GpuEngine, GraphReplayMatchesEnqueue) {
   EXPECT_THROW(ctx->launch_graph({}), Error);  // bindings changed: capture again
 }
 
+// The per-layer profile on CUDA comes from events between the steps: a time per layer, every
+// run counted, and the results those runs computed are the unprofiled ones.
+TEST_F(GpuEngine, PerLayerProfileTimesEveryLayerWithEvents) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {1 << 20});
+  auto h = net.add_plugin("sample::elemwise_add_plugin", {x})[0];
+  net.mark_output(net.add_plugin("sample::elemwise_add_plugin", {h})[0], "y");
+  BuildConfig config;
+  config.device = Device::CUDA;
+  config.strict_types = true;
+  config.preference = ImplPreference::PreferJIT;
+  Engine engine = build_engine(net, config);
+  ASSERT_EQ(engine.layers().size(), 2u);
+  std::vector<float> host(1 << 20, 1.0f);
+  DeviceBuffer dx(Device::CUDA, host.size() * 4), dy(Device::CUDA, host.size() * 4);
+  dx.copy_from_host(host.data(), host.size() * 4);
+  auto ctx = engine.create_execution_context();
+  ctx->set_tensor_address("x", dx.data());
+  ctx->set_tensor_address("y", dy.data());
+  ctx->set_profiling(true);
+  for (int i = 0; i < 3; ++i) ctx->enqueue({});
+  EXPECT_EQ(ctx->profiled_runs(), 3);
+  ASSERT_EQ(ctx->layer_times_ms().size(), 2u);
+  for (double ms : ctx->layer_times_ms()) {
+    EXPECT_GT(ms, 0.0);
+    EXPECT_LT(ms, 1000.0);
+  }
+  std::vector<float> back(host.size());
+  dy.copy_to_host(back.data(), back.size() * 4);
+  for (float v : back) ASSERT_EQ(v, 3.0f);
+}
+
 }  // namespace
