@@ -317,37 +317,6 @@ struct RowGeometry {
   }
 };
 
-// The low 32 bits of hi:lo shifted right by `bits` (< 32).
-__host__ __device__ inline uint32_t funnel_right(uint32_t lo, uint32_t hi, uint32_t bits) {
-#ifdef __CUDA_ARCH__
-  return __funnelshift_r(lo, hi, bits);
-#else
-  return static_cast<uint32_t>(((uint64_t{hi} << 32) | lo) >> bits);
-#endif
-}
-
-// Words 0..3 of the 16 bytes that start `shift` bytes into the 32 bytes a:b (little endian).
-__host__ __device__ inline uint4 bytes_from(uint4 a, uint4 b, uint32_t shift) {
-  uint32_t w0, w1, w2, w3, w4;
-  switch (shift >> 2) {
-    case 0:
-      w0 = a.x, w1 = a.y, w2 = a.z, w3 = a.w, w4 = b.x;
-      break;
-    case 1:
-      w0 = a.y, w1 = a.z, w2 = a.w, w3 = b.x, w4 = b.y;
-      break;
-    case 2:
-      w0 = a.z, w1 = a.w, w2 = b.x, w3 = b.y, w4 = b.z;
-      break;
-    default:
-      w0 = a.w, w1 = b.x, w2 = b.y, w3 = b.z, w4 = b.w;
-      break;
-  }
-  uint32_t bits = (shift & 3) * 8;
-  return make_uint4(funnel_right(w0, w1, bits), funnel_right(w1, w2, bits),
-                    funnel_right(w2, w3, bits), funnel_right(w3, w4, bits));
-}
-
 __host__ __device__ inline uint4 load16(void const* p) {
 #ifdef __CUDA_ARCH__
   return __ldg(static_cast<uint4 const*>(p));
@@ -465,7 +434,7 @@ __host__ __device__ void circ_pad_rows_warp(Warp const& warp, uint32_t first_vec
   for (int u = 0; u < kRowUnroll; ++u) {
     uint4 n =
         make_uint4(warp.down(v[u].x), warp.down(v[u].y), warp.down(v[u].z), warp.down(v[u].w));
-    if (fast[u] && shift[u] != 0) v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
+    if (fast[u] && shift[u] != 0) v[u] = circ_pad_bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
     if (active[u])
       store16(y + static_cast<size_t>(first_vector + static_cast<uint32_t>(u) * 32 + lane) * kLanes,
               v[u]);
@@ -589,7 +558,7 @@ __host__ __device__ void circ_pad_row_tasks_warp(Warp const& warp, uint32_t firs
     uint4 n =
         make_uint4(warp.down(v[u].x), warp.down(v[u].y), warp.down(v[u].z), warp.down(v[u].w));
     if (active[u] && !slow[u] && shift[u] != 0)
-      v[u] = bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
+      v[u] = circ_pad_bytes_from(v[u], own_b[u] ? b[u] : n, shift[u]);
     if (active[u]) store16(y + out_e[u], v[u]);
     if (has_part[u]) y[part_e[u]] = part[u];
   }

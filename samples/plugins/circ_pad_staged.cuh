@@ -61,8 +61,19 @@ __device__ __forceinline__ unsigned circ_pad_source_row(CircPadStaged const& g, 
   return src;
 }
 
-// Words 0..3 of the 16 bytes that start `shift` (1..15) bytes into the 32 bytes a:b.
-__device__ __forceinline__ uint4 circ_pad_bytes_from(uint4 a, uint4 b, unsigned shift) {
+// The low 32 bits of hi:lo shifted right by `bits` (< 32). Host code too: circ_pad.cu checks its
+// warp kernels against a lane-by-lane emulation on the host.
+__host__ __device__ inline unsigned circ_pad_funnel_right(unsigned lo, unsigned hi, unsigned bits) {
+#ifdef __CUDA_ARCH__
+  return __funnelshift_r(lo, hi, bits);
+#else
+  return static_cast<unsigned>(((static_cast<unsigned long long>(hi) << 32) | lo) >> bits);
+#endif
+}
+
+// Words 0..3 of the 16 bytes that start `shift` (0..15) bytes into the 32 bytes a:b (little
+// endian).
+__host__ __device__ inline uint4 circ_pad_bytes_from(uint4 a, uint4 b, unsigned shift) {
   unsigned w0, w1, w2, w3, w4;
   switch (shift >> 2) {
     case 0:
@@ -79,8 +90,8 @@ __device__ __forceinline__ uint4 circ_pad_bytes_from(uint4 a, uint4 b, unsigned 
       break;
   }
   unsigned bits = (shift & 3) * 8;
-  return make_uint4(__funnelshift_r(w0, w1, bits), __funnelshift_r(w1, w2, bits),
-                    __funnelshift_r(w2, w3, bits), __funnelshift_r(w3, w4, bits));
+  return make_uint4(circ_pad_funnel_right(w0, w1, bits), circ_pad_funnel_right(w1, w2, bits),
+                    circ_pad_funnel_right(w2, w3, bits), circ_pad_funnel_right(w3, w4, bits));
 }
 
 __device__ __forceinline__ void circ_pad_copy16_async(void* smem, void const* gmem) {

@@ -3,18 +3,16 @@
 // and length in the payload is checked against what is left.
 #include "builder/timing_cache.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <qdp/error.hpp>
 #include <type_traits>
 #include <utility>
 #include <variant>
+
+#include "engine/engine_file.hpp"
 
 namespace qdp {
 namespace detail {
@@ -119,48 +117,6 @@ void put_value(std::vector<std::byte>& out, AttrValue const& value) {
         }
       },
       value);
-}
-
-[[noreturn]] void fail_saving(std::string const& path, std::string const& what, int error) {
-  fail("cannot save timing cache '{}': {}: {}", path, what, std::strerror(error));
-}
-
-// Writes every byte and flushes it to the disk; an errno on failure, 0 on success.
-int write_all(int fd, std::span<const std::byte> bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), std::min<size_t>(bytes.size(), size_t{1} << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    bytes = bytes.subspan(static_cast<size_t>(n));
-  }
-  return ::fsync(fd) == 0 ? 0 : errno;
-}
-
-std::vector<std::byte> read_file(std::string const& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    fail(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
-         "cannot load timing cache '{}': cannot open it: {}", path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    fail("cannot load timing cache '{}': it is a directory, not a timing cache file", path);
-  }
-  std::vector<std::byte> bytes;
-  std::byte chunk[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int error = errno;
-      ::close(fd);
-      fail("cannot load timing cache '{}': reading it failed: {}", path, std::strerror(error));
-    }
-    if (n == 0) break;
-    bytes.insert(bytes.end(), chunk, chunk + n);
-  }
-  ::close(fd);
-  return bytes;
 }
 
 }  // namespace
@@ -288,21 +244,12 @@ std::vector<std::byte> TimingCache::serialize() const {
 }
 
 TimingCache TimingCache::load(std::string const& path) {
-  return deserialize(detail::read_file(path), path);
+  return deserialize(detail::engine_file::read_file(path, "timing cache"), path);
 }
 
 void TimingCache::save(std::string const& path) const {
-  std::vector<std::byte> bytes = serialize();  // before touching the disk
-  std::string temp = fmt::format("{}.tmp-{}", path, ::getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) detail::fail_saving(path, fmt::format("cannot create '{}'", temp), errno);
-  int error = detail::write_all(fd, bytes);
-  if (::close(fd) != 0 && error == 0) error = errno;
-  if (error == 0 && std::rename(temp.c_str(), path.c_str()) != 0) error = errno;
-  if (error != 0) {
-    ::unlink(temp.c_str());
-    detail::fail_saving(path, fmt::format("writing '{}' failed", temp), error);
-  }
+  // Serialized before touching the disk; written to a temporary file, then renamed over `path`.
+  detail::engine_file::write_file(path, serialize(), "timing cache");
 }
 
 size_t TimingCache::size() const {

@@ -337,7 +337,7 @@ TEST(TimingCache, CorruptBytesAreErrors) {
   EXPECT_THAT(error_of([] { TimingCache::load("/nonexistent/qdp.cache"); }),
               HasSubstr("cannot load timing cache '/nonexistent/qdp.cache': cannot open it"));
   EXPECT_THAT(error_of([&] { cache.save("/nonexistent/dir/qdp.cache"); }),
-              HasSubstr("cannot save timing cache '/nonexistent/dir/qdp.cache'"));
+              HasSubstr("cannot save timing cache to '/nonexistent/dir/qdp.cache'"));
 }
 
 TEST(TimingCache, CombineAndClear) {

@@ -192,6 +192,23 @@ constexpr int kPerWord = sizeof(T) < 4 ? static_cast<int>(4 / sizeof(T)) : 1;
 // bandwidth on an H100 for 4-byte types (32 reaches about 75% of it).
 constexpr int kTileEdge = 64;
 
+// The kTileEdge-square tiles of `batch` [rows, cols] matrices, numbered matrix by matrix, row of
+// tiles by row of tiles: tile t's matrix and first row and column.
+struct TileGrid {
+  struct Tile {
+    int64_t matrix, row0, col0;
+  };
+  int64_t col_tiles, per_matrix, tiles;
+  __device__ TileGrid(int64_t batch, int64_t rows, int64_t cols)
+      : col_tiles((cols + kTileEdge - 1) / kTileEdge),
+        per_matrix((rows + kTileEdge - 1) / kTileEdge * col_tiles),
+        tiles(batch * per_matrix) {}
+  __device__ Tile tile(int64_t t) const {
+    int64_t const in_matrix = t % per_matrix;
+    return {t / per_matrix, in_matrix / col_tiles * kTileEdge, in_matrix % col_tiles * kTileEdge};
+  }
+};
+
 // Square tiles go through shared memory so that both the global reads and the global writes
 // are coalesced. Each tile row is padded by a 4-byte word (an element, for 8-byte types): the
 // odd pitch puts the lanes of a warp reading down a tile column on distinct banks.
@@ -201,14 +218,10 @@ __global__ void __launch_bounds__(kThreads)
                      int64_t rows, int64_t cols) {
   constexpr int kEdge = kTileEdge, kWarps = kThreads / 32;
   __shared__ To tile[kEdge][kEdge + kPerWord<To>];
-  int64_t const row_tiles = (rows + kEdge - 1) / kEdge;
-  int64_t const col_tiles = (cols + kEdge - 1) / kEdge;
-  int64_t const tiles_per_matrix = row_tiles * col_tiles;
+  TileGrid const grid(batch, rows, cols);
   int const lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
-  for (int64_t t = blockIdx.x; t < batch * tiles_per_matrix; t += gridDim.x) {
-    int64_t const matrix = t / tiles_per_matrix;
-    int64_t const row0 = t % tiles_per_matrix / col_tiles * kEdge;
-    int64_t const col0 = t % tiles_per_matrix % col_tiles * kEdge;
+  for (int64_t t = blockIdx.x; t < grid.tiles; t += gridDim.x) {
+    auto const [matrix, row0, col0] = grid.tile(t);
     From const* in = src + matrix * rows * cols;
     To* out = dst + matrix * rows * cols;
     // A warp reads consecutive elements of one input row...
@@ -269,14 +282,10 @@ __global__ void __launch_bounds__(kThreads)
   using Word = typename Pair::type;
   constexpr int kEdge = kTileEdge, kWarps = kThreads / 32, kHalf = kEdge / 2;
   __shared__ Word tile[kEdge][kHalf + 1];
-  int64_t const row_tiles = (rows + kEdge - 1) / kEdge;
-  int64_t const col_tiles = (cols + kEdge - 1) / kEdge;
-  int64_t const tiles_per_matrix = row_tiles * col_tiles;
+  TileGrid const grid(batch, rows, cols);
   int const lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
-  for (int64_t t = blockIdx.x; t < batch * tiles_per_matrix; t += gridDim.x) {
-    int64_t const matrix = t / tiles_per_matrix;
-    int64_t const row0 = t % tiles_per_matrix / col_tiles * kEdge;
-    int64_t const col0 = t % tiles_per_matrix % col_tiles * kEdge;
+  for (int64_t t = blockIdx.x; t < grid.tiles; t += gridDim.x) {
+    auto const [matrix, row0, col0] = grid.tile(t);
     T const* in = src + matrix * rows * cols;
     T* out = dst + matrix * rows * cols;
     if (row0 + kEdge <= rows && col0 + kEdge <= cols) {
