@@ -1,9 +1,11 @@
-// fuzz_engine_run: engine files edited on purpose. A custom mutator edits the payload (libFuzzer's
-// byte mutations, or FlatBuffers-aware ones: an aligned 32- or 64-bit word, where FlatBuffers
-// keeps its scalars, offsets and vector lengths, set to a boundary value or moved by a little),
-// then rewrites the header as this qdp writes it and recomputes the checksum. Whatever loads is
-// run once on the CPU with inputs of one of its profile's shapes (min, opt or max, chosen by the
-// checksum), and its outputs are checked against the engine's own description.
+// fuzz_engine_run: engine files edited on purpose. The harness rewrites each input's header as
+// this qdp writes it (magic, versions, CPU, payload size) and recomputes the checksum, so every
+// edit of the payload reaches the loader's checks; a custom mutator edits the payload with
+// libFuzzer's byte mutations or FlatBuffers-aware ones (an aligned 32- or 64-bit word, where
+// FlatBuffers keeps its scalars, offsets and vector lengths, set to a boundary value or moved by
+// a little). Whatever loads is run once on the CPU with inputs of one of its profile's shapes
+// (min, opt or max, chosen by the checksum), and its outputs are checked against the
+// engine's own description.
 //
 // This is the hostile-file case: the checksum is no defence, only the loader's checks are.
 #include <algorithm>
@@ -21,14 +23,17 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size) {
+  if (size <= ef::kHeaderSize) return 0;
+  auto bytes = qdp_fuzz::bytes_of(data, size);
+  std::vector<std::byte> file(bytes.begin(), bytes.end());
+  qdp_fuzz::fix_header(file);
   std::optional<qdp::Engine> engine;
   try {
-    engine.emplace(qdp::Engine::deserialize(qdp_fuzz::bytes_of(data, size), "fuzz.qdp"));
+    engine.emplace(qdp::Engine::deserialize(file, "fuzz.qdp"));
   } catch (qdp::Error const&) {
     return 0;
   }
-  int which = size > ef::kChecksumOffset ? data[ef::kChecksumOffset] % 3 : 1;
-  (void)qdp_fuzz::run_once(*engine, which);
+  (void)qdp_fuzz::run_once(*engine, std::to_integer<int>(file[ef::kChecksumOffset]) % 3);
   return 0;
 }
 
@@ -40,8 +45,9 @@ namespace {
 // T is unsigned: steps wrap.
 template <class T>
 T boundary_or_step(T old, std::minstd_rand& rng) {
-  static constexpr int64_t boundaries[] = {0,  1,  2,  3,  4,     7,      8,       16,         -1,
-                                           -2, 64, 255, 256, 4096, 65535, 1 << 20, 0x7fffffff, -0x7fffffff - 1};
+  static constexpr int64_t boundaries[] = {0,   1,    2,     3,       4,          7,
+                                           8,   16,   -1,    -2,      64,         255,
+                                           256, 4096, 65535, 1 << 20, 0x7fffffff, -0x7fffffff - 1};
   switch (rng() % 4) {
     case 0:
       return static_cast<T>(old + 1);
@@ -77,20 +83,17 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   uint8_t* payload = data + ef::kHeaderSize;
   size_t payload_size = size - ef::kHeaderSize;
   switch (rng() % 8) {
-    case 0:  // anything, header included; only the checksum is put right
-      size = LLVMFuzzerMutate(data, size, max_size);
-      qdp_fuzz::reseal({reinterpret_cast<std::byte*>(data), size});
-      return size;
+    case 0:
     case 1:
-    case 2:
       edit_word<uint32_t>(payload, payload_size, rng);
       break;
-    case 3:
+    case 2:
       edit_word<uint64_t>(payload, payload_size, rng);
       break;
     default:
       payload_size = LLVMFuzzerMutate(payload, payload_size, max_size - ef::kHeaderSize);
   }
+  // The header as the harness will make it, so that the corpus holds loadable files.
   size = ef::kHeaderSize + payload_size;
   qdp_fuzz::fix_header({reinterpret_cast<std::byte*>(data), size});
   return size;

@@ -126,8 +126,7 @@ void fix_header(std::span<std::byte> file) {
   reseal(file);
 }
 
-std::optional<std::map<std::string, qdp::Array>> inputs_for(qdp::Engine const& engine,
-                                                            int which) {
+std::optional<std::map<std::string, qdp::Array>> inputs_for(qdp::Engine const& engine, int which) {
   std::map<std::string, qdp::Array> inputs;
   size_t total = 0;
   for (qdp::IOInfo const& io : engine.io()) {
@@ -171,8 +170,9 @@ std::optional<std::map<std::string, qdp::Array>> run_once(qdp::Engine const& eng
     auto it = out.find(io.name);
     if (it == out.end()) finding("the run returned no output '" + io.name + "'");
     if (it->second.dtype() != io.dtype)
-      finding("output '" + io.name + "' came back as " + std::string(qdp::name(it->second.dtype())) +
-              ", not " + std::string(qdp::name(io.dtype)));
+      finding("output '" + io.name + "' came back as " +
+              std::string(qdp::name(it->second.dtype())) + ", not " +
+              std::string(qdp::name(io.dtype)));
     if (it->second.bytes() > io.max_bytes)
       finding("output '" + io.name + "' came back with " + std::to_string(it->second.bytes()) +
               " bytes, above its max_bytes " + std::to_string(io.max_bytes));

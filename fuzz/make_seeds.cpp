@@ -48,9 +48,9 @@ Engine circ_pad_engine() {  // a dynamic profile, two tactics
   Network net;
   auto x = net.add_input("x", DataType::FP32, {-1, 2, 4, 4});
   net.set_profile("x", Dims{1, 2, 4, 4}, Dims{2, 2, 4, 4}, Dims{3, 2, 4, 4});
-  net.mark_output(
-      net.add_plugin("sample::circ_pad_plugin", {x}, {{"pads", std::vector<int32_t>{1, 1, 2, 0}}})[0],
-      "y");
+  net.mark_output(net.add_plugin("sample::circ_pad_plugin", {x},
+                                 {{"pads", std::vector<int32_t>{1, 1, 2, 0}}})[0],
+                  "y");
   return build_engine(net, {});
 }
 
@@ -92,7 +92,8 @@ Engine mixed_engine() {  // standard operators with weights, a reformat into FP1
 
 void write(fs::path const& path, std::vector<std::byte> const& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<char const*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<char const*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
   std::printf("make_seeds: wrote %s (%zu bytes)\n", path.c_str(), bytes.size());
 }
@@ -113,7 +114,8 @@ int main(int argc, char** argv) {
         {"non_zero", non_zero_engine}, {"circ_pad", circ_pad_engine},
         {"values", values_engine},     {"mixed", mixed_engine},
     };
-    for (auto const& [name, make] : engines) write(out / (std::string(name) + ".qdp"), make().serialize());
+    for (auto const& [name, make] : engines)
+      write(out / (std::string(name) + ".qdp"), make().serialize());
     if (argc == 3) {
       std::vector<fs::path> models;
       for (auto const& entry : fs::directory_iterator(argv[2]))

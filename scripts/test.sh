@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, and runs every test: CTest, then pytest over the Python
-# module in the build tree. GPU tests skip, visibly, where no GPU is present.
+# module in the build tree, then the sanitizer and fuzzing job (scripts/sanitize.sh). GPU tests
+# skip, visibly, where no GPU is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,4 +24,18 @@ if ((status == 5)); then
   echo "test.sh: pytest collected no tests in tests/python" >&2
   exit 1
 fi
-exit $status
+if ((status != 0)); then
+  exit $status
+fi
+
+# The hardening job: a clang build with ASan + UBSan and warnings as errors (CPU tests, CLI
+# tests, fuzz regressions), then each fuzz target for a minute. QDP_SKIP_SANITIZE=1 leaves it out.
+if [[ ${QDP_SKIP_SANITIZE:-0} != 1 ]]; then
+  bash scripts/sanitize.sh
+fi
+
+# ThreadSanitizer over the thread-safety tests (g++, CPU only; scripts/tsan.sh says why
+# OMP_NUM_THREADS=1). QDP_SKIP_TSAN=1 leaves it out.
+if [[ ${QDP_SKIP_TSAN:-0} != 1 ]]; then
+  bash scripts/tsan.sh build-tsan
+fi

@@ -66,18 +66,23 @@ using Outputs = std::span<const TensorDesc>;
 // QDP_ATTRS(Struct, field...) makes a plain struct a plugin's attributes: names, types and
 // defaults (the struct's own) come from the declaration.
 namespace detail {
+// A field of an attribute struct. Its type is checked once, by QDP_ATTRS's static_assert (see
+// fields_have_attribute_types): an assertion in here would make clang give up on the struct and
+// report a second error about its use.
 template <class S, class T>
 struct Field {
-  static_assert(
-      AttributeType<T>,
-      "qdp: this attribute type is not supported. Use int32_t, int64_t, float, double, bool, "
-      "std::string, qdp::Bytes, or std::vector of int8_t, int16_t, int32_t, int64_t, "
-      "qdp::half, float, double or bool.");
   using type = T;
   using Member = T S::*;  // an alias: nvcc's host pass warns about `T S::*member`
   std::string_view name;
   Member member;
 };
+template <class S>
+constexpr bool fields_have_attribute_types() {
+  using Fields = decltype(qdp_attr_fields(static_cast<S const*>(nullptr)));
+  return []<class... F>(std::tuple<F...>*) {
+    return (AttributeType<typename F::type> && ...);
+  }(static_cast<Fields*>(nullptr));
+}
 template <class S, class T>
 Field(std::string_view, T S::*) -> Field<S, T>;
 }  // namespace detail
@@ -103,14 +108,19 @@ Field(std::string_view, T S::*) -> Field<S, T>;
 #define QDP_DETAIL_FIELDS_STEP(S, f, ...) \
   QDP_DETAIL_FIELD(S, f) __VA_OPT__(, QDP_DETAIL_FIELDS_AGAIN QDP_DETAIL_PARENS(S, __VA_ARGS__))
 #define QDP_DETAIL_FIELDS_AGAIN() QDP_DETAIL_FIELDS_STEP
-#define QDP_ATTRS(S, ...)                                                 \
-  static_assert(__VA_OPT__(true ||) false,                                \
-                "qdp: QDP_ATTRS(" #S                                      \
-                ", ...) lists the struct's fields: name at least one (a " \
-                "plugin without attributes needs no QDP_ATTRS)");         \
-  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                \
-    return std::make_tuple(QDP_DETAIL_FIELDS(S, __VA_ARGS__));            \
-  }
+#define QDP_ATTRS(S, ...)                                                  \
+  static_assert(__VA_OPT__(true ||) false,                                 \
+                "qdp: QDP_ATTRS(" #S                                       \
+                ", ...) lists the struct's fields: name at least one (a "  \
+                "plugin without attributes needs no QDP_ATTRS)");          \
+  [[maybe_unused]] inline auto qdp_attr_fields(S const*) {                 \
+    return std::make_tuple(QDP_DETAIL_FIELDS(S, __VA_ARGS__));             \
+  }                                                                        \
+  static_assert(::qdp::detail::fields_have_attribute_types<S>(),           \
+                "qdp: this attribute type is not supported. Use int32_t, " \
+                "int64_t, float, double, bool, std::string, qdp::Bytes, "  \
+                "or std::vector of int8_t, int16_t, int32_t, int64_t, "    \
+                "qdp::half, float, double or bool.")
 
 template <class S>
 concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) {
@@ -118,14 +128,11 @@ concept AttrStruct = std::is_default_constructible_v<S> && requires(S const* s) 
 };
 
 namespace detail {
-// Whether every field of S has a supported type; when not, Field's static_assert has said so and
-// nothing else is instantiated (one error, not a cascade).
+// Whether every field of S has a supported type; when not, QDP_ATTRS's static_assert has said so
+// and nothing else is instantiated (one error, not a cascade).
 template <AttrStruct S>
 constexpr bool fields_supported() {
-  using Fields = decltype(qdp_attr_fields(static_cast<S const*>(nullptr)));
-  return []<class... F>(std::tuple<F...>*) {
-    return (AttributeType<typename F::type> && ...);
-  }(static_cast<Fields*>(nullptr));
+  return fields_have_attribute_types<S>();
 }
 
 template <AttrStruct S>

@@ -7,7 +7,7 @@
 namespace qdp::detail {
 namespace {
 
-constexpr int64_t kAlignment = 256;
+constexpr int64_t kAlignment = kArenaAlignment;
 
 int64_t align_up(int64_t n) {
   return (n + kAlignment - 1) / kAlignment * kAlignment;

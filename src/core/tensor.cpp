@@ -3,20 +3,29 @@
 
 namespace qdp {
 
+namespace {
+int64_t stride_product(Dims const& shape, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r))
+    fail("shape {} has strides beyond what a 64-bit count holds", to_string(shape));
+  return r;
+}
+}  // namespace
+
 Dims dense_strides(Dims const& shape, TensorFormat format) {
   Dims strides = shape;
   if (format == TensorFormat::HWC && shape.rank() == 4) {
     int64_t c = shape[1], h = shape[2], w = shape[3];
-    strides[0] = h * w * c;
+    strides[0] = stride_product(shape, h, stride_product(shape, w, c));
     strides[1] = 1;
-    strides[2] = w * c;
+    strides[2] = stride_product(shape, w, c);
     strides[3] = c;
     return strides;
   }
   int64_t s = 1;
   for (int i = shape.rank() - 1; i >= 0; --i) {
     strides[i] = s;
-    s *= shape[i];
+    if (i > 0) s = stride_product(shape, s, shape[i]);
   }
   return strides;
 }

@@ -77,6 +77,8 @@ class Rederiver {
     switch (step.kind) {
       case PlanStep::Kind::Reformat: {
         // A conversion or a copy: the same tensor for its readers, in another type or format.
+        if (step.inputs.size() != 1 || step.outputs.size() != 1 || step.inputs[0] < 0)
+          bad(s, "a reformat takes one tensor and writes one");
         PlanTensor const& in = plan_.tensors[static_cast<size_t>(step.inputs[0])];
         PlanTensor const& out = plan_.tensors[static_cast<size_t>(step.outputs[0])];
         if (!same_shape(in.shape, out.shape))
@@ -87,6 +89,8 @@ class Rederiver {
         return;
       }
       case PlanStep::Kind::Values: {
+        if (step.outputs.size() != 1 || step.input_values.empty() || !step.input_values[0])
+          bad(s, "a values step writes one tensor from one stored value");
         PlanTensor const& out = plan_.tensors[static_cast<size_t>(step.outputs[0])];
         Natural n{TensorDesc(out.dtype, out.shape)};
         n.desc.value = step.input_values[0]->elements;

@@ -13,6 +13,11 @@
 
 namespace qdp::detail {
 
+// Arena slices (activations, workspaces) start at multiples of this many bytes: the memory
+// planner places them so, and the engine loader refuses other offsets (a misaligned one would
+// make every typed access of its tensor undefined).
+inline constexpr int64_t kArenaAlignment = 256;
+
 struct PlanTensor {
   enum class Storage : uint8_t { Input, Output, Activation, Constant };
   std::string name;

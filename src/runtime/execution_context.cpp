@@ -354,7 +354,10 @@ class ContextState {
       if (a < 0) continue;
       Tensor& in = st.inputs[static_cast<size_t>(a)];
       Tensor const& out = st.outputs[o];
-      if (in.data != out.data) {
+      // An input larger than its view at these shapes (a Reshape of a dynamic input to a static
+      // shape, run at another batch) is not copied: the impl sees both buffers as they are, each
+      // with its own shape, and reports the mismatch itself.
+      if (in.data != out.data && in.bytes() <= out.bytes()) {
         backend_.copy(out.data, in.data, in.bytes(), stream);
         redirected.emplace_back(static_cast<size_t>(a), in.data);
         in.data = out.data;

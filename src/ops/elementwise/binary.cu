@@ -11,21 +11,21 @@ struct AddOp {
   static constexpr char const* name = "Add";
   template <class T>
   QDP_HD T operator()(T a, T b) const {
-    return static_cast<T>(a + b);
+    return wrapping_add(a, b);
   }
 };
 struct SubOp {
   static constexpr char const* name = "Sub";
   template <class T>
   QDP_HD T operator()(T a, T b) const {
-    return static_cast<T>(a - b);
+    return wrapping_sub(a, b);
   }
 };
 struct MulOp {
   static constexpr char const* name = "Mul";
   template <class T>
   QDP_HD T operator()(T a, T b) const {
-    return static_cast<T>(a * b);
+    return wrapping_mul(a, b);
   }
 };
 struct DivOp {
@@ -205,9 +205,9 @@ struct PowApply {
     auto x = Num<T>::load(a[off[0]]);
     auto e = Num<E>::load(b[off[1]]);
     if constexpr (std::is_integral_v<Acc<T>>) {
-      // Integer base: numpy's power in double, truncated back (exact for the values ints hold).
-      y[i] =
-          static_cast<T>(static_cast<int64_t>(pow(static_cast<double>(x), static_cast<double>(e))));
+      // Integer base: numpy's power in double, truncated back (exact for the values ints hold;
+      // beyond int64, saturated by convert instead of undefined).
+      y[i] = convert<T>(pow(static_cast<double>(x), static_cast<double>(e)));
     } else {
       y[i] = Num<T>::store(powf(x, static_cast<float>(e)));
     }

@@ -66,18 +66,61 @@ struct Num<__nv_bfloat16> {
 template <class T>
 using Acc = typename Num<T>::acc;
 
+// Integer +, -, * and negation wrap around (two's complement), as numpy's do: signed overflow is
+// undefined in C++, and a model's data must not make it so. Other types as they are.
+template <class T>
+constexpr bool kWraps = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <class T>
+QDP_HD T wrapping_add(T a, T b) {
+  if constexpr (kWraps<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) +
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return static_cast<T>(a + b);
+}
+template <class T>
+QDP_HD T wrapping_sub(T a, T b) {
+  if constexpr (kWraps<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) -
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return static_cast<T>(a - b);
+}
+template <class T>
+QDP_HD T wrapping_mul(T a, T b) {
+  if constexpr (kWraps<T>)
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) *
+                          static_cast<std::make_unsigned_t<T>>(b));
+  else
+    return static_cast<T>(a * b);
+}
+template <class T>
+QDP_HD T wrapping_neg(T a) {
+  if constexpr (kWraps<T>)
+    return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(a));
+  else
+    return static_cast<T>(-a);
+}
+
 // Converts a compute value of one type to an element of another (Cast, Pow's result): through
 // float for 16-bit floats, through int64 for float -> narrow integers (numpy's truncation).
+// A float outside int64's range saturates and NaN gives 0: C++ leaves both undefined.
 QDP_HD_ANY
 template <class To, class From>
 QDP_HD To convert(From v) {
   using A = Acc<To>;
-  if constexpr (std::is_same_v<A, bool>)
+  if constexpr (std::is_same_v<A, bool>) {
     return Num<To>::store(v != From(0));
-  else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<A> && sizeof(A) < 8)
-    return Num<To>::store(static_cast<A>(static_cast<int64_t>(v)));
-  else
+  } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<A>) {
+    constexpr From two_63 = From(9223372036854775808.0);  // exact in float and double
+    int64_t i = v != v        ? 0
+                : v >= two_63 ? INT64_MAX
+                : v < -two_63 ? INT64_MIN
+                              : static_cast<int64_t>(v);
+    return Num<To>::store(static_cast<A>(i));
+  } else {
     return Num<To>::store(static_cast<A>(v));
+  }
 }
 
 // Calls f.template operator()<T>() with the element type of `t`; Half and BF16 name the 16-bit

@@ -113,7 +113,7 @@ QDP_HD T reduce_one(T const* x, ReducePlan const& p, int64_t o) {
     if constexpr (K == Kind::Max)
       acc = v > acc ? v : acc;
     else
-      acc = static_cast<A>(acc + v);
+      acc = wrapping_add(acc, v);
   }
   if constexpr (K == Kind::Mean) {
     if constexpr (std::is_floating_point_v<A>)

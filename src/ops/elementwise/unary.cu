@@ -39,14 +39,14 @@ struct NegOp {
   static constexpr char const* name = "Neg";
   template <class T>
   QDP_HD T operator()(T x) const {
-    return static_cast<T>(-x);
+    return wrapping_neg(x);
   }
 };
 struct AbsOp {
   static constexpr char const* name = "Abs";
   template <class T>
   QDP_HD T operator()(T x) const {
-    return x < T(0) ? static_cast<T>(-x) : x;
+    return x < T(0) ? wrapping_neg(x) : x;  // Abs(INT_MIN) is INT_MIN, as in numpy
   }
 };
 struct NotOp {

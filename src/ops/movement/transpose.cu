@@ -16,6 +16,7 @@
 //    3.6 TB/s for a plain copy. Next step if it matters: pack pairs of 16-bit (quads of 8-bit)
 //    elements per lane so that each warp request moves 128 bytes;
 //  - otherwise (a short axis, where tiles would be mostly empty): one thread per output element.
+#include <limits>
 #include <numeric>
 #include <qdp/plugin.hpp>
 
@@ -393,8 +394,10 @@ struct SpaceToDepthAttrs {
 QDP_ATTRS(SpaceToDepthAttrs, blocksize);
 
 void check_block_op(std::string_view op, TensorDesc const& x, int64_t blocksize) {
-  if (blocksize <= 0)
-    fail("{}: attribute 'blocksize' is {}; it must be a positive integer", op, blocksize);
+  // At most 2^31 - 1, so that blocksize * blocksize (the channels one block takes) fits.
+  if (blocksize <= 0 || blocksize > std::numeric_limits<int32_t>::max())
+    fail("{}: attribute 'blocksize' is {}; it must be a positive integer, at most 2147483647", op,
+         blocksize);
   if (x.rank() != 4) fail("{}: the input must have rank 4 (N, C, H, W), not {}", op, x.rank());
 }
 // A run-time extent that must be a multiple of `of`.

@@ -88,6 +88,7 @@ SlicePlan slice_plan(int rank, std::vector<ShapeExpr> const& starts,
   if (axes.size() != starts.size() || steps.size() != starts.size())
     fail("Slice: starts, ends, axes and steps need the same length ({}, {}, {}, {})", starts.size(),
          ends.size(), axes.size(), steps.size());
+  if (rank == 0 && !axes.empty()) fail("Slice: the data is a scalar; it has no axis to slice");
   SlicePlan p;
   std::vector<bool> seen(static_cast<size_t>(rank), false);
   for (size_t i = 0; i < axes.size(); ++i) {
