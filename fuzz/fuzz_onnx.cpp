@@ -118,11 +118,12 @@ void collect(Message* m, std::vector<Site>& scalars, std::vector<Site>& repeated
 template <class T>
 T integer(T old, std::minstd_rand& rng) {
   static constexpr int64_t values[] = {0, 1, 2, 3, 4, -1, -2, 7, 8, 13, 17, 27, 64, 1000};
+  using U = std::make_unsigned_t<T>;  // steps wrap
   switch (rng() % 6) {
     case 0:
-      return static_cast<T>(old + 1);
+      return static_cast<T>(static_cast<U>(old) + 1u);
     case 1:
-      return static_cast<T>(old - 1);
+      return static_cast<T>(static_cast<U>(old) - 1u);
     case 2:
       return rng() % 2 ? std::numeric_limits<T>::max() : std::numeric_limits<T>::min();
     default:

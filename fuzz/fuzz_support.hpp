@@ -16,8 +16,9 @@
 namespace qdp_fuzz {
 
 // The harnesses refuse to run what would need more memory than this (the file is legitimate, but
-// fuzzing it would spend its time in memset): inputs, outputs and the activation arena each.
-inline constexpr size_t kMaxRunBytes = size_t{16} << 20;
+// fuzzing it would spend its time moving megabytes under ASan, at a few runs a second): inputs,
+// outputs and the activation arena each.
+inline constexpr size_t kMaxRunBytes = size_t{2} << 20;
 
 // Registers every sample plugin in its full form (as libqdp_sample_plugins.so does) and loads
 // the standard operators (libqdp_ops.so), once per process.

@@ -61,7 +61,7 @@ if ((fuzz_seconds > 0)); then
     stage "fuzzing $target for $fuzz_seconds s"
     # New inputs go to the first directory (kept between runs of this build folder); the seeds
     # are read only. -timeout: one input may take 25 s; -rss_limit_mb: 2.5 GiB.
-    "$fuzz/$target" -max_total_time="$fuzz_seconds" -timeout=25 -rss_limit_mb=2560 \
+    "$build_dir/bin/$target" -max_total_time="$fuzz_seconds" -timeout=25 -rss_limit_mb=2560 \
       -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
       "$corpus" "${seeds[@]}" 2>"$fuzz/$target.log" || {
       tail -n 80 "$fuzz/$target.log"
