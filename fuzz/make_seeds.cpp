@@ -12,6 +12,7 @@
 #include <qdp/onnx.hpp>
 
 #include "fuzz_support.hpp"
+#include "test_networks.hpp"
 
 namespace fs = std::filesystem;
 using namespace qdp;
@@ -55,24 +56,7 @@ Engine circ_pad_engine() {  // a dynamic profile, two tactics
 }
 
 Engine values_engine() {  // constants, shape inputs evaluated on the host, a Values step
-  Network net;
-  auto x = net.add_input("x", DataType::FP32, {-1, 4});
-  net.set_profile("x", Dims{1, 4}, Dims{2, 4}, Dims{4, 4});
-  auto ints = [&](std::string name, std::vector<int64_t> v, bool scalar = false) {
-    std::vector<int64_t> dims;
-    if (!scalar) dims.push_back(static_cast<int64_t>(v.size()));
-    return net.add_constant<int64_t>(std::move(name), dims, v);
-  };
-  std::vector<float> row{1, 2, 3, 4};
-  auto shape = net.add_plugin("onnx::Shape", {x})[0];
-  net.mark_output(
-      net.add_plugin("onnx::Expand", {net.add_constant<float>("c", {1, 4}, row), shape})[0], "e");
-  auto batch = net.add_plugin(
-      "onnx::Slice", {shape, ints("s", {0}), ints("en", {1}), ints("a", {0}), ints("st", {1})})[0];
-  auto b = net.add_plugin("onnx::Squeeze", {batch, ints("ax", {0})})[0];
-  net.mark_output(
-      net.add_plugin("onnx::Range", {ints("zero", {0}, true), b, ints("one", {1}, true)})[0], "r");
-  return build_engine(net, {});
+  return build_engine(qdp_test::values_network(), {});
 }
 
 Engine mixed_engine() {  // standard operators with weights, a reformat into FP16 and back

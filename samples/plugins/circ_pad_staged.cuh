@@ -154,7 +154,6 @@ __device__ void circ_pad_staged(T const* __restrict__ x, T* __restrict__ y,
       }
     }
     __syncthreads();
-    uint4 const* const stage_v = circ_pad_stage;
     // The task's output: elements [first, first + count) of y. Each thread's vectors are
     // `step` elements apart: its row and column advance by a precomputed quotient and remainder.
     unsigned long long const first = static_cast<unsigned long long>(r0) * out_width;
@@ -177,8 +176,8 @@ __device__ void circ_pad_staged(T const* __restrict__ x, T* __restrict__ y,
       if (col >= lead && col - lead + kLanes <= width) {
         unsigned const s = row * width + (col - lead), a = s / kLanes;
         unsigned const shift = (s - a * kLanes) * static_cast<unsigned>(sizeof(T));
-        uint4 out = stage_v[a];
-        if (shift != 0) out = circ_pad_bytes_from(out, stage_v[a + 1], shift);
+        uint4 out = circ_pad_stage[a];
+        if (shift != 0) out = circ_pad_bytes_from(out, circ_pad_stage[a + 1], shift);
         circ_pad_store16_streaming(y + first + head + v * kLanes, out);
       }
       row += step_rows, col += step_cols;

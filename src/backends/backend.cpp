@@ -2,6 +2,7 @@
 // backend by device.
 #include "backends/backend.hpp"
 
+#include <chrono>
 #include <qdp/device_buffer.hpp>
 #include <utility>
 

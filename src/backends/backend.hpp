@@ -3,7 +3,6 @@
 // and AOT kernels (compiling them at build time, loading and launching them at run time). The
 // builder, the engine and the runtime reach a device only through this. Internal to qdp: users
 // see Device, Stream and DeviceBuffer.
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <qdp/plugin_definition.hpp>

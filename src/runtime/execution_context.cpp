@@ -1,6 +1,5 @@
 // The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
-#include <chrono>
 #include <cstring>
 #include <limits>
 #include <qdp/device_buffer.hpp>

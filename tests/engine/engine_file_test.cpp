@@ -13,6 +13,7 @@
 
 #include "engine/engine_impl.hpp"
 #include "plugins/sample_plugins.hpp"
+#include "test_networks.hpp"
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -437,24 +438,8 @@ TEST(EngineFile, ResealedEditsLoadOrFailCleanly) {
 // The same with the standard operators' parts of a plan: constants, shape inputs evaluated on
 // the host, a Values step. Every edited byte either loads and runs or is a clean qdp::Error.
 TEST(EngineFile, ResealedEditsOfConstantsAndValuesLoadAndRunOrFailCleanly) {
-  Network net;
-  auto x = net.add_input("x", DataType::FP32, {-1, 4});
-  net.set_profile("x", Dims{1, 4}, Dims{2, 4}, Dims{4, 4});
-  auto ints = [&](std::string name, std::vector<int64_t> v, bool scalar = false) {
-    std::vector<int64_t> dims;
-    if (!scalar) dims.push_back(static_cast<int64_t>(v.size()));
-    return net.add_constant<int64_t>(std::move(name), dims, v);
-  };
-  std::vector<float> row{1, 2, 3, 4};
-  auto shape = net.add_plugin("onnx::Shape", {x})[0];
-  net.mark_output(
-      net.add_plugin("onnx::Expand", {net.add_constant<float>("c", {1, 4}, row), shape})[0], "e");
-  auto batch = net.add_plugin(
-      "onnx::Slice", {shape, ints("s", {0}), ints("en", {1}), ints("a", {0}), ints("st", {1})})[0];
-  auto b = net.add_plugin("onnx::Squeeze", {batch, ints("ax", {0})})[0];
-  net.mark_output(
-      net.add_plugin("onnx::Range", {ints("zero", {0}, true), b, ints("one", {1}, true)})[0], "r");
-  std::vector<std::byte> const file = build_engine(net, BuildConfig{}).serialize();
+  std::vector<std::byte> const file =
+      build_engine(qdp_test::values_network(), BuildConfig{}).serialize();
   Array input = Array::from<float>({3, 4}, std::vector<float>(12, 1.0f));
   int ran = 0, rejected = 0;
   for (size_t offset = ef::kHeaderSize; offset < file.size(); ++offset)

@@ -209,6 +209,34 @@ struct TileGrid {
   }
 };
 
+// One tile, element by element through shared memory `tile` (kTileEdge rows of kPitch elements),
+// converting each: a warp reads consecutive elements of one input row, then writes consecutive
+// elements of one output row, a column of the tile. Elements past the matrix are skipped.
+template <class From, class To, int kPitch>
+__device__ void transpose_tile_by_elements(From const* __restrict__ in, To* __restrict__ out,
+                                           To (*tile)[kPitch], int64_t rows, int64_t cols,
+                                           int64_t row0, int64_t col0) {
+  constexpr int kEdge = kTileEdge, kWarps = kThreads / 32;
+  int const lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+#pragma unroll
+  for (int r = warp; r < kEdge; r += kWarps) {
+#pragma unroll
+    for (int c = lane; c < kEdge; c += 32) {
+      if (row0 + r < rows && col0 + c < cols) {
+        tile[r][c] = convert<To>(in[(row0 + r) * cols + col0 + c]);
+      }
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int c = warp; c < kEdge; c += kWarps) {
+#pragma unroll
+    for (int r = lane; r < kEdge; r += 32) {
+      if (col0 + c < cols && row0 + r < rows) out[(col0 + c) * rows + row0 + r] = tile[r][c];
+    }
+  }
+}
+
 // Square tiles go through shared memory so that both the global reads and the global writes
 // are coalesced. Each tile row is padded by a 4-byte word (an element, for 8-byte types): the
 // odd pitch puts the lanes of a warp reading down a tile column on distinct banks.
@@ -216,33 +244,13 @@ template <class From, class To>
 __global__ void __launch_bounds__(kThreads)
     transpose_kernel(From const* __restrict__ src, To* __restrict__ dst, int64_t batch,
                      int64_t rows, int64_t cols) {
-  constexpr int kEdge = kTileEdge, kWarps = kThreads / 32;
+  constexpr int kEdge = kTileEdge;
   __shared__ To tile[kEdge][kEdge + kPerWord<To>];
   TileGrid const grid(batch, rows, cols);
-  int const lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
   for (int64_t t = blockIdx.x; t < grid.tiles; t += gridDim.x) {
     auto const [matrix, row0, col0] = grid.tile(t);
-    From const* in = src + matrix * rows * cols;
-    To* out = dst + matrix * rows * cols;
-    // A warp reads consecutive elements of one input row...
-#pragma unroll
-    for (int r = warp; r < kEdge; r += kWarps) {
-#pragma unroll
-      for (int c = lane; c < kEdge; c += 32) {
-        if (row0 + r < rows && col0 + c < cols) {
-          tile[r][c] = convert<To>(in[(row0 + r) * cols + col0 + c]);
-        }
-      }
-    }
-    __syncthreads();
-    // ...and writes consecutive elements of one output row, a column of the tile.
-#pragma unroll
-    for (int c = warp; c < kEdge; c += kWarps) {
-#pragma unroll
-      for (int r = lane; r < kEdge; r += 32) {
-        if (col0 + c < cols && row0 + r < rows) out[(col0 + c) * rows + row0 + r] = tile[r][c];
-      }
-    }
+    transpose_tile_by_elements(src + matrix * rows * cols, dst + matrix * rows * cols, tile, rows,
+                               cols, row0, col0);
     __syncthreads();  // the next tile reuses the shared memory
   }
 }
@@ -310,15 +318,8 @@ __global__ void __launch_bounds__(kThreads)
         out_words[(2 * c + 1) * (rows / 2) + lane] = hi;
       }
     } else {  // an edge tile: element by element through the same shared memory
-      auto* elements = reinterpret_cast<T(*)[2 * (kHalf + 1)]>(tile);
-      for (int r = warp; r < kEdge; r += kWarps)
-        for (int c = lane; c < kEdge; c += 32)
-          if (row0 + r < rows && col0 + c < cols) elements[r][c] = in[(row0 + r) * cols + col0 + c];
-      __syncthreads();
-      for (int c = warp; c < kEdge; c += kWarps)
-        for (int r = lane; r < kEdge; r += 32)
-          if (col0 + c < cols && row0 + r < rows)
-            out[(col0 + c) * rows + row0 + r] = elements[r][c];
+      transpose_tile_by_elements(in, out, reinterpret_cast<T(*)[2 * (kHalf + 1)]>(tile), rows, cols,
+                                 row0, col0);
     }
     __syncthreads();  // the next tile reuses the shared memory
   }
