@@ -28,5 +28,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/qdpConfig.cmake
 if(QDP_WITH_CUDA)
   set(QDP_PC_CFLAGS "-DQDP_WITH_CUDA=1")
 endif()
+# The .pc file finds the prefix from its own folder, so that an install with --prefix elsewhere
+# still points at its own headers and libraries.
+file(RELATIVE_PATH QDP_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/qdp.pc.in ${CMAKE_CURRENT_BINARY_DIR}/qdp.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/qdp.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

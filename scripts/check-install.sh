@@ -31,3 +31,14 @@ print("check-install: the out-of-tree plugin through the installed qdpexec match
 PY
 # pkg-config sees the package too.
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion qdp
+# ... and its flags link a program against every library, signed engines included.
+cat > "$work/pc_check.cpp" <<'CPP'
+#include <qdp/qdp.hpp>
+#include <qdp/signature.hpp>
+int main() { return qdp::generate_key_pair().public_key.bytes.size() == 32 ? 0 : 1; }
+CPP
+# shellcheck disable=SC2046 # pkg-config's words
+g++ "$work/pc_check.cpp" -o "$work/pc_check" $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs qdp) \
+  -Wl,-rpath,"$prefix/lib"
+"$work/pc_check"
+echo "check-install: a program built with pkg-config's flags for qdp runs"
