@@ -544,6 +544,13 @@ TEST(EngineFile, InconsistentPlansAreRejected) {
               HasSubstr("-byte arena"));
   EXPECT_THAT(error_for([](auto& p) { p.arena_bytes += int64_t{1} << 40; }),
               HasSubstr("an arena of 1099511"));
+  // An offset the planner never writes: typed accesses of the tensor would be misaligned.
+  EXPECT_THAT(error_for([](auto& p) {
+                for (auto& t : p.tensors)
+                  if (t.storage == detail::PlanTensor::Storage::Activation && t.capacity > 0)
+                    t.offset += 4;
+              }),
+              HasSubstr("in the arena is not a multiple of 256"));
   EXPECT_THAT(error_for([](auto& p) {
                 for (auto& io : p.io) io.max_bytes = 4;
               }),
