@@ -749,6 +749,7 @@ class Builder {
     t.shape = nt.desc.shape_expr;
     t.storage = PlanTensor::Storage::Constant;
     t.constant = static_cast<int>(plan_.constants.size());
+    if (type != nt.desc.dtype) t.converted_from = nt.desc.dtype;
     plan_.constants.push_back(std::move(data));
     return add_plan_tensor(std::move(t));
   }

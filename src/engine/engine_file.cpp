@@ -152,7 +152,8 @@ class PlanWriter {
     return fb::CreateTensor(fbb_, name, static_cast<fb::DataType>(t.dtype),
                             static_cast<fb::TensorFormat>(t.format), shape,
                             static_cast<fb::Storage>(t.storage), t.binding, t.offset, t.capacity,
-                            t.size_id, t.data_dependent, t.constant);
+                            t.size_id, t.data_dependent, t.constant, t.converted_from.has_value(),
+                            static_cast<fb::DataType>(t.converted_from.value_or(DataType::FP32)));
   }
 
   fbs::Offset<fb::Kernel> write(PlanKernel const& k) {
@@ -472,6 +473,9 @@ class PlanReader {
     t.size_id = p.size_id();
     t.data_dependent = p.data_dependent();
     t.constant = p.constant();
+    if (p.converted())
+      t.converted_from = enum_value<DataType>(p.converted_from(), fb::DataType::MAX, where,
+                                              "converted-from data type");
     return t;
   }
 
@@ -661,6 +665,8 @@ class PlanChecker {
     // The runtime reads a size value as an int32 or int64 scalar.
     if (pt.size_id >= 0 && pt.dtype != DataType::INT32 && pt.dtype != DataType::INT64)
       bad(where, "a size tensor of type {}", name(pt.dtype));
+    if (pt.converted_from && pt.storage != PlanTensor::Storage::Constant)
+      bad(where, "converted at build time, but it is not a constant");
     if (pt.storage == PlanTensor::Storage::Constant) {
       in_range(pt.constant, 0, plan_.constants.size(), where, "constant");
       uint64_t numel = 1;

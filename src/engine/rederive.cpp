@@ -46,7 +46,10 @@ class Rederiver {
       if (pt.storage == PlanTensor::Storage::Input) {
         natural_[t] = Natural{TensorDesc(pt.dtype, pt.shape)};
       } else if (pt.storage == PlanTensor::Storage::Constant) {
-        Natural n{TensorDesc(pt.dtype, pt.shape)};
+        // A constant converted at build time was of the network's type for the descs (its
+        // values, where it has any, are the converted ones: the builder converts integers only
+        // where a plugin demands it, as it does at build time).
+        Natural n{TensorDesc(pt.converted_from.value_or(pt.dtype), pt.shape)};
         n.desc.value =
             value_of(pt.dtype, pt.shape, *plan_.constants[static_cast<size_t>(pt.constant)]);
         natural_[t] = std::move(n);

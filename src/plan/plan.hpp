@@ -32,6 +32,9 @@ struct PlanTensor {
   int size_id = -1;             // a size tensor: the id of its value
   bool data_dependent = false;  // the shape uses a size value
   int constant = -1;            // Constant: its bytes, EnginePlan::constants[constant]
+  // Constant: the network's type where the builder converted it (to dtype) for its reader; the
+  // type the layers' descs saw, which loading re-derives with.
+  std::optional<DataType> converted_from;
 };
 
 // Values known as shape expressions: what a step's shape input receives (evaluated on the host

@@ -773,6 +773,24 @@ TEST(EngineFileRederive, TensorsInAnOutputsBufferFitItAtTheRunsShapes) {
 
 // Engines as the builder makes them load as before: user plugins, standard operators with
 // constants, shape inputs and Values steps, data-dependent shapes, in-place outputs, reformats.
+// A constant the builder converts for its reader (FP32 -> FP16 for test::fp16_only) is, for the
+// re-derivation, of the network's type: the FP32 reader downstream of the reformat agrees (a
+// fuzz_onnx finding: the loader took the stored FP16 type and refused the engine).
+TEST(EngineFileRederive, ConstantConvertedAtBuildTimeKeepsItsNetworkType) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3});
+  std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  auto c = net.add_constant<float>("c", {2, 3}, values);
+  auto plus_one = net.add_plugin("test::fp16_only", {c})[0];
+  net.mark_output(net.add_plugin("test::sum2", {plus_one, x})[0], "y");
+  Engine built = build_engine(net, {});
+  Engine loaded = Engine::deserialize(built.serialize());
+  Array in = test_plugins::iota_array({2, 3});
+  auto out = Runner(loaded).infer({{"x", in}});
+  expect_same_outputs(Runner(built).infer({{"x", in}}), out);
+  EXPECT_EQ(out.at("y").data<float>()[5], (6.0f + 1.0f) + 6.0f);  // c + 1 + x
+}
+
 TEST(EngineFileRederive, BuiltEnginesStillLoadAndRun) {
   Engine mixed = mixed_engine();
   expect_same_outputs(Runner(mixed).infer(mixed_inputs()),
