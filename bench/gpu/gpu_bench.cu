@@ -23,6 +23,7 @@ struct AddOne {  // the bare kernel's operation, as the add plugin's
 };
 
 using qdp::bench::Event;
+using qdp::bench::median_latency_ms;
 using qdp::bench::median_ms;
 using qdp::bench::StreamHolder;
 
@@ -111,8 +112,8 @@ void overheads() {
   std::printf("metric,host_overhead_per_node,%.3f,us\n", engine_us - bare_us);
   // Graph replay of the same engine: device time per replay.
   ctx->capture_graph({stream.s});
-  double graph_ms = median_ms(stream.s, [&] { ctx->launch_graph({stream.s}); });
-  double plain_ms = median_ms(stream.s, [&] { ctx->enqueue({stream.s}); });
+  double graph_ms = median_latency_ms(stream.s, [&] { ctx->launch_graph({stream.s}); });
+  double plain_ms = median_latency_ms(stream.s, [&] { ctx->enqueue({stream.s}); });
   double graph_host = host_us([&] { ctx->launch_graph({stream.s}); });
   std::printf("metric,graph_replay_device_us,%.3f,us\n", graph_ms * 1000);
   std::printf("metric,enqueue_device_us,%.3f,us\n", plain_ms * 1000);

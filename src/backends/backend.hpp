@@ -3,6 +3,7 @@
 // and AOT kernels (compiling them at build time, loading and launching them at run time). The
 // builder, the engine and the runtime reach a device only through this. Internal to qdp: users
 // see Device, Stream and DeviceBuffer.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <qdp/plugin_definition.hpp>
@@ -52,6 +53,16 @@ class QDP_API Backend {
   // A small host-to-device copy ordered on `stream`; `src` may be reused once this returns.
   virtual void write_from_host(void* dst, void const* src, size_t bytes, Stream) {
     copy_from_host(dst, src, bytes);
+  }
+  // Reads `bytes` of this backend's memory once the work enqueued on `stream` before it is done;
+  // returns when `dst` holds them (one wait for the stream: a data-dependent extent's read-back).
+  // `dst` from allocate_host_staging makes it a direct copy (pinned memory on CUDA).
+  virtual void read_to_host(void* dst, void const* src, size_t bytes, Stream stream) {
+    synchronize(stream);
+    copy_to_host(dst, src, bytes);
+  }
+  virtual std::shared_ptr<std::byte[]> allocate_host_staging(size_t bytes) {
+    return std::shared_ptr<std::byte[]>(new std::byte[std::max<size_t>(bytes, 1)]());
   }
   // `n` zeroed fault records in host memory this backend's kernels can write (mapped, on CUDA).
   virtual std::shared_ptr<DeviceFault[]> allocate_faults(size_t n) {

@@ -39,6 +39,7 @@ class ContextState {
       arena_ = DeviceBuffer(plan_.device, static_cast<size_t>(plan_.arena_bytes), backend_.index());
     step_tensors_.resize(plan_.steps.size());
     faults_ = backend_.allocate_faults(plan_.steps.size());
+    if (!plan_.sizes.empty()) size_staging_ = backend_.allocate_host_staging(sizeof(int64_t));
   }
 
   void check_faults() {
@@ -457,14 +458,15 @@ class ContextState {
   }
 
   void read_size(PlanStep const& step, PlanTensor const& pt, Tensor const& t, Stream stream) {
-    backend_.synchronize(stream);
+    size_t const bytes = pt.dtype == DataType::INT32 ? sizeof(int32_t) : sizeof(int64_t);
+    backend_.read_to_host(size_staging_.get(), t.data, bytes, stream);
     int64_t value = 0;
     if (pt.dtype == DataType::INT32) {
       int32_t v = 0;
-      backend_.copy_to_host(&v, t.data, sizeof v);
+      std::memcpy(&v, size_staging_.get(), sizeof v);
       value = v;
     } else {
-      backend_.copy_to_host(&value, t.data, sizeof value);
+      std::memcpy(&value, size_staging_.get(), sizeof value);
     }
     int64_t upper = plan_.sizes[static_cast<size_t>(pt.size_id)].upper_bound.eval(env());
     if (value < 0 || value > upper)
@@ -500,8 +502,9 @@ class ContextState {
   std::vector<DeviceBuffer> staging_;         // where those outputs are written during the run
   std::vector<int64_t> sizes_;
   DeviceBuffer arena_;
-  std::shared_ptr<DeviceFault[]> faults_;  // per step, written by kernels (check_faults)
-  std::vector<std::byte> value_bytes_;     // staging for write_values
+  std::shared_ptr<std::byte[]> size_staging_;  // host memory a size value is read back into
+  std::shared_ptr<DeviceFault[]> faults_;      // per step, written by kernels (check_faults)
+  std::vector<std::byte> value_bytes_;         // staging for write_values
   std::vector<StepTensors> step_tensors_;
   bool dirty_ = true;
   uint64_t changes_ = 0, captured_at_ = 0;  // prepare() count, and its value at capture

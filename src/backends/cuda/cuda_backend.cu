@@ -502,6 +502,24 @@ class CudaBackend final : public Backend {
     return std::shared_ptr<DeviceFault[]>(static_cast<DeviceFault*>(p),
                                           [](DeviceFault* f) { (void)cudaFreeHost(f); });
   }
+  std::shared_ptr<std::byte[]> allocate_host_staging(size_t bytes) override {
+    DeviceScope scope(index_);
+    void* p = nullptr;
+    check(cudaHostAlloc(&p, std::max<size_t>(bytes, 1), cudaHostAllocDefault), "cudaHostAlloc",
+          "{} bytes of host staging", bytes);
+    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p),
+                                        [](std::byte* b) { (void)cudaFreeHost(b); });
+  }
+  // One copy ordered after the stream's work and one wait, instead of a stream synchronize and
+  // a synchronous cudaMemcpy (two round trips to the GPU).
+  void read_to_host(void* dst, void const* src, size_t bytes, Stream stream) override {
+    DeviceScope scope(index_);
+    if (bytes > 0)
+      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, native(stream)),
+            "cudaMemcpyAsync", "{} bytes, device to host", bytes);
+    check(cudaStreamSynchronize(native(stream)), "cudaStreamSynchronize", "reading back {} bytes",
+          bytes);
+  }
   // From pageable memory: CUDA stages the bytes before returning, so `src` may change after.
   void write_from_host(void* dst, void const* src, size_t bytes, Stream stream) override {
     if (bytes == 0) return;
