@@ -1,13 +1,17 @@
 // Graph rewrites before shape inference (SPEC §9 "The builder fuses what TensorRT fuses first"):
-// a BatchNormalization right after a Conv, both on FP32 constants, is folded into the Conv's
-// weights and bias, as TensorRT and onnxruntime do:
-//   w'[o] = w[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o],  s = scale / sqrt(var + eps)
+// - a BatchNormalization right after a Conv, both on FP32 constants, is folded into the Conv's
+//   weights and bias, as TensorRT and onnxruntime do:
+//     w'[o] = w[o] * s[o],  b'[o] = (b[o] - mean[o]) * s[o] + beta[o],  s = scale / sqrt(var + eps)
+// - a Relu, Sigmoid, Tanh or Clip (constant bounds) that is the only reader of a Conv's output
+//   (after such a fold too) becomes the Conv's `activation` attribute: one library call
+//   (src/ops/nn/conv.cu), where the unfused graph writes and reads the tensor once more.
 #include "builder/fusion.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <optional>
 #include <qdp/attributes.hpp>
@@ -78,6 +82,41 @@ std::optional<Folded> fold(Network const& net, Network::Layer const& conv,
   return f;
 }
 
+bool is_absent(Network const& net, Network::Layer const& l, size_t k) {
+  if (k >= l.inputs.size()) return true;
+  auto const* c = net.constant({l.inputs[k]});
+  return c && c->dtype == DataType::INT64 && c->dims == std::vector<int64_t>{0};
+}
+
+// Layer `l` as an activation a Conv can apply: its name and parameters, or nothing.
+struct Activation {
+  std::string name;
+  std::vector<float> params;
+};
+std::optional<Activation> activation_of(Network const& net, Network::Layer const& l) {
+  for (char const* op : {"Relu", "Sigmoid", "Tanh"})
+    if (l.plugin_id == fmt::format("onnx::{}", op) && l.inputs.size() == 1)
+      return Activation{op, {}};
+  if (l.plugin_id != "onnx::Clip" || l.inputs.empty() || l.inputs.size() > 3) return std::nullopt;
+  float bounds[2] = {-std::numeric_limits<float>::infinity(),
+                     std::numeric_limits<float>::infinity()};
+  for (size_t k = 1; k < 3; ++k) {
+    if (is_absent(net, l, k)) continue;
+    auto const* c = net.constant({l.inputs[k]});
+    if (!c || c->dtype != DataType::FP32 || !c->dims.empty()) return std::nullopt;
+    bounds[k - 1] = floats(*c)[0];
+  }
+  if (!(bounds[0] <= bounds[1])) return std::nullopt;  // ONNX's result then is max: leave it
+  return Activation{"Clip", {bounds[0], bounds[1]}};
+}
+
+// A Conv that applies an activation already (one fused before, or written so).
+bool has_activation(Network::Layer const& conv) {
+  auto it = conv.attrs.find("activation");
+  auto const* name = it == conv.attrs.end() ? nullptr : std::get_if<std::string>(&it->second);
+  return name && !name->empty();
+}
+
 }  // namespace
 
 Network fuse_layers(Network const& net, Logger* logger) {
@@ -107,7 +146,35 @@ Network fuse_layers(Network const& net, Logger* logger) {
       logger->log(Severity::Verbose, fmt::format("Folded layer '{}' (BatchNormalization) into '{}'",
                                                  layers[it->second].name, conv.name));
   }
-  if (folded.empty()) return net;
+  // Activations: the Conv each reads (through a folded BatchNormalization), when it is the only
+  // reader of what it reads.
+  std::map<int, size_t> conv_writing;  // conv output tensor -> conv layer
+  for (size_t l = 0; l < layers.size(); ++l)
+    if (layers[l].plugin_id == "onnx::Conv" && layers[l].inputs.size() == 3)
+      conv_writing[layers[l].outputs[0]] = l;
+  auto conv_of = [&](int t) -> std::optional<size_t> {
+    while (alias.count(t)) t = alias[t];
+    auto it = conv_writing.find(t);
+    return it == conv_writing.end() ? std::nullopt : std::optional<size_t>(it->second);
+  };
+  std::map<size_t, std::pair<size_t, Activation>> activation;  // conv layer -> (layer, what)
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto act = activation_of(net, layers[l]);
+    if (!act) continue;
+    int in = layers[l].inputs[0];
+    if (uses.readers[static_cast<size_t>(in)] != 1 || uses.output[static_cast<size_t>(in)])
+      continue;
+    auto conv = conv_of(in);
+    if (!conv || activation.count(*conv) || has_activation(layers[*conv])) continue;
+    activation.emplace(*conv, std::pair{l, std::move(*act)});
+    dropped[l] = true;
+    alias[layers[l].outputs[0]] = in;
+    if (logger && logger->enabled(Severity::Verbose))
+      logger->log(Severity::Verbose,
+                  fmt::format("Fused layer '{}' ({}) into '{}'", layers[l].name,
+                              activation.at(*conv).second.name, layers[*conv].name));
+  }
+  if (folded.empty() && activation.empty()) return net;
 
   // The same network again, with the folded Convs' new constants and without their
   // BatchNormalizations; tensor ids are renumbered as they are added.
@@ -143,7 +210,14 @@ Network fuse_layers(Network const& net, Logger* logger) {
     LayerOptions options;
     options.name = layer.name;
     options.impl = layer.impl;
-    auto outs = out.add_plugin(layer.plugin_id, std::move(inputs), layer.attrs, options);
+    Attrs attrs = layer.attrs;
+    if (auto a = activation.find(l); a != activation.end()) {
+      // Named as TensorRT names a fused layer: its parts joined by " + ".
+      options.name = fmt::format("{} + {}", layer.name, layers[a->second.first].name);
+      attrs["activation"] = a->second.second.name;
+      if (!a->second.second.params.empty()) attrs["activation_params"] = a->second.second.params;
+    }
+    auto outs = out.add_plugin(layer.plugin_id, std::move(inputs), attrs, options);
     for (size_t o = 0; o < outs.size(); ++o) ref[layer.outputs[o]] = outs[o];
   }
   for (auto const& o : net.outputs()) {

@@ -1,5 +1,8 @@
 // onnx::Conv: 1-D, 2-D and 3-D convolution with groups, dilations, strides, explicit or automatic
-// padding and an optional bias. CPU: oneDNN convolution forward. CUDA: cuDNN.
+// padding, an optional bias and an activation the builder fused into it (nn_conv.hpp). CPU: one
+// oneDNN convolution forward (the activation a post-op). CUDA: cuDNN; with a bias and Relu in
+// FP32 or FP16 one cudnnConvolutionBiasActivationForward, else the convolution and one pass that
+// adds the bias and applies the activation.
 #include <qdp/plugin.hpp>
 
 #include "ops/nn/nn_common.hpp"
@@ -19,8 +22,11 @@ struct ConvAttrs {
   std::vector<int64_t> kernel_shape;
   std::vector<int64_t> pads;
   std::vector<int64_t> strides;
+  std::string activation;  // fused by the builder; not an ONNX attribute
+  std::vector<float> activation_params;
 };
-QDP_ATTRS(ConvAttrs, auto_pad, dilations, group, kernel_shape, pads, strides);
+QDP_ATTRS(ConvAttrs, auto_pad, dilations, group, kernel_shape, pads, strides, activation,
+          activation_params);
 
 // The window of a Conv whose weights have shape w (M, C/group, k...).
 Window conv_window(ConvAttrs const& a, int spatial, std::vector<int64_t> kernel) {
@@ -44,6 +50,7 @@ TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const&
   if (w.rank() != x.rank())
     fail("{}: W has rank {} but X has rank {}; they must be equal", kConv, w.rank(), x.rank());
   if (a.group < 1) fail("{}: attribute group is {}; it must be >= 1", kConv, a.group);
+  conv_activation(a.activation, a.activation_params);
   int spatial = x.rank() - 2;
   std::vector<int64_t> kernel;
   bool constant_kernel = true;
@@ -99,6 +106,7 @@ ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor 
   g.strides = win.strides;
   g.dilations = win.dilations;
   g.pads = run_pads(win, x.shape, y.shape);
+  g.activation = conv_activation(a.activation, a.activation_params);
   return g;
 }
 
@@ -143,16 +151,36 @@ __global__ void pad_kernel(T const* __restrict__ x, T* __restrict__ y, Shape5 in
   }
 }
 
-// y[n, m, ...] += b[m], accumulated in float.
+// y[n, m, ...] = activation(y[n, m, ...] + b[m]) (b null: no bias), in float.
 template <class T>
-__global__ void bias_kernel(T* __restrict__ y, T const* __restrict__ b, int64_t channels,
-                            int64_t inner, int64_t total) {
+__global__ void epilogue_kernel(T* __restrict__ y, T const* __restrict__ b, int64_t channels,
+                                int64_t inner, int64_t total, ConvActivation act) {
+  using Kind = ConvActivation::Kind;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
-    int64_t m = (i / inner) % channels;
-    y[i] = store_float<T>(load_float(y[i]) + load_float(b[m]));
+    float v = load_float(y[i]);
+    if (b) v += load_float(b[(i / inner) % channels]);
+    switch (act.kind) {
+      case Kind::Relu:
+        v = v > 0.0f ? v : 0.0f;
+        break;
+      case Kind::Clip:
+        v = fminf(fmaxf(v, act.lo), act.hi);
+        break;
+      case Kind::Sigmoid:
+        v = 1.0f / (1.0f + expf(-v));
+        break;
+      case Kind::Tanh:
+        v = tanhf(v);
+        break;
+      case Kind::None:
+        break;
+    }
+    y[i] = store_float<T>(v);
   }
 }
+
+using ActivationDescriptor = Owned<cudnnActivationDescriptor_t, cudnnDestroyActivationDescriptor>;
 
 struct CudaConvPlan {
   TensorDescriptor x, y;
@@ -163,6 +191,10 @@ struct CudaConvPlan {
   bool pad_copy = false;  // asymmetric pads: X is copied into a padded buffer first
   Shape5 in{}, padded{}, begin{};
   int64_t padded_numel = 0;
+  // Bias + Relu in the convolution's own call (FP32 and FP16: the types cuDNN fuses them for).
+  bool fused = false;
+  TensorDescriptor bias;
+  ActivationDescriptor relu;
 };
 
 struct CudaConvState {
@@ -173,7 +205,7 @@ struct CudaConvState {
 };
 
 template <class T>
-CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g) {
+CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
   CudaConvPlan p;
   bool symmetric = g.pads.begin == g.pads.end;
   p.pad_copy = !symmetric;
@@ -256,6 +288,20 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g) {
   QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, perf[pick].mathType));
   QDP_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), fd, cd, p.y.get(), p.algo,
                                                           &p.workspace));
+  p.fused = has_bias && g.activation.kind == ConvActivation::Kind::Relu &&
+            !std::is_same_v<T, __nv_bfloat16>;
+  if (p.fused) {
+    std::vector<int> bd(static_cast<size_t>(nd), 1);
+    bd[1] = static_cast<int>(g.m);
+    QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
+    p.bias = TensorDescriptor(td);
+    QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, bd.data(), packed(bd).data()));
+    cudnnActivationDescriptor_t ad;
+    QDP_CUDNN_CHECK(cudnnCreateActivationDescriptor(&ad));
+    p.relu = ActivationDescriptor(ad);
+    QDP_CUDNN_CHECK(
+        cudnnSetActivationDescriptor(ad, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+  }
   return p;
 }
 
@@ -274,8 +320,9 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   cudnnHandle_t h = s.handle.get();
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
   auto key = shape_key({&x.shape, &w.shape, &y.shape});
+  key.push_back(has_bias);
   auto it = s.cache.find(key);
-  if (it == s.cache.end()) it = s.cache.emplace(key, make_cuda_conv<T>(h, g)).first;
+  if (it == s.cache.end()) it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias)).first;
   CudaConvPlan const& p = it->second;
 
   size_t pad_bytes =
@@ -290,15 +337,23 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
     xp = padded;
   }
   float alpha = 1.0f, beta = 0.0f;
+  if (p.fused) {  // y = relu(conv(x) + 0 * y + b)
+    QDP_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
+        h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(), p.algo, scratch + pad_bytes,
+        p.workspace, &beta, p.y.get(), y.data, p.bias.get(), b.data, p.relu.get(), p.y.get(),
+        y.data));
+    return;
+  }
   QDP_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(),
                                           p.algo, scratch + pad_bytes, p.workspace, &beta,
                                           p.y.get(), y.data));
-  if (has_bias) {
+  if (has_bias || g.activation.kind != ConvActivation::Kind::None) {
     int64_t inner = 1;
     for (int64_t o : g.out) inner *= o;
     int64_t total = y.numel();
-    bias_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
-        static_cast<T*>(y.data), static_cast<T const*>(b.data), g.m, inner, total);
+    epilogue_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
+        static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr, g.m, inner,
+        total, g.activation);
     QDP_CUDA_CHECK(cudaGetLastError());
   }
 }

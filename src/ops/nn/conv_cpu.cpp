@@ -1,4 +1,5 @@
 // onnx::Conv on the CPU: oneDNN convolution forward, primitives cached per shape.
+#include <optional>
 #include <unordered_map>
 
 #include "ops/nn/nn_conv.hpp"
@@ -40,6 +41,30 @@ struct ConvCache {
   std::vector<float> xf, wf, bf, yf;  // FP32 copies when running a 16-bit type in FP32
 };
 
+// The fused activation as a oneDNN post-op (applied to the FP32 accumulator, after the bias).
+std::optional<dnnl::post_ops> activation_post_op(ConvActivation const& a) {
+  using Kind = ConvActivation::Kind;
+  if (a.kind == Kind::None) return std::nullopt;
+  dnnl::post_ops ops;
+  switch (a.kind) {
+    case Kind::Relu:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      break;
+    case Kind::Clip:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, a.lo, a.hi);
+      break;
+    case Kind::Sigmoid:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+      break;
+    case Kind::Tanh:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f);
+      break;
+    case Kind::None:
+      break;
+  }
+  return ops;
+}
+
 CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool has_bias,
                                memory::data_type type) {
   memory::dims src{g.n, g.c}, dst{g.n, g.m}, wei;
@@ -70,7 +95,9 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
                                                         strides, dil, pl, pr)
                       : dnnl::convolution_forward::desc(prop, alg, p.src, p.wei, p.dst, strides,
                                                         dil, pl, pr);
-    dnnl::convolution_forward::primitive_desc pd(d, qdp_attr(), eng);
+    dnnl::primitive_attr attr = qdp_attr();
+    if (auto post = activation_post_op(g.activation)) attr.set_post_ops(*post);
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
     p.prim = dnnl::convolution_forward(pd);
     p.scratchpad = scratchpad_for(pd, eng);
     return std::pair{std::move(p), std::move(pd)};
@@ -85,6 +112,8 @@ void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w,
   std::lock_guard lock(s.mutex);
   auto key = shape_key({&x.shape, &w.shape, &y.shape});
   key.push_back(has_bias);
+  // The activation is fixed per bound impl (an attribute); in the key all the same, for clarity.
+  key.push_back(static_cast<int64_t>(g.activation.kind));
   auto it = s.cache.find(key);
   if (it == s.cache.end()) {
     try {

@@ -1,0 +1,139 @@
+// The builder's fusions (src/builder/fusion.cpp) against the unfused graphs, on the CPU and, where
+// there is a GPU, on CUDA.
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <qdp/qdp.hpp>
+#include <random>
+
+#include "test_support.hpp"
+
+using ::testing::HasSubstr;
+using namespace qdp;
+using qdp_test::error_of;
+
+namespace {
+
+using I64s = std::vector<int64_t>;
+
+Array random_array(DataType dtype, Dims shape, std::mt19937& rng, float lo = -1.0f,
+                   float hi = 1.0f) {
+  EXPECT_EQ(dtype, DataType::FP32);
+  Array a(dtype, shape);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = dist(rng);
+  return a;
+}
+
+void expect_same_as(Array const& got, Array const& want, float tol, std::string const& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    float g = got.data<float>()[i], w = want.data<float>()[i];
+    ASSERT_NEAR(g, w, tol * (1 + std::fabs(w))) << what << " at " << i;
+  }
+}
+
+// The builder fuses a Relu, Sigmoid, Tanh or Clip that alone reads a Conv's output (also after a
+// folded BatchNormalization) into the Conv: one layer, named "conv + act" as TensorRT names it,
+// the same result as the unfused graph. The unfused reference keeps the Conv's output as a
+// network output too, which the fusion must leave alone.
+struct ActivationCase {
+  std::string op;
+  std::vector<float> clip;  // Clip's min, max (constant scalar inputs)
+};
+
+Network conv_activation_net(ActivationCase const& a, bool with_bias, bool with_bn, bool fusable,
+                            std::mt19937& rng) {
+  auto constant = [](Network& net, std::string name, Array const& v) {
+    std::vector<std::byte> bytes(v.bytes());
+    std::memcpy(bytes.data(), v.raw(), v.bytes());
+    std::vector<int64_t> dims(v.shape().begin(), v.shape().end());
+    return net.add_constant(std::move(name), v.dtype(), dims, std::move(bytes));
+  };
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 9, 7});
+  TensorRef b = with_bias ? constant(net, "b", random_array(DataType::FP32, {5}, rng))
+                          : net.add_constant("absent", DataType::INT64, {0}, {});
+  auto y = net.add_plugin(
+      "onnx::Conv", {x, constant(net, "w", random_array(DataType::FP32, {5, 3, 3, 3}, rng)), b},
+      {{"pads", I64s{1, 0, 1, 2}}, {"strides", I64s{1, 2}}}, {.name = "conv"})[0];
+  if (with_bn) {
+    std::vector<TensorRef> p = {y};
+    p.push_back(constant(net, "scale", random_array(DataType::FP32, {5}, rng, 0.5f, 1.5f)));
+    p.push_back(constant(net, "beta", random_array(DataType::FP32, {5}, rng)));
+    p.push_back(constant(net, "mean", random_array(DataType::FP32, {5}, rng)));
+    p.push_back(constant(net, "var", random_array(DataType::FP32, {5}, rng, 0.1f, 2.0f)));
+    y = net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
+  }
+  if (!fusable) net.mark_output(y, "conv_out");
+  std::vector<TensorRef> act_in = {y};
+  for (size_t k = 0; k < a.clip.size(); ++k)
+    act_in.push_back(
+        net.add_constant<float>(k == 0 ? "min" : "max", {}, std::span(a.clip).subspan(k, 1)));
+  net.mark_output(net.add_plugin("onnx::" + a.op, act_in, {}, {.name = "act"})[0], "y");
+  return net;
+}
+
+void expect_fused_matches_unfused(Device device) {
+  std::vector<ActivationCase> cases = {
+      {"Relu", {}}, {"Sigmoid", {}}, {"Tanh", {}}, {"Clip", {-0.25f, 0.5f}}};
+  std::mt19937 data_rng(7);
+  Array x = random_array(DataType::FP32, {2, 3, 9, 7}, data_rng);
+  BuildConfig config;
+  config.device = device;
+  for (auto const& a : cases)
+    for (bool with_bias : {true, false})
+      for (bool with_bn : {false, true}) {
+        std::string what =
+            fmt::format("{} bias {} bn {} on {}", a.op, with_bias, with_bn, name(device));
+        std::mt19937 rng_fused(3), rng_plain(3);  // the same weights in both networks
+        Engine fused =
+            build_engine(conv_activation_net(a, with_bias, with_bn, true, rng_fused), config);
+        Engine plain =
+            build_engine(conv_activation_net(a, with_bias, with_bn, false, rng_plain), config);
+        ASSERT_EQ(fused.layers().size(), 1u) << what;
+        EXPECT_EQ(fused.layers()[0].name, "conv + act") << what;
+        EXPECT_EQ(plain.layers().size(), 2u) << what;  // conv (a BatchNormalization folded), act
+        Array got = Runner(fused).infer({{"x", x}}).at("y");
+        Array want = Runner(plain).infer({{"x", x}}).at("y");
+        expect_same_as(got, want, 1e-5f, what);
+      }
+}
+
+TEST(NnFusion, ActivationAfterAConvIsFusedIntoItOnTheCpu) {
+  expect_fused_matches_unfused(Device::CPU);
+}
+
+TEST(NnFusion, ActivationAfterAConvIsFusedIntoItOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_fused_matches_unfused(Device::CUDA);
+}
+
+TEST(NnFusion, ConvRefusesAnUnknownActivation) {
+  auto build = [](Attrs attrs) {
+    Network net;
+    auto x = net.add_input("x", DataType::FP32, {1, 2, 4, 4});
+    auto w = net.add_input("w", DataType::FP32, {3, 2, 3, 3});
+    auto b = net.add_input("b", DataType::FP32, {3});
+    net.mark_output(net.add_plugin("onnx::Conv", {x, w, b}, std::move(attrs))[0], "y");
+    return build_engine(net, {});
+  };
+  EXPECT_THAT(error_of([&] {
+                build({{"activation", std::string("Swish")}});
+              }),
+              HasSubstr("attribute activation is 'Swish'; supported: Relu, Clip, Sigmoid, Tanh"));
+  EXPECT_THAT(error_of([&] {
+                build({{"activation", std::string("Clip")}});
+              }),
+              HasSubstr("activation 'Clip' takes 2 activation_params, the layer has 0"));
+  EXPECT_THAT(error_of([&] {
+                build({{"activation", std::string("Clip")},
+                       {"activation_params", std::vector<float>{1.0f, -1.0f}}});
+              }),
+              HasSubstr("Clip's bounds [1, -1] are not ordered"));
+}
+
+}  // namespace
