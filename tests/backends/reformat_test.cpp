@@ -2,6 +2,7 @@
 // round trips restore the input for every type.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -65,6 +66,32 @@ TEST(HostReformat, CastsLikeCpp) {
   EXPECT_EQ(out[1], 0);
   EXPECT_EQ(out[2], 5);
   EXPECT_EQ(out[3], 100);
+}
+
+// Out of the target's range, a float converts as onnx::Cast converts it
+// (core/float_to_integer.hpp): through int64 (NaN 0, saturated beyond int64), then truncated; C++'s
+// cast is undefined there (a fuzz_onnx finding: UBSan, -1 to UINT8).
+TEST(HostReformat, OutOfRangeFloatsConvertAsCastDoes) {
+  std::vector<std::byte> a, b, c;
+  Tensor src = host_tensor(a, DataType::FP32, TensorFormat::LINEAR, {5});
+  Tensor u8 = host_tensor(b, DataType::UINT8, TensorFormat::LINEAR, {5});
+  Tensor i32 = host_tensor(c, DataType::INT32, TensorFormat::LINEAR, {5});
+  float in[] = {-1.0f, 300.0f, std::numeric_limits<float>::quiet_NaN(), 1e30f, -1e30f};
+  std::copy(in, in + 5, static_cast<float*>(src.data));
+  detail::reformat_on_host(src, u8);
+  detail::reformat_on_host(src, i32);
+  auto const* o8 = static_cast<uint8_t const*>(u8.data);
+  EXPECT_EQ(o8[0], 255);  // -1 -> int64 -1 -> 0xff
+  EXPECT_EQ(o8[1], 44);   // 300 mod 256
+  EXPECT_EQ(o8[2], 0);
+  EXPECT_EQ(o8[3], 255);  // INT64_MAX's low byte
+  EXPECT_EQ(o8[4], 0);    // INT64_MIN's low byte
+  auto const* o32 = static_cast<int32_t const*>(i32.data);
+  EXPECT_EQ(o32[0], -1);
+  EXPECT_EQ(o32[1], 300);
+  EXPECT_EQ(o32[2], 0);
+  EXPECT_EQ(o32[3], -1);  // INT64_MAX's low 32 bits
+  EXPECT_EQ(o32[4], 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/backend.hpp"
+#include "core/float_to_integer.hpp"
 
 namespace qdp::detail {
 namespace {
@@ -48,16 +49,16 @@ void store(void* base, DataType t, int64_t i, double v) {
       static_cast<bfloat16*>(base)[i] = bfloat16(static_cast<float>(v));
       break;
     case DataType::INT8:
-      static_cast<int8_t*>(base)[i] = static_cast<int8_t>(v);
+      static_cast<int8_t*>(base)[i] = static_cast<int8_t>(float_to_int64(v));
       break;
     case DataType::UINT8:
-      static_cast<uint8_t*>(base)[i] = static_cast<uint8_t>(v);
+      static_cast<uint8_t*>(base)[i] = static_cast<uint8_t>(float_to_int64(v));
       break;
     case DataType::INT32:
-      static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v);
+      static_cast<int32_t*>(base)[i] = static_cast<int32_t>(float_to_int64(v));
       break;
     case DataType::INT64:
-      static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v);
+      static_cast<int64_t*>(base)[i] = static_cast<int64_t>(float_to_int64(v));
       break;
     case DataType::BOOL:
       static_cast<bool*>(base)[i] = v != 0;

@@ -21,6 +21,7 @@
 
 #include "backends/backend.hpp"
 #include "backends/cuda/aot.hpp"
+#include "core/float_to_integer.hpp"
 
 namespace qdp::detail {
 namespace {
@@ -100,6 +101,8 @@ __device__ __forceinline__ To narrow(Wide v) {
     return __float2half_rn(static_cast<float>(v));  // the host rounds through float too
   } else if constexpr (std::is_same_v<To, __nv_bfloat16>) {
     return __float2bfloat16_rn(static_cast<float>(v));
+  } else if constexpr (std::is_floating_point_v<Wide> && std::is_integral_v<To>) {
+    return static_cast<To>(float_to_int64(v));  // as the host and onnx::Cast convert
   } else {
     return static_cast<To>(v);
   }

@@ -11,6 +11,7 @@
 #include <qdp/plugin.hpp>
 #include <type_traits>
 
+#include "core/float_to_integer.hpp"
 #include "ops/common.hpp"
 
 #ifdef __CUDACC__
@@ -103,8 +104,7 @@ QDP_HD T wrapping_neg(T a) {
 }
 
 // Converts a compute value of one type to an element of another (Cast, Pow's result): through
-// float for 16-bit floats, through int64 for float -> narrow integers (numpy's truncation).
-// A float outside int64's range saturates and NaN gives 0: C++ leaves both undefined.
+// float for 16-bit floats, float -> integer as core/float_to_integer.hpp says.
 QDP_HD_ANY
 template <class To, class From>
 QDP_HD To convert(From v) {
@@ -112,12 +112,7 @@ QDP_HD To convert(From v) {
   if constexpr (std::is_same_v<A, bool>) {
     return Num<To>::store(v != From(0));
   } else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<A>) {
-    constexpr From two_63 = From(9223372036854775808.0);  // exact in float and double
-    int64_t i = v != v        ? 0
-                : v >= two_63 ? INT64_MAX
-                : v < -two_63 ? INT64_MIN
-                              : static_cast<int64_t>(v);
-    return Num<To>::store(static_cast<A>(i));
+    return Num<To>::store(static_cast<A>(detail::float_to_int64(v)));
   } else {
     return Num<To>::store(static_cast<A>(v));
   }
