@@ -11,11 +11,11 @@
 //        2: per output row, three memcpy runs (the row's wrapped head, its interior, its
 //           wrapped tail); OpenMP over rows when large.
 //   CUDA 1: one thread per output element with the index arithmetic (the seed's Triton kernel).
-//        2: for 4- and 8-byte elements in rows of <= 8 KB, the staged kernel that the AOT
-//           variant also runs (circ_pad_staged.cuh: rows staged in shared memory, written as
-//           aligned vectors); for 1- and 2-byte elements in rows of >= 16 vectors, one output
-//           row per warp task (circ_pad_row_tasks_warp), which is faster for them; otherwise
-//           row-aware 16-byte vectors of the output (circ_pad_rows_warp).
+//        2: in rows of <= 8 KB, the staged kernel that the AOT variant also runs
+//           (circ_pad_staged.cuh: rows staged in shared memory, written as aligned vectors);
+//           wider rows of 1- and 2-byte elements of >= 16 vectors take one output row per warp
+//           task (circ_pad_row_tasks_warp), the rest row-aware 16-byte vectors of the output
+//           (circ_pad_rows_warp).
 // Tactic 0 (no autotune) is tactic 2 on both backends.
 #include <cstring>
 #include <qdp/plugin.hpp>
@@ -617,8 +617,8 @@ __global__ void circ_pad_staged_kernel(S const* __restrict__ x, S* __restrict__ 
   circ_pad_staged(x, y, g);
 }
 
-// Tactic 2 for 4- and 8-byte elements: the staged kernel (circ_pad_staged.cuh) with the AOT
-// tactic 1's staging, when a row fits its budget. Returns false where it does not apply.
+// Tactic 2: the staged kernel (circ_pad_staged.cuh) with the AOT tactic 1's staging, when a row
+// fits its budget (the row kernels below take wider rows). Returns false where it does not apply.
 template <class S>
 bool launch_staged(S const* x, S* y, Geometry const& g, cudaStream_t stream) {
   CircPadStaging const& staging = kCircPadStaging[0];
@@ -653,9 +653,7 @@ void circ_pad_cuda_typed(S const* x, S* y, Geometry const& g, Tactic tactic, cud
   bool fits = n < (int64_t{1} << 31) && g.in_numel() < (int64_t{1} << 31);
   bool wide = g.out_width() >= static_cast<int64_t>(16 / sizeof(S));  // a vector spans <= 2 rows
   if (tactic == 1 || !aligned || !fits || !wide) return launch_elements(x, y, 0, n, g, stream);
-  if constexpr (sizeof(S) >= 4) {
-    if (launch_staged(x, y, g, stream)) return;
-  }
+  if (launch_staged(x, y, g, stream)) return;
   RowGeometry rg = row_geometry(g, sizeof(S));
   if constexpr (sizeof(S) <= 2) {
     if (use_row_tasks(g.out_width(), sizeof(S)) &&
