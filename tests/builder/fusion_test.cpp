@@ -17,12 +17,9 @@ using qdp_test::error_of;
 
 namespace {
 
-using I64s = std::vector<int64_t>;
-
-Array random_array(DataType dtype, Dims shape, std::mt19937& rng, float lo = -1.0f,
-                   float hi = 1.0f) {
-  EXPECT_EQ(dtype, DataType::FP32);
-  Array a(dtype, shape);
+// Uniform FP32 values in [lo, hi).
+Array uniform_fp32(Dims shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+  Array a(DataType::FP32, shape);
   std::uniform_real_distribution<float> dist(lo, hi);
   for (int64_t i = 0; i < a.numel(); ++i) a.data<float>()[i] = dist(rng);
   return a;
@@ -55,17 +52,18 @@ Network conv_activation_net(ActivationCase const& a, bool with_bias, bool with_b
   };
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 3, 9, 7});
-  TensorRef b = with_bias ? constant(net, "b", random_array(DataType::FP32, {5}, rng))
+  TensorRef b = with_bias ? constant(net, "b", uniform_fp32({5}, rng))
                           : net.add_constant("absent", DataType::INT64, {0}, {});
   auto y = net.add_plugin(
-      "onnx::Conv", {x, constant(net, "w", random_array(DataType::FP32, {5, 3, 3, 3}, rng)), b},
-      {{"pads", I64s{1, 0, 1, 2}}, {"strides", I64s{1, 2}}}, {.name = "conv"})[0];
+      "onnx::Conv", {x, constant(net, "w", uniform_fp32({5, 3, 3, 3}, rng)), b},
+      {{"pads", std::vector<int64_t>{1, 0, 1, 2}}, {"strides", std::vector<int64_t>{1, 2}}},
+      {.name = "conv"})[0];
   if (with_bn) {
     std::vector<TensorRef> p = {y};
-    p.push_back(constant(net, "scale", random_array(DataType::FP32, {5}, rng, 0.5f, 1.5f)));
-    p.push_back(constant(net, "beta", random_array(DataType::FP32, {5}, rng)));
-    p.push_back(constant(net, "mean", random_array(DataType::FP32, {5}, rng)));
-    p.push_back(constant(net, "var", random_array(DataType::FP32, {5}, rng, 0.1f, 2.0f)));
+    p.push_back(constant(net, "scale", uniform_fp32({5}, rng, 0.5f, 1.5f)));
+    p.push_back(constant(net, "beta", uniform_fp32({5}, rng)));
+    p.push_back(constant(net, "mean", uniform_fp32({5}, rng)));
+    p.push_back(constant(net, "var", uniform_fp32({5}, rng, 0.1f, 2.0f)));
     y = net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
   }
   if (!fusable) net.mark_output(y, "conv_out");
@@ -81,7 +79,7 @@ void expect_fused_matches_unfused(Device device) {
   std::vector<ActivationCase> cases = {
       {"Relu", {}}, {"Sigmoid", {}}, {"Tanh", {}}, {"Clip", {-0.25f, 0.5f}}};
   std::mt19937 data_rng(7);
-  Array x = random_array(DataType::FP32, {2, 3, 9, 7}, data_rng);
+  Array x = uniform_fp32({2, 3, 9, 7}, data_rng);
   BuildConfig config;
   config.device = device;
   for (auto const& a : cases)

@@ -245,13 +245,15 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
   };
   cudnnDataType_t type = cudnn_type<T>();
   int nd = static_cast<int>(xd.size());
-  cudnnTensorDescriptor_t td;
-  QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
-  p.x = TensorDescriptor(td);
-  QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, xd.data(), packed(xd).data()));
-  QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
-  p.y = TensorDescriptor(td);
-  QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, yd.data(), packed(yd).data()));
+  auto tensor_descriptor = [&](std::vector<int> const& dims) {
+    cudnnTensorDescriptor_t td;
+    QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
+    TensorDescriptor owned(td);  // owned before the next call can throw
+    QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, dims.data(), packed(dims).data()));
+    return owned;
+  };
+  p.x = tensor_descriptor(xd);
+  p.y = tensor_descriptor(yd);
   cudnnFilterDescriptor_t fd;
   QDP_CUDNN_CHECK(cudnnCreateFilterDescriptor(&fd));
   p.w = FilterDescriptor(fd);
@@ -293,9 +295,7 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
   if (p.fused) {
     std::vector<int> bd(static_cast<size_t>(nd), 1);
     bd[1] = static_cast<int>(g.m);
-    QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
-    p.bias = TensorDescriptor(td);
-    QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, bd.data(), packed(bd).data()));
+    p.bias = tensor_descriptor(bd);
     cudnnActivationDescriptor_t ad;
     QDP_CUDNN_CHECK(cudnnCreateActivationDescriptor(&ad));
     p.relu = ActivationDescriptor(ad);
