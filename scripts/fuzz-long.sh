@@ -6,6 +6,7 @@
 # BUILD/fuzz/artifacts/TARGET/. Record what it prints in bench/results/ with the date.
 #
 #   bash scripts/sanitize.sh && bash scripts/fuzz-long.sh [BUILD_DIR]
+#   QDP_FUZZ_TARGETS=fuzz_onnx QDP_FUZZ_RUNS=2000000 bash scripts/fuzz-long.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build-asan}
@@ -38,9 +39,12 @@ run_target() {
   grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)|DONE" \
     "$fuzz/$target.long.log" | sed "s/^/  $target /"
 }
-run_target fuzz_engine_load >"$fuzz/long.fuzz_engine_load.txt" &
-run_target fuzz_engine_run >"$fuzz/long.fuzz_engine_run.txt" &
-wait
-run_target fuzz_onnx >"$fuzz/long.fuzz_onnx.txt"
-cat "$fuzz"/long.fuzz_engine_load.txt "$fuzz"/long.fuzz_engine_run.txt "$fuzz"/long.fuzz_onnx.txt
+# QDP_FUZZ_TARGETS: which targets (default: all three), two at a time.
+targets=(${QDP_FUZZ_TARGETS:-fuzz_engine_load fuzz_engine_run fuzz_onnx})
+rm -f "$fuzz"/long.*.txt
+for ((i = 0; i < ${#targets[@]}; i += 2)); do
+  for t in "${targets[@]:i:2}"; do run_target "$t" >"$fuzz/long.$t.txt" & done
+  wait
+done
+for t in "${targets[@]}"; do cat "$fuzz/long.$t.txt"; done
 ! grep -q FAILED "$fuzz"/long.*.txt

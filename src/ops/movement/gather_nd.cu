@@ -101,7 +101,8 @@ void gather_nd_cpu(Tensor const& data, Tensor const& indices, Tensor const& out,
     if (offset < 0)
       fail("onnx::GatherND: index {} (tuple {}) is out of range for data of shape {}", bad, gi,
            to_string(data.shape));
-    std::memcpy(dst + gi * g.slice, src + offset, static_cast<size_t>(g.slice) * sizeof(E));
+    if (g.slice > 0)  // empty slices copy nothing (and data may be null)
+      std::memcpy(dst + gi * g.slice, src + offset, static_cast<size_t>(g.slice) * sizeof(E));
   }
 }
 

@@ -253,7 +253,7 @@ QDP_PLUGIN(constant_of_shape_op, "onnx::ConstantOfShape")
     .shape_inputs({0})
     .impl<qdp::cpu>([](In<>, In<> value, Out<> out) {
       if (absent(value.tensor())) {
-        std::memset(out.data(), 0, out.tensor().bytes());
+        if (out.tensor().bytes() > 0) std::memset(out.data(), 0, out.tensor().bytes());  // non-null
         return;
       }
       StridedCopy c;
