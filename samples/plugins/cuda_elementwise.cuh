@@ -47,7 +47,8 @@ __global__ void elementwise_vector_kernel(T const* __restrict__ x, T* __restrict
     T* lanes = reinterpret_cast<T*>(&v[u]);
 #pragma unroll
     for (int l = 0; l < kLanes; ++l) lanes[l] = op(lanes[l]);
-    __stcs(reinterpret_cast<uint4*>(y) + i, v[u]);
+    // A plain store, not a streaming (.cs) one: H200, 2^28 fp16, 97 -> 99 % of copy (fp32 98 %).
+    reinterpret_cast<uint4*>(y)[i] = v[u];
   }
 }
 
