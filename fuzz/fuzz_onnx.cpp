@@ -50,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size) {
     qdp::BuildConfig config;
     config.warmup_runs = 0;
     config.timed_runs = 1;
+    config.max_tensor_bytes = qdp_fuzz::kMaxBuildTensorBytes;
     built.emplace(qdp::build_engine(net, config));
   } catch (qdp::Error const&) {
     return 0;

@@ -19,6 +19,9 @@ namespace qdp_fuzz {
 // fuzzing it would spend its time moving megabytes under ASan, at a few runs a second): inputs,
 // outputs and the activation arena each.
 inline constexpr size_t kMaxRunBytes = size_t{2} << 20;
+// BuildConfig::max_tensor_bytes of the targets' builds: a model may ask for a tensor of any size,
+// and one of hundreds of MB is no finding (libFuzzer would report the RSS as out of memory).
+inline constexpr size_t kMaxBuildTensorBytes = size_t{16} << 20;
 
 // Registers every sample plugin in its full form (as libqdp_sample_plugins.so does) and loads
 // the standard operators (libqdp_ops.so), once per process.

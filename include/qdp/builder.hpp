@@ -81,6 +81,11 @@ struct QDP_API BuildConfig {
   // Timings reused and added by the build (see TimingCache); null: every candidate is timed.
   // The build reads and updates it; it must outlive the build.
   TimingCache* timing_cache = nullptr;
+  // The most bytes one tensor may take, as TensorRT's memory-pool limits bound a build: a tensor
+  // that the build would allocate (to time a candidate or to fold constants) or that the engine
+  // would reserve (at the profile's max shapes) beyond it fails the build with
+  // ErrorCode::OutOfMemory, naming the layer, before it is allocated. 0: no limit.
+  size_t max_tensor_bytes = 0;
 };
 
 QDP_API Engine build_engine(Network const& network, BuildConfig const& config);

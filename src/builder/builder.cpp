@@ -137,7 +137,7 @@ class Builder {
     open_timing_cache();
     infer_shapes();
     lower();
-    detail::plan_memory(plan_, max_env_inputs_, config_.logger);
+    detail::plan_memory(plan_, max_env_inputs_, config_.max_tensor_bytes, config_.logger);
     if (cache_)
       info("Timing cache: {} timing(s) reused, {} measured and added ({} held)", cache_hits_,
            cache_added_, config_.timing_cache->size());
@@ -257,6 +257,7 @@ class Builder {
       t.dtype = outs[o].dtype;
       t.shape = constant_dims(outs[o].shape_expr);
       t.strides = dense_strides(t.shape, TensorFormat::LINEAR);
+      check_tensor_bytes(layer, t, "folding it at build time");
       auto buffer = std::make_shared<std::vector<std::byte>>(t.bytes());
       if (int a = outs[o].aliased_input(); a >= 0 && !buffer->empty())
         std::memcpy(buffer->data(), in_t[static_cast<size_t>(a)].data, buffer->size());
@@ -484,6 +485,7 @@ class Builder {
       t.device = config_.device;
       t.shape = eval_shape(d.shape_expr, e);
       t.strides = dense_strides(t.shape, t.format);
+      check_tensor_bytes(layer, t, "timing it");
       buffers.emplace_back(config_.device, std::max<size_t>(t.bytes(), 1), config_.gpu);
       t.data = buffers.back().data();
       return t;
@@ -666,6 +668,17 @@ class Builder {
     reformat_ms_.emplace(key, ms);
     add_timing(cache_key, ms);
     return ms;
+  }
+
+  // BuildConfig::max_tensor_bytes, before `t` is allocated for `layer`.
+  void check_tensor_bytes(Network::Layer const& layer, Tensor const& t,
+                          std::string_view why) const {
+    if (config_.max_tensor_bytes == 0 || t.bytes() <= config_.max_tensor_bytes) return;
+    fail(ErrorCode::OutOfMemory,
+         "layer '{}' (plugin {}): {} needs a {} tensor of shape {} ({} bytes), more than "
+         "BuildConfig::max_tensor_bytes ({})",
+         layer.name, layer.plugin_id, why, name(t.dtype), to_string(t.shape), t.bytes(),
+         config_.max_tensor_bytes);
   }
 
   int add_plan_tensor(PlanTensor t) {

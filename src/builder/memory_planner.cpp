@@ -36,7 +36,8 @@ struct Slot {  // one activation buffer: a tensor, or an in-place group without 
 
 }  // namespace
 
-void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Logger* logger) {
+void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes,
+                 size_t max_tensor_bytes, Logger* logger) {
   auto& tensors = plan.tensors;
   size_t n = tensors.size();
 
@@ -62,6 +63,11 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes, Lo
     }
     t.capacity = checked_bytes(numel, static_cast<int64_t>(element_size(t.dtype)),
                                fmt::format("tensor '{}'", t.name));
+    if (max_tensor_bytes > 0 && static_cast<uint64_t>(t.capacity) > max_tensor_bytes)
+      fail(ErrorCode::OutOfMemory,
+           "tensor '{}' needs {} bytes at the profile's max shapes, more than "
+           "BuildConfig::max_tensor_bytes ({})",
+           t.name, t.capacity, max_tensor_bytes);
   }
   for (size_t i = 0; i < plan.io.size(); ++i)
     plan.io[i].max_bytes =

@@ -221,3 +221,43 @@ TEST(Builder, AliasedInputStillReadLaterIsCopiedFirst) {
 }
 
 }  // namespace
+
+namespace {
+
+// BuildConfig::max_tensor_bytes bounds what the build allocates and what the engine reserves.
+TEST(Builder, MaxTensorBytesRefusesALargerTensorBeforeAllocatingIt) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {-1, 4});
+  net.set_profile("x", Dims{1, 4}, Dims{2, 4}, Dims{1 << 20, 4});  // max: 16 MiB
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0f}}, {.name = "s"})[0], "y");
+  BuildConfig config;
+  config.max_tensor_bytes = 1 << 20;
+  // Timing at the opt shapes fits; the engine's tensors at the max shapes do not.
+  EXPECT_EQ(code_of([&] { build_engine(net, config); }), ErrorCode::OutOfMemory);
+  EXPECT_THAT(error_of([&] { build_engine(net, config); }),
+              HasSubstr("needs 16777216 bytes at the profile's max shapes, more than "
+                        "BuildConfig::max_tensor_bytes (1048576)"));
+  // Timing itself: the opt shapes beyond the limit.
+  net.set_profile("x", Dims{1, 4}, Dims{1 << 19, 4}, Dims{1 << 19, 4});
+  EXPECT_THAT(error_of([&] { build_engine(net, config); }),
+              HasSubstr("layer 's' (plugin test::scale): timing it needs a FP32 tensor of shape"));
+  config.max_tensor_bytes = 0;  // no limit
+  EXPECT_NO_THROW(build_engine(net, config));
+}
+
+// Constant folding allocates its outputs on the host: the limit holds there too.
+TEST(Builder, MaxTensorBytesBoundsConstantFolding) {
+  Network net;
+  auto value = net.add_constant<float>("v", {1}, std::vector<float>{3.0f});
+  auto shape = net.add_constant<int64_t>("shape", {2}, std::vector<int64_t>{1024, 1024});
+  auto big = net.add_plugin("onnx::Expand", {value, shape}, {}, {.name = "expand"})[0];
+  auto x = net.add_input("x", DataType::FP32, {1024, 1024});
+  net.mark_output(net.add_plugin("onnx::Add", {x, big})[0], "y");
+  BuildConfig config;
+  config.max_tensor_bytes = 1 << 20;
+  EXPECT_THAT(error_of([&] { build_engine(net, config); }),
+              HasSubstr("layer 'expand' (plugin onnx::Expand): folding it at build time needs a "
+                        "FP32 tensor of shape"));
+}
+
+}  // namespace
