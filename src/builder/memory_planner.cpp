@@ -104,7 +104,11 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes,
       auto in_storage = tensors[static_cast<size_t>(in)].storage;
       bool in_is_output = in_storage == PlanTensor::Storage::Output;
       bool in_is_constant = in_storage == PlanTensor::Storage::Constant;  // shared by contexts
-      if (read_later || in_is_output || in_is_constant) {
+      // A view smaller than its input at the max shapes (a Reshape to a static shape of a
+      // dynamic tensor) cannot hold the input: in the caller's output buffer it would overflow.
+      bool in_is_larger =
+          tensors[static_cast<size_t>(in)].capacity > tensors[static_cast<size_t>(out)].capacity;
+      if (read_later || in_is_output || in_is_constant || in_is_larger) {
         if (logger)
           logger->log(
               Severity::Verbose,
@@ -113,7 +117,8 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes,
                           step.name, o, tensors[static_cast<size_t>(in)].name,
                           read_later       ? "a later step still reads it"
                           : in_is_constant ? "it is a constant"
-                                           : "it is a network output"));
+                          : in_is_output   ? "it is a network output"
+                                           : "it can be larger than the output"));
         continue;
       }
       group[static_cast<size_t>(root(out))] = root(in);
