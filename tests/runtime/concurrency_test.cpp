@@ -486,6 +486,11 @@ TEST(Concurrency, BuildsWhilePluginsAreRegisteredAndRemoved) {
       return;
     }
     for (int r = 0; r < n; ++r) {
+      // Start while the plugin is registered (it may still go during the build): on a loaded
+      // machine the churn's "absent" sleeps stretch, and refused attempts take no time, so
+      // without this every round could be spent in one absence (CI saw 0 builds in 450).
+      for (int spin = 0; spin < 100000 && !Registry::global().find(kVolatile); ++spin)
+        std::this_thread::yield();
       try {
         Engine engine = build_engine(network(), quick_build());
         auto y = Runner(engine).infer({{"x", x}}).at("y");
