@@ -44,6 +44,13 @@ Uses uses_of(Network const& net) {
   return u;
 }
 
+// Whether input k of layer l is an omitted optional input (the importer's empty INT64 constant).
+bool is_absent(Network const& net, Network::Layer const& l, size_t k) {
+  if (k >= l.inputs.size()) return true;
+  auto const* c = net.constant({l.inputs[k]});
+  return c && c->dtype == DataType::INT64 && c->dims == std::vector<int64_t>{0};
+}
+
 // The folded weights and bias of Conv `conv` followed by BatchNormalization `bn`, or nothing
 // when the pair does not qualify.
 struct Folded {
@@ -61,7 +68,7 @@ std::optional<Folded> fold(Network const& net, Network::Layer const& conv,
   if (w.dims.empty()) return std::nullopt;
   int64_t channels = w.dims[0];
   auto const* b = net.constant({conv.inputs[2]});
-  bool no_bias = b && b->dtype == DataType::INT64 && b->dims == std::vector<int64_t>{0};
+  bool no_bias = is_absent(net, conv, 2);
   if (!no_bias && !is_fp32_constant(net, conv.inputs[2])) return std::nullopt;
   std::vector<std::vector<float>> p;
   for (size_t k = 1; k < 5; ++k) {
@@ -80,12 +87,6 @@ std::optional<Folded> fold(Network const& net, Network::Layer const& conv,
     f.bias[o] = (f.bias[o] - mean[o]) * s + beta[o];
   }
   return f;
-}
-
-bool is_absent(Network const& net, Network::Layer const& l, size_t k) {
-  if (k >= l.inputs.size()) return true;
-  auto const* c = net.constant({l.inputs[k]});
-  return c && c->dtype == DataType::INT64 && c->dims == std::vector<int64_t>{0};
 }
 
 // Layer `l` as an activation a Conv can apply: its name and parameters, or nothing.
