@@ -27,8 +27,14 @@ int64_t floor_div(int64_t a, int64_t b) {
   return q;
 }
 
+// Not -floor_div(-a, b): -a overflows for the most negative a.
 int64_t ceil_div(int64_t a, int64_t b) {
-  return -floor_div(-a, b);
+  if (b == 0) fail("shape expression divides by zero");
+  if (a == std::numeric_limits<int64_t>::min() && b == -1)
+    fail("shape expression overflows 64 bits in cdiv");
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) == (b < 0))) ++q;
+  return q;
 }
 
 // Overflow is an error, never a wrapped extent (expressions also come from engine files).

@@ -470,6 +470,21 @@ TEST(ShapeExpr, OverflowIsAnError) {
               HasSubstr("overflows"));
   EXPECT_THAT(error_of([] { ShapeExpr::parse("(// -9223372036854775808 -1)"); }),
               HasSubstr("overflows"));
+  // cdiv of the most negative value (fuzz_onnx: a Range of limit - start = INT64_MIN): exact
+  // where it fits, an error where it does not, never a negation's overflow.
+  ShapeExpr most_negative(std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(cdiv(most_negative, 2).constant(), std::numeric_limits<int64_t>::min() / 2);
+  EXPECT_EQ(cdiv(most_negative, 1).constant(), std::numeric_limits<int64_t>::min());
+  EXPECT_THAT(error_of([&] { (void)cdiv(most_negative, -1); }), HasSubstr("overflows"));
+}
+
+TEST(ShapeExpr, CeilDivisionRoundsUpForEitherSign) {
+  EXPECT_EQ(cdiv(ShapeExpr(7), 2).constant(), 4);
+  EXPECT_EQ(cdiv(ShapeExpr(-7), 2).constant(), -3);
+  EXPECT_EQ(cdiv(ShapeExpr(7), -2).constant(), -3);
+  EXPECT_EQ(cdiv(ShapeExpr(-7), -2).constant(), 4);
+  EXPECT_EQ(cdiv(ShapeExpr(-8), -2).constant(), 4);
+  EXPECT_EQ(cdiv(ShapeExpr(0), -3).constant(), 0);
 }
 
 }  // namespace qdp

@@ -291,9 +291,8 @@ ShapeExpr range_length(TensorDesc const& start, TensorDesc const& limit, TensorD
            d->value->size());
   ShapeExpr s = (*start.value)[0], l = (*limit.value)[0], d = (*delta.value)[0];
   if (!d.is_constant() || d.constant() == 0) fail("Range: delta must be a non-zero constant");
-  int64_t step = d.constant();
-  if (step > 0) return max(cdiv(l - s, d), ShapeExpr(0));
-  return max(cdiv(s - l, ShapeExpr(-step)), ShapeExpr(0));
+  // ONNX: max(ceil((limit - start) / delta), 0), for either sign of delta.
+  return max(cdiv(l - s, d), ShapeExpr(0));
 }
 
 template <class T>
