@@ -12,6 +12,14 @@
 
 namespace qdp::ops {
 
+// The most elements a desc's value (a shape computed on the host) holds, as the builder's own
+// (kMaxValueElements): a larger tensor is data, and a huge extent must not become a host vector.
+inline constexpr int64_t kMaxValueElements = 64;
+// Whether an extent is known and small enough for a value of that many elements.
+inline bool is_value_extent(ShapeExpr const& e) {
+  return e.is_constant() && e.constant() >= 0 && e.constant() <= kMaxValueElements;
+}
+
 // An ONNX axis in [-rank, rank) as a dimension index in [0, rank).
 inline int normalize_axis(int64_t axis, int rank, std::string_view what = "axis") {
   if (axis < -rank || axis >= std::max(rank, 1))

@@ -215,7 +215,7 @@ QDP_PLUGIN(expand_op, "onnx::Expand")
       TensorDesc out = input.like();
       out.shape_expr = broadcast_shapes(both, "Expand");
       if (input.value && out.rank() <= 1 && out.shape_expr.empty() == false &&
-          out.shape_expr[0].is_constant() && input.value->size() == 1) {
+          is_value_extent(out.shape_expr[0]) && input.value->size() == 1) {
         out.value = std::vector<ShapeExpr>(static_cast<size_t>(out.shape_expr[0].constant()),
                                            (*input.value)[0]);
       }
@@ -244,8 +244,7 @@ QDP_PLUGIN(constant_of_shape_op, "onnx::ConstantOfShape")
       if (!zero && !(value.numel() == ShapeExpr(1)))
         fail("ConstantOfShape: the value must hold exactly one element");
       TensorDesc out(zero ? DataType::FP32 : value.dtype, *shape.value);
-      if (value.value && out.rank() == 1 && out.shape_expr[0].is_constant() &&
-          out.shape_expr[0].constant() <= 64)
+      if (value.value && out.rank() == 1 && is_value_extent(out.shape_expr[0]))
         out.value = std::vector<ShapeExpr>(static_cast<size_t>(out.shape_expr[0].constant()),
                                            (*value.value)[0]);
       return out;
@@ -320,7 +319,7 @@ QDP_PLUGIN(range_op, "onnx::Range")
              name(start.dtype));
       TensorDesc out(start.dtype, {range_length(start, limit, delta)});
       auto const& n = out.shape_expr[0];
-      if (n.is_constant() && n.constant() <= 64 && (*start.value)[0].is_constant()) {
+      if (is_value_extent(n) && (*start.value)[0].is_constant()) {
         std::vector<ShapeExpr> v;
         for (int64_t i = 0; i < n.constant(); ++i)
           v.push_back((*start.value)[0] + ShapeExpr(i) * (*delta.value)[0]);
