@@ -17,6 +17,7 @@
 //           task (circ_pad_row_tasks_warp), the rest row-aware 16-byte vectors of the output
 //           (circ_pad_rows_warp).
 // Tactic 0 (no autotune) is tactic 2 on both backends.
+#include <algorithm>
 #include <cstring>
 #include <qdp/plugin.hpp>
 
@@ -638,7 +639,9 @@ bool launch_staged(S const* x, S* y, Geometry const& g, cudaStream_t stream) {
     s.in[d] = static_cast<unsigned>(g.in[d]);
     s.begin[d] = static_cast<unsigned>(g.begin[d]);
   }
-  size_t const smem = 16 * size_t{circ_pad_stage_vectors(s.rows_per_block, s.width, sizeof(S))};
+  size_t const smem =
+      std::max<size_t>(16 * size_t{circ_pad_stage_vectors(s.rows_per_block, s.width, sizeof(S))},
+                       static_cast<size_t>(staging.min_shared_bytes));
   int64_t const blocks = cdiv(int64_t{s.rows}, per_block);
   circ_pad_staged_kernel<<<static_cast<unsigned>(blocks), staging.threads, smem, stream>>>(x, y, s);
   QDP_CUDA_CHECK(cudaGetLastError());
