@@ -3,7 +3,9 @@
 torchvision and transformers are there): torchvision's ResNet-50 and MobileNetV2 and a
 transformers BERT encoder, random weights, exported by torch.onnx at opset 17. For each: the
 operators the export holds, and qdp's CUDA result against onnxruntime's on the CPU (max relative
-error, relative to the output's largest magnitude). Usage: PYTHONPATH=BUILD/python python3
+error, relative to the output's largest magnitude). For ResNet-50 also the timing cache: a
+first build with an empty cache (the autotuner's default runs), a second with the filled one,
+their times and whether they made the same choices. Usage: PYTHONPATH=BUILD/python python3
 bench/gpu/exported_models.py [OUT_DIR]"""
 import os
 import pathlib
@@ -50,6 +52,37 @@ def check(name, path, feed):
         assert err < 1e-2, f"{name}: {vi.name} differs from onnxruntime by {err}"
 
 
+def timing_cache_check(name, path):
+    """Builds `path` twice for CUDA sharing one timing cache: the second build should time
+    nothing and make the first one's choices (layer names, implementations, types, formats,
+    tactics). Prints both build times; fails only where the choices differ."""
+    from qdp.runner import CreateConfig, network_from_onnx_path
+
+    cache = None
+
+    def build():
+        nonlocal cache
+        builder, network, _ = network_from_onnx_path(path)
+        config = CreateConfig(strict_types=True, device="cuda")(builder, network)
+        cache = cache or config.create_timing_cache()
+        config.set_timing_cache(cache)
+        start = time.perf_counter()
+        engine = builder.build_engine_with_config(network, config)
+        seconds = time.perf_counter() - start
+        choices = [(l["name"], l["implementation"], tuple(map(str, l["types"])),
+                    tuple(map(str, l["formats"])), l["tactic"]) for l in engine.layers]
+        return seconds, choices
+
+    first_s, first = build()
+    entries = cache._core.size if hasattr(cache, "_core") else "?"
+    second_s, second = build()
+    same = first == second
+    print(f"{name} timing cache: first build {first_s * 1e3:.0f} ms ({entries} timings cached), "
+          f"second build {second_s * 1e3:.0f} ms, {first_s / second_s:.1f}x faster; "
+          f"{len(first)} layers, {'the same' if same else 'DIFFERENT'} choices", flush=True)
+    assert same, f"{name}: the build from the timing cache chose differently"
+
+
 def main():
     torch.manual_seed(0)
     tmp = tempfile.mkdtemp()
@@ -61,6 +94,8 @@ def main():
         x = torch.randn(2, 3, 224, 224)
         export(ctor(weights=None), (x,), path, ["x"])
         check(name, path, {"x": x.numpy()})
+        if name == "resnet50":
+            timing_cache_check(name, path)
 
     from transformers import BertConfig, BertModel
 
