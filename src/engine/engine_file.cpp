@@ -4,6 +4,7 @@
 // and size in the plan is range-checked before the runtime can use it.
 #include "engine/engine_file.hpp"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <flatbuffers/flatbuffers.h>
 #include <sys/stat.h>
@@ -1009,13 +1010,19 @@ class PlanChecker {
     }
   }
 
+  // An empty tensor takes 0 bytes whatever its other extents (the builder planned it so: a
+  // 2^63-1 x 0 tensor is empty, not an overflow).
   int64_t max_bytes_of(PlanTensor const& pt, ShapeEnv const& env, std::string_view where) const {
-    int64_t bytes = static_cast<int64_t>(element_size(pt.dtype));
+    std::vector<int64_t> extents;
     for (auto const& d : pt.shape) {
       int64_t extent = eval(d, env, where);
       if (extent < 0) bad(where, "a negative extent {} at the profile's max shapes", extent);
-      if (__builtin_mul_overflow(bytes, extent, &bytes)) bad(where, "its size overflows");
+      extents.push_back(extent);
     }
+    if (std::find(extents.begin(), extents.end(), 0) != extents.end()) return 0;
+    int64_t bytes = static_cast<int64_t>(element_size(pt.dtype));
+    for (int64_t extent : extents)
+      if (__builtin_mul_overflow(bytes, extent, &bytes)) bad(where, "its size overflows");
     return bytes;
   }
 
