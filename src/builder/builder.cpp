@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <qdp/builder.hpp>
@@ -911,13 +913,33 @@ class Builder {
     double best_ms = 0;
     if (cands.size() > 1) {
       double best_total = 0;
+      bool found = false;
+      std::string last_skip;
       for (size_t i = 0; i < cands.size(); ++i) {
         auto const& c = cands[i];
         std::string key = cache_ ? timing_key(layer, c, ins, outs, workspaces[i], aot) : "";
         std::optional<double> cached = cached_ms(key);
-        double ms =
-            cached ? *cached : time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
-        if (!cached) add_timing(key, ms);
+        // A candidate whose impl reports Unsupported (a tactic this device or case does not
+        // offer, as a cuDNN algorithm) is skipped, as TensorRT skips a tactic that fails; the
+        // timing cache keeps it as +inf, so that the next build does not try it again.
+        double ms = 0;
+        if (cached) {
+          ms = *cached;
+        } else {
+          try {
+            ms = time_candidate(layer, runner_for(i), c, ins, outs, workspaces[i]);
+          } catch (Error const& e) {
+            if (e.code() != ErrorCode::Unsupported) throw;
+            ms = std::numeric_limits<double>::infinity();
+            last_skip = fmt::format("{}: {}", describe(c), e.message());
+          }
+          add_timing(key, ms);
+        }
+        if (std::isinf(ms)) {
+          verbose("Layer '{}' candidate {}: skipped, it does not apply here{}", layer.name,
+                  describe(c), cached ? " (the timing cache says so)" : ": " + last_skip);
+          continue;
+        }
         double reformat_ms = 0;
         for (size_t k = 0; k < n_in; ++k)
           if (auto p = produced_.find(layer.inputs[k]); p != produced_.end())
@@ -926,12 +948,18 @@ class Builder {
         verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat){}", layer.name,
                 describe(c), aot ? " (AOT)" : "", ms, reformat_ms,
                 cached ? ", from the timing cache" : "");
-        if (i == 0 || ms + reformat_ms < best_total) {
+        if (!found || ms + reformat_ms < best_total) {
+          found = true;
           best = i;
           best_total = ms + reformat_ms;
           best_ms = ms;
         }
       }
+      if (!found)
+        fail(ErrorCode::Unsupported,
+             "layer '{}' (plugin {}): none of its {} candidates applies on this device{}",
+             layer.name, layer.plugin_id, cands.size(),
+             last_skip.empty() ? "" : " (the last: " + last_skip + ")");
       verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
     } else {
       if (aot) load_kernel(layer, kernel(0), n_in, outs.size());  // check that it loads

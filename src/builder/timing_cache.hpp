@@ -10,7 +10,8 @@
 //   offset 16  payload size    u64      bytes after the header
 //   offset 24  checksum        u64      FNV-1a 64 of header bytes [0, 24) and the payload
 //   offset 32  payload: string qdp version, string device, u64 count, count x (string key,
-//              f64 milliseconds); a string is a u32 byte count and the bytes (UTF-8, no NUL).
+//              f64 milliseconds, +inf where the candidate does not apply on the device); a
+//              string is a u32 byte count and the bytes (UTF-8, no NUL).
 // Every format version keeps the header and starts its payload with the two strings, so that
 // a cache of another format version can still be named in the warning that ignores it.
 #include <cstdint>

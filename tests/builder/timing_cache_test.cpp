@@ -50,6 +50,37 @@ QDP_PLUGIN(tcache_work, "tcache::work")
       return std::vector{AutoTuneCombination("FP32|FP16, FP32|FP16", "LINEAR*HWC", {1, 2})};
     });
 
+// y = x + 1 with tactics 1 to 3, of which 2 and 3 do not apply (Unsupported, as a cuDNN
+// algorithm a case does not offer); runs of each tactic are counted.
+std::atomic<int> g_tactic_runs[4];
+QDP_PLUGIN(tcache_partial, "tcache::partial")
+    .desc([](TensorDesc const& x) { return x.like(); })
+    .impl<qdp::cpu>([](In<float> x, Out<float> y, Tactic t) {
+      g_tactic_runs[std::clamp(t.value, 0, 3)].fetch_add(1, std::memory_order_relaxed);
+      if (t == 2 || t == 3) fail(ErrorCode::Unsupported, "tactic {} does not apply here", t.value);
+      for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] + 1.0f;
+    })
+    .autotune([](TensorDesc const&) {
+      return std::vector{AutoTuneCombination("FP32", "LINEAR", {2, 1, 3})};
+    });
+
+// Every tactic of this one is unsupported.
+QDP_PLUGIN(tcache_none, "tcache::none")
+    .desc([](TensorDesc const& x) { return x.like(); })
+    .impl<qdp::cpu>([](In<float>, Out<float>, Tactic t) {
+      fail(ErrorCode::Unsupported, "tactic {} does not apply here", t.value);
+    })
+    .autotune([](TensorDesc const&) {
+      return std::vector{AutoTuneCombination("FP32", "LINEAR", {1, 2})};
+    });
+
+Network one_layer(std::string const& plugin) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3});
+  net.mark_output(net.add_plugin(plugin, {x})[0], "y");
+  return net;
+}
+
 // Log lines with their severity.
 class Log : public Logger {
  public:
@@ -366,6 +397,42 @@ TEST(TimingCache, WithoutACacheNothingChanges) {
   EXPECT_GT(built.runs, 0);
   EXPECT_EQ(log.count("Timing cache"), 0u);
   EXPECT_EQ(log.count("from the timing cache"), 0u);
+}
+
+TEST(TimingCache, UnsupportedTacticsAreSkippedAndRememberedAsSuch) {
+  Network net = one_layer("tcache::partial");
+  TimingCache cache;
+  Log log;
+  for (auto& r : g_tactic_runs) r = 0;
+  Built first = build(net, &cache, &log);
+  EXPECT_EQ(first.engine.layers().at(0).tactic, 1);
+  EXPECT_GT(g_tactic_runs[1].load(), 0);
+  EXPECT_EQ(g_tactic_runs[2].load(), 1);  // tried once, then skipped
+  EXPECT_EQ(g_tactic_runs[3].load(), 1);
+  EXPECT_THAT(log.text(), HasSubstr("skipped, it does not apply here"));
+  EXPECT_THAT(log.text(), HasSubstr("tactic 2 does not apply here"));
+  EXPECT_EQ(cache.size(), 3u);  // the skipped ones too (+inf), so the next build does not try
+
+  // The cache survives its bytes, +inf included; the second build runs no tactic.
+  TimingCache copy = TimingCache::deserialize(cache.serialize(), "test");
+  for (auto& r : g_tactic_runs) r = 0;
+  Log second_log;
+  Built second = build(net, &copy, &second_log);
+  EXPECT_EQ(g_tactic_runs[1].load() + g_tactic_runs[2].load() + g_tactic_runs[3].load(), 0);
+  EXPECT_THAT(second_log.text(), HasSubstr("the timing cache says so"));
+  EXPECT_EQ(choices(second.engine), choices(first.engine));
+
+  Array xs(DataType::FP32, {2, 3});
+  for (int64_t i = 0; i < xs.numel(); ++i) xs.data<float>()[i] = static_cast<float>(i);
+  auto y = Runner(second.engine).infer({{"x", xs}}).at("y");
+  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_EQ(y.data<float>()[i], static_cast<float>(i) + 1);
+}
+
+TEST(TimingCache, ALayerWithNoApplicableTacticIsAnError) {
+  Network net = one_layer("tcache::none");
+  EXPECT_EQ(code_of([&] { (void)build(net, nullptr, nullptr); }), ErrorCode::Unsupported);
+  EXPECT_THAT(error_of([&] { (void)build(net, nullptr, nullptr); }),
+              HasSubstr("none of its 2 candidates applies on this device (the last: "));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // oneDNN convolution forward (the activation a post-op). CUDA: cuDNN; with a bias and Relu in
 // FP32 one cudnnConvolutionBiasActivationForward, else the convolution and one pass that adds the
 // bias and applies the activation.
+#include <numeric>
 #include <qdp/plugin.hpp>
 
 #include "ops/nn/nn_common.hpp"
@@ -13,6 +14,13 @@
 #endif
 
 namespace qdp::ops::nn {
+
+// Tactics: 0 (no autotune) is the backend's default (cuDNN's heuristic choice); on CUDA 1 + k
+// is forward algorithm k of the GEMM family (IMPLICIT_GEMM, IMPLICIT_PRECOMP_GEMM, GEMM,
+// DIRECT), which all sum the same products in FP32 (FFT and Winograd are left out: their
+// rounding differs from the CPU's). An algorithm a case does not take is Unsupported, and the
+// autotuner skips it; the CPU has tactic 1 only.
+constexpr int32_t kConvTactics = 4;
 namespace {
 
 struct ConvAttrs {
@@ -204,8 +212,12 @@ struct CudaConvState {
   Scratch scratch;
 };
 
+// (Tactics: see kConvTactics.) An algorithm that asks for more workspace than this is not offered
+// (as TensorRT's workspace limit): FFT-like needs of gigabytes would fail the allocation instead.
+constexpr size_t kMaxConvWorkspace = size_t{256} << 20;
+
 template <class T>
-CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
+CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, Tactic tactic) {
   CudaConvPlan p;
   bool symmetric = g.pads.begin == g.pads.end;
   p.pad_copy = !symmetric;
@@ -276,20 +288,31 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
   if (expect != yd)
     fail(ErrorCode::RuntimeFailure, "{}: cuDNN computes another output shape", kConv);
 
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  int found = 0;
-  QDP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
-      h, p.x.get(), fd, cd, p.y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
-  int pick = -1;
-  for (int i = 0; i < found && pick < 0; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS &&
-        !(fp32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH))
-      pick = i;
-  if (pick < 0) fail(ErrorCode::RuntimeFailure, "{}: cuDNN has no algorithm for this case", kConv);
-  p.algo = perf[pick].algo;
-  QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, perf[pick].mathType));
+  if (tactic.value == 0) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    QDP_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
+        h, p.x.get(), fd, cd, p.y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
+    int pick = -1;
+    for (int i = 0; i < found && pick < 0; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS &&
+          !(fp32 && perf[i].mathType == CUDNN_TENSOR_OP_MATH))
+        pick = i;
+    if (pick < 0)
+      fail(ErrorCode::RuntimeFailure, "{}: cuDNN has no algorithm for this case", kConv);
+    p.algo = perf[pick].algo;
+    QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, perf[pick].mathType));
+  } else {
+    if (tactic.value < 1 || tactic.value > kConvTactics)
+      fail(ErrorCode::Unsupported, "{}: no tactic {} (tactics 1 to {} are cuDNN algorithms)", kConv,
+           tactic.value, kConvTactics);
+    p.algo = static_cast<cudnnConvolutionFwdAlgo_t>(tactic.value - 1);
+  }
   QDP_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), fd, cd, p.y.get(), p.algo,
                                                           &p.workspace));
+  if (p.workspace > kMaxConvWorkspace)
+    fail(ErrorCode::Unsupported, "{}: cuDNN algorithm {} needs {} MB of workspace (at most {})",
+         kConv, static_cast<int>(p.algo), p.workspace >> 20, kMaxConvWorkspace >> 20);
   // FP32 only: the combination that ran on the H200 (tests/builder/fusion_test.cpp and the
   // exported ResNet-50); 16-bit types take the convolution and the epilogue pass.
   p.fused = has_bias && g.activation.kind == ConvActivation::Kind::Relu && std::is_same_v<T, float>;
@@ -308,7 +331,7 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias) {
 
 template <class T>
 void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor const& w,
-               Tensor const& b, Tensor const& y, cudaStream_t stream) {
+               Tensor const& b, Tensor const& y, Tactic tactic, cudaStream_t stream) {
   ConvGeom g = conv_geom(a, x, w, b, y);
   bool has_bias = !absent(b);
   if (has_bias) check_same_type(kConv, "B", b, x.dtype);
@@ -322,8 +345,10 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
   auto key = shape_key({&x.shape, &w.shape, &y.shape});
   key.push_back(has_bias);
+  key.push_back(tactic.value);
   auto it = s.cache.find(key);
-  if (it == s.cache.end()) it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias)).first;
+  if (it == s.cache.end())
+    it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic)).first;
   CudaConvPlan const& p = it->second;
 
   size_t pad_bytes =
@@ -366,18 +391,32 @@ QDP_PLUGIN(conv, "onnx::Conv")
     .desc([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, ConvAttrs const& a) {
       return conv_desc(x, w, b, a);
     })
-    .impl<qdp::cpu, float, half, bfloat16>(
-        [state = PerBind<CpuConv>()]<class T>(In<T> x, In<T> w, In<> b, Out<T> y,
-                                              ConvAttrs const& a) {
-          if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
-          state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
-                     w.tensor(), b.tensor(), y.tensor());
-        })
+    // The network's types, each tactic (cuDNN's algorithms on the GPU; the CPU has one).
+    .autotune([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, ConvAttrs const&) {
+      std::string types =
+          fmt::format("{}, {}, {}, {}", name(x.dtype), name(w.dtype), name(b.dtype), name(x.dtype));
+      std::vector<int32_t> tactics(kConvTactics);
+      std::iota(tactics.begin(), tactics.end(), 1);
+      return std::vector{AutoTuneCombination(types, "LINEAR", tactics)};
+    })
+    .impl<qdp::cpu, float, half, bfloat16>([state = PerBind<CpuConv>()]<class T>(In<T> x, In<T> w,
+                                                                                 In<> b, Out<T> y,
+                                                                                 ConvAttrs const& a,
+                                                                                 Tactic tactic) {
+      if (tactic.value > 1)
+        fail(ErrorCode::Unsupported,
+             "{}: the CPU convolution (oneDNN) has one algorithm, tactic 1; no tactic {}", kConv,
+             tactic.value);
+      if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
+      state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
+                 w.tensor(), b.tensor(), y.tensor());
+    })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>(
         [state = PerBind<CudaConvState>()]<class T>(In<T> x, In<T> w, In<> b, Out<T> y,
-                                                    ConvAttrs const& a, Stream s) {
-          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), y.tensor(), native(s));
+                                                    ConvAttrs const& a, Tactic tactic, Stream s) {
+          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), y.tensor(), tactic,
+                       native(s));
         })
 #endif
     ;

@@ -9,9 +9,13 @@
 
 namespace qdp::ops::nn {
 
+// cuDNN's "not supported" family (3000-3999: an algorithm or shape this case does not take) is
+// Unsupported, which the autotuner skips; every other failure is a RuntimeFailure.
 inline void check_cudnn(cudnnStatus_t s, char const* what) {
-  if (s != CUDNN_STATUS_SUCCESS)
-    fail(ErrorCode::RuntimeFailure, "cuDNN error in {}: {}", what, cudnnGetErrorString(s));
+  if (s == CUDNN_STATUS_SUCCESS) return;
+  bool unsupported = s >= CUDNN_STATUS_NOT_SUPPORTED && s < CUDNN_STATUS_NOT_SUPPORTED + 1000;
+  fail(unsupported ? ErrorCode::Unsupported : ErrorCode::RuntimeFailure, "cuDNN error in {}: {}",
+       what, cudnnGetErrorString(s));
 }
 inline void check_cublas(cublasStatus_t s, char const* what) {
   if (s != CUBLAS_STATUS_SUCCESS)
