@@ -380,6 +380,22 @@ TEST_F(OnnxImport, MalformedTensorAttributesAreErrors) {
               AllOf(HasSubstr(where), HasSubstr("dims say 1000000000000 element(s)")));
 }
 
+// fuzz_onnx: an initializer whose dims say 16 G elements and whose float_data holds none is a
+// corrupt file, found before anything is allocated for it.
+TEST_F(OnnxImport, AnInitializerWithHugeDimsAndNoDataIsCorruptNotAnAllocation) {
+  Model m;
+  m.input("x", {2});
+  auto& w = *m.proto().mutable_graph()->add_initializer();
+  w.set_name("w");
+  w.set_data_type(TP::FLOAT);
+  for (int64_t d : {1024, 1024, 1024, 16}) w.add_dims(d);
+  m.node("affine", {"x"}, {"y"}, "a", "test_onnx");
+  m.output("y");
+  EXPECT_EQ(qdp_test::code_of([&] { import(m); }), qdp::ErrorCode::CorruptFile);
+  EXPECT_THAT(error_of([&] { import(m); }),
+              HasSubstr("dims say 17179869184 element(s), but float_data holds 0"));
+}
+
 TEST_F(OnnxImport, StringAttribute) {
   Model m;
   m.input("x", {2});

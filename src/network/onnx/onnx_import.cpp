@@ -294,26 +294,29 @@ class TensorReader {
       r.bytes.assign(first, first + raw.size());
       return r;
     }
+    // The typed field must hold the dims' count before anything is allocated for it: dims of a
+    // huge tensor with no data are a corrupt file, not an allocation.
+    int held = t.data_type() == onnx::TensorProto::FLOAT   ? t.float_data_size()
+               : t.data_type() == onnx::TensorProto::INT64 ? t.int64_data_size()
+                                                           : t.int32_data_size();
+    std::string_view field = t.data_type() == onnx::TensorProto::FLOAT   ? "float_data"
+                             : t.data_type() == onnx::TensorProto::INT64 ? "int64_data"
+                                                                         : "int32_data";
+    if (static_cast<uint64_t>(held) != numel)
+      fail(ErrorCode::CorruptFile,
+           "{}: the dims say {} element(s), but {} holds {} (the initializer is truncated or its "
+           "dims are wrong)",
+           where, numel, field, held);
     r.bytes.resize(bytes);
-    auto count = [&](int size, std::string_view field) {
-      if (static_cast<uint64_t>(size) != numel)
-        fail(ErrorCode::CorruptFile,
-             "{}: the dims say {} element(s), but {} holds {} (the initializer is truncated or its "
-             "dims are wrong)",
-             where, numel, field, size);
-    };
     auto put = [&](size_t i, auto v) { std::memcpy(r.bytes.data() + i * width, &v, width); };
     switch (t.data_type()) {
       case onnx::TensorProto::FLOAT:
-        count(t.float_data_size(), "float_data");
         for (int i = 0; i < t.float_data_size(); ++i) put(static_cast<size_t>(i), t.float_data(i));
         break;
       case onnx::TensorProto::INT64:
-        count(t.int64_data_size(), "int64_data");
         for (int i = 0; i < t.int64_data_size(); ++i) put(static_cast<size_t>(i), t.int64_data(i));
         break;
       default:  // INT32 and the narrower types (and 16-bit floats' bit patterns) in int32_data
-        count(t.int32_data_size(), "int32_data");
         for (int i = 0; i < t.int32_data_size(); ++i) {
           int32_t v = t.int32_data(i);
           if (width == 4) {
@@ -373,6 +376,13 @@ class TensorReader {
     if (!in)
       fail(ErrorCode::NotFound, "{}: cannot open external data file '{}': {}", where, file.string(),
            std::strerror(errno));
+    // The file must hold the bytes before they are allocated (the dims may be a hostile file's).
+    std::error_code size_error;
+    uint64_t file_bytes = std::filesystem::file_size(file, size_error);
+    if (size_error || offset > file_bytes || file_bytes - offset < bytes)
+      fail(ErrorCode::CorruptFile,
+           "{}: external data file '{}' is too short: {} bytes at offset {} do not fit", where,
+           file.string(), bytes, offset);
     std::vector<std::byte> data(bytes);
     if (std::fseek(in.get(), static_cast<long>(offset), SEEK_SET) != 0 ||
         std::fread(data.data(), 1, data.size(), in.get()) != data.size())
