@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <qdp/qdp.hpp>
 #include <random>
 
@@ -388,6 +389,42 @@ TEST(NnConv, MatchesTheReferenceForEveryCaseAndType) {
       // 16-bit outputs round once: relative to the magnitude of the sums.
       expect_close(y, c.y, want, t == DataType::FP32 ? 1e-4f : 3 * tolerance(t), what);
     }
+}
+
+// Conv's tactics are cuDNN's algorithms; the CPU has one (tactic 1), and the autotuner skips the
+// others as not applying rather than failing the build. On the GPU the chosen tactic is one of
+// cuDNN's (NnGpu.ConvMatchesTheCpu checks its result).
+struct Lines : Logger {
+  void log(Severity, std::string_view m) override { text += std::string(m) + "\n"; }
+  std::string text;
+};
+TEST(NnConv, TheCpuTakesTacticOneAndTheOtherTacticsAreSkipped) {
+  for (Device device : {Device::CPU, Device::CUDA}) {
+    if (device == Device::CUDA && !cuda_available()) continue;
+    Network net;
+    auto x = net.add_input("x", DataType::FP32, {1, 3, 8, 8});
+    std::mt19937 rng(3);
+    Array w = random_array(DataType::FP32, Dims{4, 3, 3, 3}, rng);
+    std::vector<std::byte> bytes(w.bytes());
+    std::memcpy(bytes.data(), w.data<float>(), w.bytes());
+    auto wt = net.add_constant("w", DataType::FP32, {4, 3, 3, 3}, std::move(bytes));
+    auto no_bias = net.add_constant("absent", DataType::INT64, {0}, {});  // as the importer does
+    net.mark_output(net.add_plugin("onnx::Conv", {x, wt, no_bias})[0], "y");
+    Lines log;
+    BuildConfig config;
+    config.device = device;
+    config.logger = &log;
+    Engine engine = build_engine(net, config);
+    int32_t tactic = engine.layers().at(0).tactic;
+    if (device == Device::CPU) {
+      EXPECT_EQ(tactic, 1);
+      EXPECT_THAT(log.text, HasSubstr("skipped, it does not apply here"));
+      EXPECT_THAT(log.text, HasSubstr("the CPU convolution (oneDNN) has one algorithm"));
+    } else {
+      EXPECT_GE(tactic, 1);
+      EXPECT_LE(tactic, 4);
+    }
+  }
 }
 
 TEST(NnConv, KernelShapeAttributeMustMatchTheWeights) {
