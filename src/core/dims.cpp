@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <qdp/dims.hpp>
 #include <qdp/error.hpp>
 
@@ -17,6 +18,8 @@ void Dims::push_back(int64_t v) {
 }
 
 int64_t Dims::numel() const {
+  // Empty whatever its other extents (a 2^63-1 x 5 x 0 tensor holds 0 elements, not an overflow).
+  if (std::find(begin(), end(), int64_t{0}) != end()) return 0;
   int64_t n = 1;
   for (int64_t d : *this)
     if (__builtin_mul_overflow(n, d, &n))

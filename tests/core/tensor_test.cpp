@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <qdp/error.hpp>
 #include <qdp/tensor.hpp>
 #include <qdp/tensor_desc.hpp>
@@ -172,6 +173,14 @@ TEST(Dims, RankNumelAndText) {
   EXPECT_EQ(Dims{}.numel(), 1);
   EXPECT_EQ(to_string(Dims{}), "scalar");
   EXPECT_EQ((Dims{0, 5}).numel(), 0);
+  // Empty whatever the other extents (fuzz_onnx: an Add of a 2^63-1 x 5 x 0 tensor); a
+  // non-empty count that does not fit is still an error.
+  int64_t const huge = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ((Dims{huge, 5, 0}).numel(), 0);
+  EXPECT_THAT(error_of([&] {
+                (void)Dims{huge, 5}.numel();
+              }),
+              HasSubstr("more elements than a 64-bit count holds"));
 }
 
 TEST(Dims, AtMostMaxRankDimensions) {

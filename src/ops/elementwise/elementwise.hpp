@@ -184,6 +184,11 @@ BroadcastPlan<N> make_broadcast_plan(std::array<Dims, N> const& in, Dims const& 
   }
   BroadcastPlan<N> p;
   p.numel = out.numel();
+  if (p.numel == 0) {  // nothing to walk: the extents of an empty tensor may be any size
+    p.rank = 1;
+    p.dims[0] = 0;
+    return p;
+  }
   int rank = 0;
   int64_t dims[kMaxRank];
   int64_t strides[N][kMaxRank];
