@@ -4,12 +4,12 @@
 // and size in the plan is range-checked before the runtime can use it.
 #include "engine/engine_file.hpp"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <flatbuffers/flatbuffers.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
