@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <qdp/error.hpp>
 #include <type_traits>
 #include <utility>
@@ -191,8 +190,7 @@ void read_timing_cache(std::span<const std::byte> bytes, std::string_view origin
     double ms;
     std::memcpy(&ms, &bits, 8);
     // +inf: a candidate that does not apply on this device (the builder skips it).
-    if (std::isnan(ms) || ms < 0 || ms == -std::numeric_limits<double>::infinity())
-      in.corrupt(fmt::format("timing {} of '{}' is {} ms", i, key, ms));
+    if (std::isnan(ms) || ms < 0) in.corrupt(fmt::format("timing {} of '{}' is {} ms", i, key, ms));
     if (!data.entries.emplace(std::move(key), ms).second)
       in.corrupt(fmt::format("timing {} repeats a key", i));
   }

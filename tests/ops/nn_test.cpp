@@ -10,6 +10,7 @@
 #include <qdp/qdp.hpp>
 #include <random>
 
+#include "test_plugins.hpp"
 #include "test_support.hpp"
 
 using ::testing::HasSubstr;
@@ -394,10 +395,6 @@ TEST(NnConv, MatchesTheReferenceForEveryCaseAndType) {
 // Conv's tactics are cuDNN's algorithms; the CPU has one (tactic 1), and the autotuner skips the
 // others as not applying rather than failing the build. On the GPU the chosen tactic is one of
 // cuDNN's (NnGpu.ConvMatchesTheCpu checks its result).
-struct Lines : Logger {
-  void log(Severity, std::string_view m) override { text += std::string(m) + "\n"; }
-  std::string text;
-};
 TEST(NnConv, TheCpuTakesTacticOneAndTheOtherTacticsAreSkipped) {
   for (Device device : {Device::CPU, Device::CUDA}) {
     if (device == Device::CUDA && !cuda_available()) continue;
@@ -410,7 +407,7 @@ TEST(NnConv, TheCpuTakesTacticOneAndTheOtherTacticsAreSkipped) {
     auto wt = net.add_constant("w", DataType::FP32, {4, 3, 3, 3}, std::move(bytes));
     auto no_bias = net.add_constant("absent", DataType::INT64, {0}, {});  // as the importer does
     net.mark_output(net.add_plugin("onnx::Conv", {x, wt, no_bias})[0], "y");
-    Lines log;
+    test_plugins::CaptureLogger log;
     BuildConfig config;
     config.device = device;
     config.logger = &log;
@@ -418,8 +415,8 @@ TEST(NnConv, TheCpuTakesTacticOneAndTheOtherTacticsAreSkipped) {
     int32_t tactic = engine.layers().at(0).tactic;
     if (device == Device::CPU) {
       EXPECT_EQ(tactic, 1);
-      EXPECT_THAT(log.text, HasSubstr("skipped, it does not apply here"));
-      EXPECT_THAT(log.text, HasSubstr("the CPU convolution (oneDNN) has one algorithm"));
+      EXPECT_THAT(log.text(), HasSubstr("skipped, it does not apply here"));
+      EXPECT_THAT(log.text(), HasSubstr("the CPU convolution (oneDNN) has one algorithm"));
     } else {
       EXPECT_GE(tactic, 1);
       EXPECT_LE(tactic, 4);
