@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <ostream>
 #include <qdp/api.hpp>
 #include <span>
@@ -13,6 +14,11 @@
 namespace qdp {
 
 inline constexpr int kMaxRank = 8;
+
+// The elements of a shape of these extents: 0 when any extent is 0, whatever the others (a
+// 2^63-1 x 5 x 0 tensor is empty, not an overflow); nullopt when an extent is negative or the
+// product does not fit an int64. The one count that Dims, the planner and the loader share.
+QDP_API std::optional<int64_t> element_count(std::span<const int64_t> extents);
 
 class QDP_API Dims {
  public:
@@ -27,7 +33,7 @@ class QDP_API Dims {
   int64_t const* end() const { return d_.data() + rank_; }
   std::span<const int64_t> span() const { return {d_.data(), static_cast<size_t>(rank_)}; }
   void push_back(int64_t v);
-  int64_t numel() const;  // 1 for rank 0
+  int64_t numel() const;  // 1 for rank 0; element_count(), throwing on overflow
 
   friend bool operator==(Dims const& a, Dims const& b) {
     return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());

@@ -12,6 +12,11 @@
 
 namespace qdp {
 
+// The most elements a shape value holds: integer tensors of rank <= 1 and at most this many
+// elements are also shape values; a larger tensor is data, and a huge extent never becomes a host
+// vector.
+inline constexpr int64_t kMaxValueElements = 64;
+
 // Opt and upper bound of a data-dependent extent.
 struct QDP_API SizeTensorInfo {
   ShapeExpr opt;

@@ -53,15 +53,14 @@ void plan_memory(EnginePlan& plan, std::vector<Dims> const& max_input_shapes,
     }
   }
   for (auto& t : tensors) {
-    int64_t numel = 1;
+    std::vector<int64_t> extents;
     t.data_dependent = false;
     for (auto const& d : t.shape) {
-      int64_t extent = d.eval(env);
-      if (extent < 0 || __builtin_mul_overflow(numel, extent, &numel)) numel = -1;
+      extents.push_back(d.eval(env));
       t.data_dependent |= uses_size_values(d);
-      if (numel < 0) break;
     }
-    t.capacity = checked_bytes(numel, static_cast<int64_t>(element_size(t.dtype)),
+    t.capacity = checked_bytes(element_count(extents).value_or(-1),
+                               static_cast<int64_t>(element_size(t.dtype)),
                                fmt::format("tensor '{}'", t.name));
     if (max_tensor_bytes > 0 && static_cast<uint64_t>(t.capacity) > max_tensor_bytes)
       fail(ErrorCode::OutOfMemory,

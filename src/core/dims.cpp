@@ -17,14 +17,19 @@ void Dims::push_back(int64_t v) {
   d_[static_cast<size_t>(rank_++)] = v;
 }
 
-int64_t Dims::numel() const {
-  // Empty whatever its other extents (a 2^63-1 x 5 x 0 tensor holds 0 elements, not an overflow).
-  if (std::find(begin(), end(), int64_t{0}) != end()) return 0;
+std::optional<int64_t> element_count(std::span<const int64_t> extents) {
+  if (std::find(extents.begin(), extents.end(), int64_t{0}) != extents.end()) return 0;
   int64_t n = 1;
-  for (int64_t d : *this)
-    if (__builtin_mul_overflow(n, d, &n))
-      fail("shape {} has more elements than a 64-bit count holds", to_string(*this));
+  for (int64_t d : extents)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::nullopt;
   return n;
+}
+
+int64_t Dims::numel() const {
+  if (auto n = element_count(span())) return *n;
+  if (std::any_of(begin(), end(), [](int64_t d) { return d < 0; }))
+    fail("shape {} has a negative extent", to_string(*this));
+  fail("shape {} has more elements than a 64-bit count holds", to_string(*this));
 }
 
 std::string to_string(Dims const& d) {

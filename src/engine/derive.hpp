@@ -60,8 +60,6 @@ QDP_API ShapeExpr workspace_of(PluginDefinition const& def, std::string_view lay
                                Candidate const& c, std::span<const TensorDesc> ins,
                                Attrs const& attrs, std::span<const TensorDesc> outs);
 
-// Integer tensors of rank <= 1 and at most this many elements are also shape values.
-inline constexpr int64_t kMaxValueElements = 64;
 QDP_API bool is_integer(DataType t);
 // The shape value of a known tensor (dense bytes of a constant shape): its elements, when it is a
 // small integer tensor.

@@ -1019,10 +1019,11 @@ class PlanChecker {
       if (extent < 0) bad(where, "a negative extent {} at the profile's max shapes", extent);
       extents.push_back(extent);
     }
-    if (std::find(extents.begin(), extents.end(), 0) != extents.end()) return 0;
-    int64_t bytes = static_cast<int64_t>(element_size(pt.dtype));
-    for (int64_t extent : extents)
-      if (__builtin_mul_overflow(bytes, extent, &bytes)) bad(where, "its size overflows");
+    int64_t bytes = 0;
+    auto count = element_count(extents);
+    if (!count ||
+        __builtin_mul_overflow(*count, static_cast<int64_t>(element_size(pt.dtype)), &bytes))
+      bad(where, "its size overflows");
     return bytes;
   }
 

@@ -12,10 +12,8 @@
 
 namespace qdp::ops {
 
-// The most elements a desc's value (a shape computed on the host) holds, as the builder's own
-// (kMaxValueElements): a larger tensor is data, and a huge extent must not become a host vector.
-inline constexpr int64_t kMaxValueElements = 64;
-// Whether an extent is known and small enough for a value of that many elements.
+// Whether an extent is known and small enough for a value of that many elements
+// (kMaxValueElements, include/qdp/tensor_desc.hpp).
 inline bool is_value_extent(ShapeExpr const& e) {
   return e.is_constant() && e.constant() >= 0 && e.constant() <= kMaxValueElements;
 }

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "test_plugins.hpp"
@@ -243,6 +244,20 @@ TEST(Builder, MaxTensorBytesRefusesALargerTensorBeforeAllocatingIt) {
               HasSubstr("layer 's' (plugin test::scale): timing it needs a FP32 tensor of shape"));
   config.max_tensor_bytes = 0;  // no limit
   EXPECT_NO_THROW(build_engine(net, config));
+}
+
+// The planner counts an empty tensor's bytes as the loader does: 0, whatever its other extents
+// (it once multiplied 2^63-1 x 5 first and refused the tensor as larger than any device).
+TEST(Builder, AnEmptyTensorWithAHugeExtentNeedsNoMemory) {
+  Network net;
+  int64_t const huge = std::numeric_limits<int64_t>::max();
+  auto x = net.add_input("x", DataType::FP32, {huge, 5, 0});
+  net.mark_output(net.add_plugin("test::scale", {x}, {{"factor", 2.0f}})[0], "y");
+  Engine engine = build(net);
+  EXPECT_EQ(engine.io("y").max_bytes, 0u);
+  EXPECT_EQ(engine.activation_bytes(), 0u);
+  Engine loaded = Engine::deserialize(engine.serialize());
+  EXPECT_EQ(loaded.io("y").max_bytes, 0u);
 }
 
 // Constant folding allocates its outputs on the host: the limit holds there too.

@@ -183,6 +183,19 @@ TEST(Dims, RankNumelAndText) {
               HasSubstr("more elements than a 64-bit count holds"));
 }
 
+TEST(Dims, ElementCountIsZeroForAnyEmptyShapeAndNothingOnOverflow) {
+  int64_t const huge = std::numeric_limits<int64_t>::max();
+  std::vector<int64_t> empty_huge{huge, 5, 0}, too_many{huge, 5}, negative{3, -1}, none{};
+  EXPECT_EQ(element_count(empty_huge), 0);
+  EXPECT_EQ(element_count(too_many), std::nullopt);
+  EXPECT_EQ(element_count(negative), std::nullopt);
+  EXPECT_EQ(element_count(none), 1);
+  EXPECT_THAT(error_of([] {
+                (void)Dims{3, -1}.numel();
+              }),
+              HasSubstr("shape 3x-1 has a negative extent"));
+}
+
 TEST(Dims, AtMostMaxRankDimensions) {
   Dims d;
   for (int i = 0; i < kMaxRank; ++i) d.push_back(1);
