@@ -1,6 +1,7 @@
 // onnx::MaxPool, onnx::AveragePool (1-D to 3-D windows: kernel_shape, strides, pads, auto_pad,
 // dilations, ceil_mode; count_include_pad) and onnx::GlobalAveragePool / onnx::GlobalMaxPool.
 // Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA.
+#include <algorithm>
 #include <limits>
 #include <qdp/plugin.hpp>
 
@@ -78,21 +79,37 @@ __host__ __device__
   return acc;
 }
 
-// A window wholly inside the input, from (i0, i1, i2): every tap is read, none is padding.
+// The windows of outputs [o2, o2 + m) of one output line, all wholly inside the input (its
+// taps of dimensions 0 and 1 start at rows i0, i1): every tap is read, none is padding. The
+// outputs are the inner loop, so that their accumulators are independent (no chain of compares
+// per output) and the loads stream along the input line.
 template <PoolKind K, class T>
-float pool_inside(PoolGeom const& g, T const* x, int64_t row, int64_t i0, int64_t i1, int64_t i2) {
-  T const* base = x + ((row * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + i2;
-  float acc = K == PoolKind::Max ? -INFINITY : 0.0f;
-  for (int64_t a = 0; a < g.k[0]; ++a)
-    for (int64_t b = 0; b < g.k[1]; ++b) {
-      T const* line = base + (a * g.d[0] * g.in[1] + b * g.d[1]) * g.in[2];
-      for (int64_t c = 0; c < g.k[2]; ++c) {
-        float v = static_cast<float>(line[c * g.d[2]]);
-        acc = K == PoolKind::Max ? (v > acc || v != v ? v : acc) : acc + v;
+void pool_inside(PoolGeom const& g, T const* x, T* out, int64_t row, int64_t i0, int64_t i1,
+                 int64_t o2, int64_t m) {
+  constexpr int64_t kChunk = 64;
+  int64_t const s2 = g.s[2];
+  for (int64_t first = 0; first < m; first += kChunk) {
+    int64_t const len = std::min(kChunk, m - first);
+    float acc[kChunk];
+    std::fill(acc, acc + len, K == PoolKind::Max ? -INFINITY : 0.0f);
+    int64_t const i2 = (o2 + first) * s2 - g.pb[2];
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b) {
+        T const* line =
+            x + ((row * g.in[0] + i0 + a * g.d[0]) * g.in[1] + i1 + b * g.d[1]) * g.in[2] + i2;
+        for (int64_t c = 0; c < g.k[2]; ++c) {
+          T const* tap = line + c * g.d[2];
+          for (int64_t j = 0; j < len; ++j) {
+            float v = static_cast<float>(tap[j * s2]);
+            acc[j] = K == PoolKind::Max ? (v > acc[j] || v != v ? v : acc[j]) : acc[j] + v;
+          }
+        }
       }
-    }
-  if (K == PoolKind::Avg) return acc / static_cast<float>(g.k[0] * g.k[1] * g.k[2]);
-  return acc;
+    float const scale =
+        K == PoolKind::Avg ? 1.0f / static_cast<float>(g.k[0] * g.k[1] * g.k[2]) : 1.0f;
+    for (int64_t j = 0; j < len; ++j)
+      out[o2 + first + j] = static_cast<T>(K == PoolKind::Avg ? acc[j] * scale : acc[j]);
+  }
 }
 
 template <PoolKind K, class T>
@@ -100,22 +117,28 @@ void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
   // Parallel over output lines, the last dimension inside: no divisions per element.
   int64_t lines = g.rows * g.out[0] * g.out[1];
   auto load = [x](int64_t i) { return static_cast<float>(x[i]); };
+  // Outputs [lo, hi) of a line have windows inside the input along dimension 2.
+  int64_t const reach = (g.k[2] - 1) * g.d[2];
+  int64_t const lo = std::min(g.out[2], (g.pb[2] + g.s[2] - 1) / g.s[2]);
+  int64_t const hi = g.in[2] - 1 - reach + g.pb[2] < 0
+                         ? lo
+                         : std::clamp((g.in[2] - 1 - reach + g.pb[2]) / g.s[2] + 1, lo, g.out[2]);
 #pragma omp parallel for schedule(static) if (lines * g.out[2] >= (int64_t{1} << 12))
   for (int64_t line = 0; line < lines; ++line) {
     int64_t o1 = line % g.out[1], o0 = (line / g.out[1]) % g.out[0];
     int64_t row = line / (g.out[1] * g.out[0]);
     T* out = y + line * g.out[2];
     // Windows wholly inside the input along dimensions 0 and 1 (most of them), 2-D and 3-D
-    // alike, take a loop without bounds checks for the taps of those dimensions.
+    // alike, take a loop without bounds checks for their interior.
     int64_t i0 = o0 * g.s[0] - g.pb[0], i1 = o1 * g.s[1] - g.pb[1];
     bool rows_inside = i0 >= 0 && i0 + (g.k[0] - 1) * g.d[0] < g.in[0] && i1 >= 0 &&
                        i1 + (g.k[1] - 1) * g.d[1] < g.in[1];
-    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {  // 8-bit integers are exact in float
-      int64_t i2 = o2 * g.s[2] - g.pb[2];
-      if (rows_inside && i2 >= 0 && i2 + (g.k[2] - 1) * g.d[2] < g.in[2])
-        out[o2] = static_cast<T>(pool_inside<K>(g, x, row, i0, i1, i2));
-      else
-        out[o2] = static_cast<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
+    int64_t const begin = rows_inside ? lo : g.out[2], end = rows_inside ? hi : g.out[2];
+    if (begin < end) pool_inside<K>(g, x, out, row, i0, i1, begin, end - begin);
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {  // the rest: 8-bit integers are exact in float
+      if (o2 == begin) o2 = end;
+      if (o2 >= g.out[2]) break;
+      out[o2] = static_cast<T>(pool_one<K>(g, load, row, o0, o1, o2, include_pad));
     }
   }
 }
