@@ -1,6 +1,10 @@
 // Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis) and
 // LayerNormalization (opset 17: over the axes from `axis` on; output Y only). Float types,
 // float accumulation.
+#include <bit>
+#include <cstdint>
+#include <vector>
+
 #include "ops/elementwise/elementwise.hpp"
 
 namespace qdp::ops::elementwise {
@@ -12,22 +16,62 @@ struct SoftmaxAttrs {
 QDP_ATTRS(SoftmaxAttrs, axis);
 
 // ---- CPU ------------------------------------------------------------------------------------
-// Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis.
+// e^x for x <= 0 or NaN (softmax's x - max) in float arithmetic without branches, which the
+// compiler vectorizes (libm's expf is a call per element): x = n ln2 + r, |r| <= ln2 / 2, e^r by
+// its Taylor series to r^6 (relative error < 3e-7), 2^n from the exponent bits (n rounded by
+// adding 1.5 x 2^23). Below -87 (2^n would be subnormal) the result is 0; NaN stays NaN.
+inline float exp_nonpositive(float x) {
+  constexpr float kRound =
+      12582912.0f;  // 1.5 x 2^23: k + kRound has k's nearest integer in its low bits
+  float const t = x < -87.0f ? -87.0f : x;
+  float const shifted = t * 1.44269504088896341f + kRound;
+  float const n = shifted - kRound;
+  float r = t - n * 0.693145751953125f;  // ln 2 in two parts, the first exact in float
+  r = r - n * 1.42860682030941723212e-6f;
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  uint32_t const exponent =
+      std::bit_cast<uint32_t>(shifted) - std::bit_cast<uint32_t>(kRound) + 127;
+  float const y = p * std::bit_cast<float>(exponent << 23);
+  return x < -87.0f ? 0.0f : y;
+}
+
+// Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis. Each
+// exponential is computed once (exp_nonpositive, vectorized), kept in a per-thread row of floats.
 template <class T, bool Log>
 void softmax_cpu(T const* x, T* y, AxisSplit s) {
   int64_t lines = s.outer * s.inner;
-#pragma omp parallel for schedule(static) if (lines * s.axis >= kParallelThreshold)
-  for (int64_t line = 0; line < lines; ++line) {
-    int64_t base = (line / s.inner) * s.axis * s.inner + line % s.inner;
-    float m = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < s.axis; ++j) m = std::max(m, static_cast<float>(x[base + j * s.inner]));
-    float sum = 0;
-    for (int64_t j = 0; j < s.axis; ++j)
-      sum += std::exp(static_cast<float>(x[base + j * s.inner]) - m);
-    float log_sum = std::log(sum);
-    for (int64_t j = 0; j < s.axis; ++j) {
-      float v = static_cast<float>(x[base + j * s.inner]) - m;
-      y[base + j * s.inner] = static_cast<T>(Log ? v - log_sum : std::exp(v) / sum);
+#pragma omp parallel if (lines * s.axis >= kParallelThreshold)
+  {
+    std::vector<float> row(static_cast<size_t>(s.axis)), exps(Log ? row.size() : 0);
+#pragma omp for schedule(static)
+    for (int64_t line = 0; line < lines; ++line) {
+      int64_t base = (line / s.inner) * s.axis * s.inner + line % s.inner;
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < s.axis; ++j) {
+        row[static_cast<size_t>(j)] = static_cast<float>(x[base + j * s.inner]);
+        m = std::max(m, row[static_cast<size_t>(j)]);
+      }
+      float* v = row.data();
+      for (int64_t j = 0; j < s.axis; ++j) v[j] -= m;
+      // The exponentials apart from their sum: a loop without a float reduction vectorizes.
+      std::vector<float>& e = Log ? exps : row;
+      for (int64_t j = 0; j < s.axis; ++j) e[static_cast<size_t>(j)] = exp_nonpositive(v[j]);
+      float sum = 0;
+      for (int64_t j = 0; j < s.axis; ++j) sum += e[static_cast<size_t>(j)];
+      if (Log) {
+        float log_sum = std::log(sum);
+        for (int64_t j = 0; j < s.axis; ++j) y[base + j * s.inner] = static_cast<T>(v[j] - log_sum);
+      } else {
+        float inv = 1.0f / sum;
+        for (int64_t j = 0; j < s.axis; ++j)
+          y[base + j * s.inner] = static_cast<T>(row[static_cast<size_t>(j)] * inv);
+      }
     }
   }
 }
