@@ -16,12 +16,19 @@
 //  - Hence our own kernel, the same decoupled look-back idea as CUB's. Each block takes tile
 //    blockIdx.x (32 KB of X: 256 threads x 8 vectors of 16 bytes), copies it global -> shared
 //    with cp.async (LDGSTS.BYPASS.128: 8 per thread, all in flight, no registers held), turns
-//    each vector into a bit mask of non-zeros, scans the counts (warp shuffles, then one warp over
-//    the 64 (vector, warp) chunks, two per lane), looks back over predecessor tiles for its offset
-//    (one warp reads the 32 nearest predecessors' states at once and sums up to the nearest
-//    inclusive one), compacts each chunk's pairs in the warp's own part of the (consumed) tile
-//    buffer and writes them as contiguous 8-byte streaming stores. Row/column come from the
-//    tile's origin (one 64-bit division per block) plus small int32 steps.
+//    each vector into a bit mask of non-zeros, scans the counts (warp shuffles per vector, then
+//    one warp over the 8 warps' runs), publishes the tile's count, compacts each warp's non-zeros
+//    as 16-bit offsets in the warp's own part of the (consumed) tile buffer while warp 0 looks
+//    back over predecessor tiles for the tile's offset (reading the 32 nearest predecessors'
+//    states at once and summing up to the nearest inclusive one), then writes each warp's run as
+//    contiguous 8-byte streaming stores. Row/column come from the tile's origin (one 64-bit
+//    division per block) plus the offset (one compare when rows are at least a tile long).
+//  - The look-back is what separates this kernel from a copy (H200, lab sweeps of 2026-12-02 in
+//    bench/results/gpu-check-h200-2026-12-02-e.txt): with the look-back replaced by a guessed
+//    offset the kernel runs in 0.144 ms (memcpy of X 0.130), with it 0.182 ms when the
+//    compaction waited for it, 0.172 ms with the compaction overlapped as now. Persistent
+//    double-buffered blocks (0.21), other tile sizes and loads into registers beside shared
+//    memory (>= 0.171) were no faster.
 //  - Measured before this version (H100, engine enqueue incl. the runtime's read-back of N):
 //    fp32 0.312 ms, ~60 % of copy bandwidth. The cause: too few bytes of X in flight per SM.
 //    Tiles were 16 KB held in registers (46 regs -> 5 blocks/SM, <= 80 KB/SM, and only while a
@@ -83,8 +90,7 @@ constexpr int64_t tile_elements(size_t element_bytes) {
 
 #ifdef __CUDACC__
 constexpr int kWarps = kThreads / 32;
-constexpr int kChunks = kVectors * kWarps;
-static_assert(kChunks == 64, "the tile's chunk counts are scanned by one warp, two per lane");
+static_assert(kWarps <= 32, "the warps' counts are scanned by one warp");
 constexpr int kMinBlocks = 6;  // per SM: 6 x 33 KB of shared memory, <= 40 registers a thread
 constexpr unsigned kFull = 0xffffffffu;
 
@@ -140,21 +146,17 @@ __device__ __forceinline__ V warp_inclusive_sum(V v, int lane) {
   return v;
 }
 
-// Warp 0 of tile `tile` (all 32 lanes): publishes the tile's count, returns the count of every
-// tile before it, then publishes the inclusive count. One pass of the loop inspects the 32
+__device__ __forceinline__ void publish(unsigned long long* states, int64_t tile,
+                                        unsigned long long status, int64_t count) {
+  TileState(states[tile])
+      .store(status | static_cast<unsigned long long>(count), ::cuda::memory_order_relaxed);
+}
+
+// Warp 0 of tile `tile` (all 32 lanes), once the tile's aggregate is published: returns the count
+// of every tile before it and publishes the inclusive count. One pass of the loop inspects the 32
 // nearest predecessors at once (one per lane) and sums them up to the nearest inclusive one.
-__device__ int64_t look_back(unsigned long long* states, int64_t tile, int64_t aggregate,
-                             int lane) {
-  if (tile == 0) {
-    if (lane == 0)
-      TileState(states[0]).store(kInclusive | static_cast<unsigned long long>(aggregate),
-                                 ::cuda::memory_order_relaxed);
-    return 0;
-  }
-  if (lane == 0)
-    TileState(states[tile])
-        .store(kAggregate | static_cast<unsigned long long>(aggregate),
-               ::cuda::memory_order_relaxed);
+__device__ int64_t wait_for_prefix(unsigned long long* states, int64_t tile, int64_t aggregate,
+                                   int lane) {
   int64_t prefix = 0;
   for (int64_t nearest = tile - 1;; nearest -= 32) {
     int64_t p = nearest - lane;         // lane 0 looks at the nearest predecessor
@@ -172,31 +174,30 @@ __device__ int64_t look_back(unsigned long long* states, int64_t tile, int64_t a
     prefix += v;
     if (inclusive) break;
   }
-  if (lane == 0)
-    TileState(states[tile])
-        .store(kInclusive | static_cast<unsigned long long>(prefix + aggregate),
-               ::cuda::memory_order_relaxed);
+  if (lane == 0) publish(states, tile, kInclusive, prefix + aggregate);
   return prefix;
 }
 
-// Tiles of kThreads x kVectors vectors of 16 bytes. Tile t is block t's (states != nullptr: the
-// grid has one block per tile, and offsets come from the look-back), or every tile is the one
-// block's in turn (states == nullptr: a running offset, for a few tiles, with no scratch).
-// kVec: X is 16-byte aligned and the output 8-byte aligned (else scalar loads and 4-byte
-// stores, still correct).
+// Tiles of kThreads x kVectors vectors of 16 bytes. Warp w owns the w-th contiguous range of its
+// tile, kVectors x 32 vectors (vector v of lane l at (32 v + l) x kLanes elements into it): each
+// warp-wide copy is 512 contiguous bytes, and the warp's non-zeros are one contiguous run of the
+// output. Tile t is block t's (states != nullptr: the grid has one block per tile, and offsets
+// come from the look-back), or every tile is the one block's in turn (states == nullptr: a running
+// offset, for a few tiles, with no scratch). kVec: X is 16-byte aligned and the output 8-byte
+// aligned (else scalar loads and 4-byte stores, still correct).
 template <class Bits, bool kVec>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     non_zero_kernel(Bits const* __restrict__ x, int64_t n, int64_t cols, int32_t* __restrict__ out,
                     int64_t* __restrict__ count, unsigned long long* states, int64_t num_tiles) {
   constexpr int kLanes = 16 / sizeof(Bits);  // elements per vector
-  constexpr int64_t kTileElems = int64_t{kThreads} * kVectors * kLanes;
-  constexpr int kPairsPerChunk = 32 * kLanes;
-  // X's tile, each warp's vectors together; once the masks are taken, the warp's own part is the
-  // stage where it compacts a chunk's pairs (kPairsPerChunk x 8 bytes <= kVectors x 512 bytes).
+  constexpr int kWarpElems = kVectors * 32 * kLanes;
+  constexpr int64_t kTileElems = int64_t{kWarps} * kWarpElems;
+  // X's tile, each warp's range together; once the warp has taken its masks, its part is where it
+  // compacts its non-zeros, as 16-bit offsets into its range.
   __shared__ uint4 s_tile[kWarps][kVectors][32];
-  static_assert(kPairsPerChunk * sizeof(int2) <= sizeof(s_tile[0]));
-  __shared__ int s_chunk_count[kChunks];
-  __shared__ int64_t s_chunk_base[kChunks];
+  static_assert(kWarpElems * sizeof(uint16_t) <= sizeof(s_tile[0]) && kWarpElems <= 65536);
+  __shared__ int s_warp_count[kWarps];
+  __shared__ int64_t s_warp_base[kWarps];
   __shared__ int64_t s_origin[2];  // row and column of the tile's first element
   __shared__ int64_t s_running;    // serial mode: the count of the tiles before
 
@@ -207,11 +208,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
 
   for (int64_t tile = blockIdx.x; tile < num_tiles; tile += gridDim.x) {
     int64_t const tile_first = tile * kTileElems;
-    // Vector v of this thread holds elements [first(v), first(v) + kLanes): striped, so that each
-    // warp-wide copy is 512 contiguous bytes; chunk (v, warp) precedes (v, warp + 1) in X.
-    auto first = [&](int v) { return tile_first + (int64_t{v} * kThreads + threadIdx.x) * kLanes; };
-    // The vectors' masks (kLanes bits each) and, below, their offsets in the warp's chunk (16 bits
-    // each) are packed: they stay live across the look-back, within 40 registers.
+    int64_t const warp_first = tile_first + int64_t{warp} * kWarpElems;
+    auto first = [&](int v) { return warp_first + int64_t{v * 32 + lane} * kLanes; };
+    // The vectors' masks (kLanes bits each) and, below, their positions in the warp's run (16
+    // bits each) are packed: they stay live across the look-back, within 40 registers.
     using Masks = std::conditional_t<kLanes * kVectors <= 32, uint32_t, uint64_t>;
     Masks masks = 0;
     auto mask = [&](int v) {
@@ -233,76 +233,86 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
         }
     }
 
-    // Offsets: within the warp's chunk, then of the chunk within the tile, then of the tile.
-    uint32_t excl[kVectors / 2] = {};
+    // Positions in the warp's run (vectors in order v, then lane), then of the run in the tile.
+    uint32_t position[kVectors / 2] = {};
+    int warp_count = 0;
 #pragma unroll
     for (int v = 0; v < kVectors; ++v) {
       int c = __popc(mask(v));
       int incl = warp_inclusive_sum(c, lane);
-      excl[v / 2] |= static_cast<uint32_t>(incl - c) << (16 * (v % 2));
-      if (lane == 31) s_chunk_count[v * kWarps + warp] = incl;
+      position[v / 2] |= static_cast<uint32_t>(warp_count + incl - c) << (16 * (v % 2));
+      warp_count += __shfl_sync(kFull, incl, 31);
     }
+    if (lane == 0) s_warp_count[warp] = warp_count;
     __syncthreads();
+    int64_t aggregate = 0;
     if (warp == 0) {
-      int c0 = s_chunk_count[2 * lane], c1 = s_chunk_count[2 * lane + 1];
-      int incl = warp_inclusive_sum(c0 + c1, lane);
-      int aggregate = __shfl_sync(kFull, incl, 31);
-      int64_t prefix = serial ? s_running : look_back(states, tile, aggregate, lane);
-      s_chunk_base[2 * lane] = prefix + (incl - c0 - c1);
-      s_chunk_base[2 * lane + 1] = prefix + (incl - c1);
-      __syncwarp();  // every lane has read s_running
-      if (lane == 0) {
+      int c = lane < kWarps ? s_warp_count[lane] : 0;
+      int incl = warp_inclusive_sum(c, lane);
+      aggregate = __shfl_sync(kFull, incl, 31);
+      if (lane < kWarps) s_warp_base[lane] = incl - c;
+      if (lane == 0) {  // successors may sum this count from now on
+        if (!serial) publish(states, tile, tile == 0 ? kInclusive : kAggregate, aggregate);
         s_origin[0] = tile_first / cols;
         s_origin[1] = tile_first - s_origin[0] * cols;
+      }
+    }
+
+    // Every warp compacts its non-zeros while warp 0 then waits for the tile's prefix: the
+    // look-back's latency (an L2 round trip at least, behind the loads of every SM) is hidden
+    // behind the compaction instead of adding to it.
+    uint16_t* stage = reinterpret_cast<uint16_t*>(s_tile[warp]);
+    __syncwarp();  // every lane has read its vectors
+#pragma unroll
+    for (int v = 0; v < kVectors; ++v) {
+      unsigned m = mask(v);
+      int p = static_cast<int>((position[v / 2] >> (16 * (v % 2))) & 0xffffu);
+      int const offset = (v * 32 + lane) * kLanes;
+#pragma unroll
+      for (int j = 0; j < kLanes; ++j)
+        if (m & (1u << j)) stage[p++] = static_cast<uint16_t>(offset + j);
+    }
+    if (warp == 0) {
+      int64_t prefix = serial      ? s_running
+                       : tile == 0 ? 0
+                                   : wait_for_prefix(states, tile, aggregate, lane);
+      __syncwarp();  // every lane has read s_running
+      if (lane < kWarps) s_warp_base[lane] += prefix;
+      if (lane == 0) {
         if (tile == num_tiles - 1) *count = prefix + aggregate;
         if (serial) s_running = prefix + aggregate;
       }
     }
     __syncthreads();
 
-    // Each warp compacts a chunk's pairs in its stage, then writes them contiguously.
-    int2* stage = reinterpret_cast<int2*>(s_tile[warp]);
-    int64_t const row0 = s_origin[0], col0 = s_origin[1];
-#pragma unroll
-    for (int v = 0; v < kVectors; ++v) {
-      // Row and column of the vector's first element; both fit int32 (check_extents).
-      int64_t c64 = col0 + (first(v) - tile_first);
-      int64_t r64 = row0;
-      if (c64 >= cols) {  // past the tile's first row; one step unless rows are short
-        if (c64 < 2 * cols) {
-          c64 -= cols;
-          r64 += 1;
-        } else {
-          int64_t q = c64 / cols;
-          r64 += q;
-          c64 -= q * cols;
-        }
+    // The warp's run: offset -> (row, column), contiguous 8-byte streaming stores. Offsets are
+    // < kTileElems from the tile's origin, so unsigned 32-bit columns hold them (cols < 2^31).
+    int const total = s_warp_count[warp];
+    int64_t const base = s_warp_base[warp];
+    int64_t const row0 = s_origin[0];
+    uint32_t const col0 =
+        static_cast<uint32_t>(s_origin[1]) + static_cast<uint32_t>(warp) * kWarpElems;
+    uint32_t const ncols = static_cast<uint32_t>(cols);
+    auto store = [&](int k, int row, uint32_t col) {
+      if constexpr (kVec) {
+        __stcs(reinterpret_cast<int2*>(out) + base + k, make_int2(row, static_cast<int>(col)));
+      } else {
+        out[2 * (base + k)] = row;
+        out[2 * (base + k) + 1] = static_cast<int32_t>(col);
       }
-      int row = static_cast<int>(r64), col = static_cast<int>(c64);
-      int const ncols = static_cast<int>(cols);
-      unsigned m = mask(v);
-      int pos = static_cast<int>((excl[v / 2] >> (16 * (v % 2))) & 0xffffu);
-#pragma unroll(sizeof(Bits) == 4 ? kLanes : 1)
-      for (int j = 0; j < kLanes; ++j) {
-        if (m & (1u << j)) stage[pos++] = make_int2(row, col);
-        if (++col == ncols) {
-          col = 0;
-          ++row;
-        }
-      }
-      __syncwarp();
-      int total = s_chunk_count[v * kWarps + warp];
-      int64_t base = s_chunk_base[v * kWarps + warp];
+    };
+    if (cols >= kTileElems) {  // the tile starts at most one more row
       for (int k = lane; k < total; k += 32) {
-        int2 p = stage[k];
-        if constexpr (kVec) {
-          __stcs(reinterpret_cast<int2*>(out) + base + k, p);
-        } else {
-          out[2 * (base + k)] = p.x;
-          out[2 * (base + k) + 1] = p.y;
-        }
+        uint32_t col = col0 + stage[k];
+        bool next = col >= ncols;
+        store(k, static_cast<int>(row0) + next, next ? col - ncols : col);
       }
-      __syncwarp();
+    } else {
+      for (int k = lane; k < total; k += 32) {
+        uint32_t col = col0 + stage[k];
+        uint32_t q = col / ncols;
+        store(k, static_cast<int>(row0 + q), col - q * ncols);
+      }
     }
     if (serial) __syncthreads();  // the next tile reuses the shared buffers
   }
