@@ -1,8 +1,6 @@
 // Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis) and
 // LayerNormalization (opset 17: over the axes from `axis` on; output Y only). Float types,
 // float accumulation.
-#include <bit>
-#include <cstdint>
 #include <vector>
 
 #include "ops/elementwise/elementwise.hpp"
@@ -16,31 +14,6 @@ struct SoftmaxAttrs {
 QDP_ATTRS(SoftmaxAttrs, axis);
 
 // ---- CPU ------------------------------------------------------------------------------------
-// e^x for x <= 0 or NaN (softmax's x - max) in float arithmetic without branches, which the
-// compiler vectorizes (libm's expf is a call per element): x = n ln2 + r, |r| <= ln2 / 2, e^r by
-// its Taylor series to r^6 (relative error < 3e-7), 2^n from the exponent bits (n rounded by
-// adding 1.5 x 2^23). Below -87 (2^n would be subnormal) the result is 0; NaN stays NaN.
-inline float exp_nonpositive(float x) {
-  constexpr float kRound =
-      12582912.0f;  // 1.5 x 2^23: k + kRound has k's nearest integer in its low bits
-  float const t = x < -87.0f ? -87.0f : x;
-  float const shifted = t * 1.44269504088896341f + kRound;
-  float const n = shifted - kRound;
-  float r = t - n * 0.693145751953125f;  // ln 2 in two parts, the first exact in float
-  r = r - n * 1.42860682030941723212e-6f;
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  uint32_t const exponent =
-      std::bit_cast<uint32_t>(shifted) - std::bit_cast<uint32_t>(kRound) + 127;
-  float const y = p * std::bit_cast<float>(exponent << 23);
-  return x < -87.0f ? 0.0f : y;
-}
-
 // Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis. Each
 // exponential is computed once (exp_nonpositive, vectorized), kept in a per-thread row of floats.
 template <class T, bool Log>

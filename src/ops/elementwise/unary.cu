@@ -16,7 +16,11 @@ namespace {
   }
 QDP_FLOAT_UNARY(Sigmoid, 1.0f / (1.0f + expf(-x)));
 QDP_FLOAT_UNARY(Tanh, tanhf(x));
-QDP_FLOAT_UNARY(Erf, erff(x));
+struct ErfOp {
+  static constexpr char const* name = "Erf";
+  QDP_HD float operator()(float x) const { return erff(x); }
+  float cpu(float x) const { return erf_cpu(x); }  // vectorizable
+};
 QDP_FLOAT_UNARY(Sqrt, sqrtf(x));
 QDP_FLOAT_UNARY(Exp, expf(x));
 QDP_FLOAT_UNARY(Log, logf(x));
@@ -66,6 +70,9 @@ struct GeluOp {
     }
     return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
   }
+  float cpu(float x) const {
+    return tanh_approx ? (*this)(x) : 0.5f * x * (1.0f + erf_cpu(x * 0.7071067811865476f));
+  }
 };
 
 struct LeakyReluAttrs {
@@ -95,9 +102,18 @@ struct OnElement {
   QDP_HD T operator()(T x) const { return Num<T>::store(op(Num<T>::load(x))); }
 };
 
+// On the CPU, an op's cpu() form where it has one (a vectorizable approximation of libm's).
+template <class Op>
+struct CpuForm {
+  Op op;
+  float operator()(float x) const { return op.cpu(x); }
+};
 template <class T, class Op>
 void run_cpu(In<T> x, Out<T> y, Op op) {
-  map_cpu(x.data(), y.data(), x.numel(), OnElement<T, Op>{op});
+  if constexpr (requires(float v) { op.cpu(v); })
+    map_cpu(x.data(), y.data(), x.numel(), OnElement<T, CpuForm<Op>>{{op}});
+  else
+    map_cpu(x.data(), y.data(), x.numel(), OnElement<T, Op>{op});
 }
 #ifdef __CUDACC__
 template <class T, class Op>
