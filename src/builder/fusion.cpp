@@ -5,9 +5,13 @@
 // - a Relu, Sigmoid, Tanh or Clip (constant bounds) that is the only reader of a Conv's output
 //   (after such a fold too) becomes the Conv's `activation` attribute: one library call
 //   (src/ops/nn/conv.cu), where the unfused graph writes and reads the tensor once more.
+// - the erf form of GELU as exporters write it before opset 20, x * 0.5 * (1 + erf(x / sqrt 2))
+//   (Div or Mul by 1/sqrt 2, Erf, Add 1, two Muls in any of the three orders), becomes one
+//   onnx::Gelu: one pass over x where the chain writes and reads four intermediate tensors.
 #include "builder/fusion.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstring>
@@ -118,6 +122,109 @@ bool has_activation(Network::Layer const& conv) {
   return name && !name->empty();
 }
 
+// The value of a rank-0 FP32 constant (a higher rank could broadcast x to a larger shape).
+std::optional<float> scalar_of(Network const& net, int tensor) {
+  auto const* c = net.constant({tensor});
+  if (!c || c->dtype != DataType::FP32 || !c->dims.empty()) return std::nullopt;
+  return floats(*c)[0];
+}
+bool is_scalar(Network const& net, int tensor, double value) {
+  auto v = scalar_of(net, tensor);
+  return v && std::fabs(*v - value) <= 1e-6 * std::fabs(value);
+}
+
+// A GELU chain ending at layer `last`: its layers (all but `last` dropped) and its input x.
+struct GeluChain {
+  std::vector<size_t> layers;
+  size_t last = 0;
+  int x = -1;
+};
+
+class GeluMatcher {
+ public:
+  GeluMatcher(Network const& net, Uses const& uses) : net_(net), uses_(uses) {
+    auto const& layers = net.layers();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      for (int t : layers[l].outputs) writer_[t] = l;
+      for (int t : layers[l].inputs) reader_[t] = l;  // kept only where it is the one reader
+    }
+  }
+
+  // The chain whose Erf is layer `e`, or nothing.
+  std::optional<GeluChain> at(size_t e) const {
+    auto const& layers = net_.layers();
+    auto const& erf = layers[e];
+    if (erf.plugin_id != "onnx::Erf" || erf.inputs.size() != 1) return std::nullopt;
+    // x / sqrt 2, or x * (1 / sqrt 2).
+    auto scale = private_writer(erf.inputs[0]);
+    if (!scale) return std::nullopt;
+    GeluChain c;
+    auto const& s = layers[*scale];
+    if (s.plugin_id == "onnx::Div" && s.inputs.size() == 2 &&
+        is_scalar(net_, s.inputs[1], std::sqrt(2.0)))
+      c.x = s.inputs[0];
+    else if (s.plugin_id == "onnx::Mul")
+      c.x = other_than(s, [&](int t) { return is_scalar(net_, t, std::sqrt(0.5)); });
+    if (c.x < 0) return std::nullopt;
+    // 1 + erf.
+    auto add = sole_reader(erf.outputs[0]);
+    if (!add || layers[*add].plugin_id != "onnx::Add" ||
+        other_than(layers[*add], [&](int t) { return t == erf.outputs[0]; }) < 0 ||
+        !is_scalar(net_, other_than(layers[*add], [&](int t) { return t == erf.outputs[0]; }), 1.0))
+      return std::nullopt;
+    // (x * (1 + erf)) * 0.5, (0.5 * (1 + erf)) * x, or (x * 0.5) * (1 + erf).
+    auto m1 = sole_reader(layers[*add].outputs[0]);
+    if (!m1 || layers[*m1].plugin_id != "onnx::Mul") return std::nullopt;
+    int other = other_than(layers[*m1], [&](int t) { return t == layers[*add].outputs[0]; });
+    c.layers = {*scale, e, *add, *m1};
+    if (other == c.x || is_scalar(net_, other, 0.5)) {
+      auto m2 = sole_reader(layers[*m1].outputs[0]);
+      if (!m2 || layers[*m2].plugin_id != "onnx::Mul") return std::nullopt;
+      int rest = other_than(layers[*m2], [&](int t) { return t == layers[*m1].outputs[0]; });
+      if (!(other == c.x ? is_scalar(net_, rest, 0.5) : rest == c.x)) return std::nullopt;
+      c.layers.push_back(*m2);
+      c.last = *m2;
+    } else {
+      auto half = private_writer(other);
+      if (!half || layers[*half].plugin_id != "onnx::Mul" ||
+          other_than(layers[*half], [&](int t) { return t == c.x; }) < 0 ||
+          !is_scalar(net_, other_than(layers[*half], [&](int t) { return t == c.x; }), 0.5))
+        return std::nullopt;
+      c.layers.insert(c.layers.begin(), *half);
+      c.last = *m1;
+    }
+    return c;
+  }
+
+ private:
+  // The layer that writes `t`, when t is an intermediate only that layer's reader reads.
+  std::optional<size_t> private_writer(int t) const {
+    auto it = writer_.find(t);
+    if (it == writer_.end() || uses_.readers[static_cast<size_t>(t)] != 1 ||
+        uses_.output[static_cast<size_t>(t)])
+      return std::nullopt;
+    return it->second;
+  }
+  // The one layer that reads `t`, when t is not a network output.
+  std::optional<size_t> sole_reader(int t) const {
+    if (uses_.readers[static_cast<size_t>(t)] != 1 || uses_.output[static_cast<size_t>(t)])
+      return std::nullopt;
+    return reader_.at(t);
+  }
+  // The input of two-input layer `l` that is not the one `is_known` picks (either order), or -1.
+  template <class F>
+  static int other_than(Network::Layer const& l, F const& is_known) {
+    if (l.inputs.size() != 2) return -1;
+    if (is_known(l.inputs[0])) return l.inputs[1];
+    if (is_known(l.inputs[1])) return l.inputs[0];
+    return -1;
+  }
+
+  Network const& net_;
+  Uses const& uses_;
+  std::map<int, size_t> writer_, reader_;
+};
+
 }  // namespace
 
 Network fuse_layers(Network const& net, Logger* logger) {
@@ -175,7 +282,28 @@ Network fuse_layers(Network const& net, Logger* logger) {
                   fmt::format("Fused layer '{}' ({}) into '{}'", layers[l].name,
                               activation.at(*conv).second.name, layers[*conv].name));
   }
-  if (folded.empty() && activation.empty()) return net;
+  // GELU chains into onnx::Gelu.
+  auto names_of = [&](GeluChain const& c) {
+    std::vector<std::string> names;
+    for (size_t k : c.layers) names.push_back(layers[k].name);
+    return names;
+  };
+  GeluMatcher gelu_matcher(net, uses);
+  std::map<size_t, GeluChain> gelu;  // the chain's last layer -> the chain
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto chain = gelu_matcher.at(l);
+    if (!chain) continue;
+    bool free = true;  // no layer of it taken by another rewrite
+    for (size_t k : chain->layers) free &= !dropped[k] && !activation.count(k) && !folded.count(k);
+    if (!free) continue;
+    for (size_t k : chain->layers)
+      if (k != chain->last) dropped[k] = true;
+    if (logger && logger->enabled(Severity::Verbose))
+      logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one Gelu",
+                                                 fmt::join(names_of(*chain), "', '")));
+    gelu.emplace(chain->last, std::move(*chain));
+  }
+  if (folded.empty() && activation.empty() && gelu.empty()) return net;
 
   // The same network again, with the folded Convs' new constants and without their
   // BatchNormalizations; tensor ids are renumbered as they are added.
@@ -194,6 +322,14 @@ Network fuse_layers(Network const& net, Logger* logger) {
   for (size_t l = 0; l < layers.size(); ++l) {
     if (dropped[l]) continue;
     auto const& layer = layers[l];
+    if (auto g = gelu.find(l); g != gelu.end()) {
+      LayerOptions options{.name = fmt::format("{}", fmt::join(names_of(g->second), " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("onnx::Gelu", {get(g->second.x)},
+                                 {{"approximate", std::string("none")}}, options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
     std::vector<TensorRef> inputs;
     for (int t : layer.inputs) inputs.push_back(get(t));
     if (auto f = folded.find(l); f != folded.end()) {

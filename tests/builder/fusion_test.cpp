@@ -110,6 +110,87 @@ TEST(NnFusion, ActivationAfterAConvIsFusedIntoItOnTheGpu) {
   expect_fused_matches_unfused(Device::CUDA);
 }
 
+// The erf form of GELU, x * 0.5 * (1 + erf(x / sqrt 2)), in the orders exporters write, becomes
+// one onnx::Gelu with the same result; the chain stays as it is when an intermediate is also a
+// network output.
+enum class GeluOrder { XThenHalf, HalfThenX, HalfOfXFirst };
+Network gelu_net(GeluOrder order, bool divide, bool fusable) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 5, 33});
+  auto scalar = [&](std::string name, float v) {
+    return net.add_constant<float>(std::move(name), {}, std::span(&v, 1));
+  };
+  auto op = [&](std::string id, std::vector<TensorRef> in, std::string name) {
+    return net.add_plugin("onnx::" + id, std::move(in), {}, {.name = std::move(name)})[0];
+  };
+  auto scaled = divide ? op("Div", {x, scalar("sqrt2", std::sqrt(2.0f))}, "div")
+                       : op("Mul", {scalar("inv_sqrt2", std::sqrt(0.5f)), x}, "mul_scale");
+  auto e = op("Erf", {scaled}, "erf");
+  if (!fusable) net.mark_output(e, "erf_out");
+  auto one_plus = op("Add", {scalar("one", 1.0f), e}, "add");
+  TensorRef y;
+  switch (order) {
+    case GeluOrder::XThenHalf:
+      y = op("Mul", {op("Mul", {x, one_plus}, "mul_x"), scalar("half", 0.5f)}, "mul_half");
+      break;
+    case GeluOrder::HalfThenX:
+      y = op("Mul", {x, op("Mul", {one_plus, scalar("half", 0.5f)}, "mul_half")}, "mul_x");
+      break;
+    case GeluOrder::HalfOfXFirst:
+      y = op("Mul", {op("Mul", {scalar("half", 0.5f), x}, "half_x"), one_plus}, "mul");
+      break;
+  }
+  net.mark_output(y, "y");
+  return net;
+}
+
+void expect_gelu_fused(Device device) {
+  std::mt19937 rng(5);
+  Array x = uniform_fp32({2, 5, 33}, rng, -5.0f, 5.0f);
+  BuildConfig config;
+  config.device = device;
+  for (auto order : {GeluOrder::XThenHalf, GeluOrder::HalfThenX, GeluOrder::HalfOfXFirst})
+    for (bool divide : {true, false}) {
+      std::string what =
+          fmt::format("order {} divide {} on {}", static_cast<int>(order), divide, name(device));
+      Engine fused = build_engine(gelu_net(order, divide, true), config);
+      Engine plain = build_engine(gelu_net(order, divide, false), config);
+      ASSERT_EQ(fused.layers().size(), 1u) << what;
+      EXPECT_THAT(fused.layers()[0].name, HasSubstr("erf + add")) << what;
+      EXPECT_EQ(fused.layers()[0].plugin_id, "onnx::Gelu") << what;
+      EXPECT_EQ(plain.layers().size(), 5u) << what;
+      Array got = Runner(fused).infer({{"x", x}}).at("y");
+      Array want = Runner(plain).infer({{"x", x}}).at("y");
+      expect_same_as(got, want, 1e-6f, what);
+    }
+}
+
+TEST(NnFusion, GeluChainBecomesOneGeluOnTheCpu) {
+  expect_gelu_fused(Device::CPU);
+}
+
+TEST(NnFusion, GeluChainBecomesOneGeluOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_gelu_fused(Device::CUDA);
+}
+
+// A near miss (Add 2 instead of 1) is left alone.
+TEST(NnFusion, AChainThatIsNotGeluIsLeftAlone) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4});
+  float two = 2.0f, half = 0.5f, root = std::sqrt(2.0f);
+  auto e = net.add_plugin(
+      "onnx::Erf", {net.add_plugin("onnx::Div", {x, net.add_constant<float>(
+                                                        "r", {}, std::span(&root, 1))})[0]})[0];
+  auto a =
+      net.add_plugin("onnx::Add", {e, net.add_constant<float>("two", {}, std::span(&two, 1))})[0];
+  auto m = net.add_plugin("onnx::Mul", {x, a})[0];
+  net.mark_output(
+      net.add_plugin("onnx::Mul", {m, net.add_constant<float>("h", {}, std::span(&half, 1))})[0],
+      "y");
+  EXPECT_EQ(build_engine(net, {}).layers().size(), 5u);
+}
+
 TEST(NnFusion, ConvRefusesAnUnknownActivation) {
   auto build = [](Attrs attrs) {
     Network net;
