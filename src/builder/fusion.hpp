@@ -1,7 +1,7 @@
 #pragma once
-// Graph rewrites the builder applies before shape inference (fusion.cpp): for now, a
-// BatchNormalization after a Conv folded into the Conv's constants. Returns `net` itself when
-// nothing applies.
+// Graph rewrites the builder applies before shape inference (fusion.cpp): a BatchNormalization
+// after a Conv folded into the Conv's constants, an activation after a Conv fused into it, the
+// erf form of GELU as one Gelu. Returns `net` itself when nothing applies.
 #include <qdp/logger.hpp>
 #include <qdp/network.hpp>
 
