@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <qdp/qdp.hpp>
@@ -507,6 +508,23 @@ TEST(NnMatMul, MatchesNumpySemanticsForEveryType) {
       bool integer = t == DataType::INT32 || t == DataType::INT64;
       expect_close(y, c.y, ref_matmul_numpy(a, b), integer ? 0.0f : 3 * tolerance(t), what);
     }
+}
+
+// Integer products overflow the way numpy's do: they wrap around (two's complement), and the
+// sanitizer build proves no signed overflow happens on the way.
+TEST(NnMatMul, IntegerProductsWrapAroundOnOverflow) {
+  Array a(DataType::INT32, Dims{1, 2}), b(DataType::INT32, Dims{2, 1});
+  a.data<int32_t>()[0] = 65536;
+  a.data<int32_t>()[1] = INT32_MAX;
+  b.data<int32_t>()[0] = 65536;  // 2^32 wraps to 0
+  b.data<int32_t>()[1] = 2;      // 2 * INT32_MAX wraps to -2
+  EXPECT_EQ(run("onnx::MatMul", {{"a", a}, {"b", b}}).data<int32_t>()[0], -2);
+
+  Array c(DataType::INT32, Dims{1});
+  c.data<int32_t>()[0] = INT32_MIN;
+  Array y = run("onnx::Gemm", {{"a", a}, {"b", b}, {"c", c}}, {{"beta", 3.0f}});
+  // -2 + 3 * INT32_MIN = -2 + INT32_MIN (mod 2^32) = INT32_MAX - 1
+  EXPECT_EQ(y.data<int32_t>()[0], INT32_MAX - 1);
 }
 
 TEST(NnMatMul, RejectsShapesThatDoNotMultiply) {

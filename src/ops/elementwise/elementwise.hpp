@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "core/float_to_integer.hpp"
+#include "core/wrapping_arithmetic.hpp"
 #include "ops/common.hpp"
 
 #ifdef __CUDACC__
@@ -68,41 +69,11 @@ struct Num<__nv_bfloat16> {
 template <class T>
 using Acc = typename Num<T>::acc;
 
-// Integer +, -, * and negation wrap around (two's complement), as numpy's do: signed overflow is
-// undefined in C++, and a model's data must not make it so. Other types as they are.
-template <class T>
-constexpr bool kWraps = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-template <class T>
-QDP_HD T wrapping_add(T a, T b) {
-  if constexpr (kWraps<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) +
-                          static_cast<std::make_unsigned_t<T>>(b));
-  else
-    return static_cast<T>(a + b);
-}
-template <class T>
-QDP_HD T wrapping_sub(T a, T b) {
-  if constexpr (kWraps<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) -
-                          static_cast<std::make_unsigned_t<T>>(b));
-  else
-    return static_cast<T>(a - b);
-}
-template <class T>
-QDP_HD T wrapping_mul(T a, T b) {
-  if constexpr (kWraps<T>)
-    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(a) *
-                          static_cast<std::make_unsigned_t<T>>(b));
-  else
-    return static_cast<T>(a * b);
-}
-template <class T>
-QDP_HD T wrapping_neg(T a) {
-  if constexpr (kWraps<T>)
-    return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(a));
-  else
-    return static_cast<T>(-a);
-}
+// Integer arithmetic wraps around (core/wrapping_arithmetic.hpp).
+using detail::wrapping_add;
+using detail::wrapping_mul;
+using detail::wrapping_neg;
+using detail::wrapping_sub;
 
 // Converts a compute value of one type to an element of another (Cast, Pow's result): through
 // float for 16-bit floats, float -> integer as core/float_to_integer.hpp says.

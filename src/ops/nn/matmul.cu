@@ -3,6 +3,8 @@
 // types, a plain loop for the integer ones. CUDA: cuBLASLt, FP32 accumulation, no TF32.
 #include <qdp/plugin.hpp>
 
+#include "core/float_to_integer.hpp"
+#include "core/wrapping_arithmetic.hpp"
 #include "ops/nn/nn_common.hpp"
 #include "ops/nn/nn_matmul.hpp"
 
@@ -14,6 +16,7 @@ namespace qdp::ops::nn {
 namespace {
 
 // ---- CPU ----------------------------------------------------------------------------------
+// Integer products wrap around on overflow, as numpy's do (core/wrapping_arithmetic.hpp).
 template <class T>
 void matmul_cpu_int(MatmulPlan const& p, T const* a, T const* b, T* y) {
   int64_t total = p.batch * p.m;
@@ -26,7 +29,9 @@ void matmul_cpu_int(MatmulPlan const& p, T const* a, T const* b, T* y) {
     for (int64_t j = 0; j < p.n; ++j) yr[j] = 0;
     for (int64_t l = 0; l < p.k; ++l) {
       T av = p.ta ? ab[l * p.m + i] : ab[i * p.k + l];
-      for (int64_t j = 0; j < p.n; ++j) yr[j] += av * (p.tb ? bb[j * p.k + l] : bb[l * p.n + j]);
+      for (int64_t j = 0; j < p.n; ++j)
+        yr[j] = detail::wrapping_add(
+            yr[j], detail::wrapping_mul(av, p.tb ? bb[j * p.k + l] : bb[l * p.n + j]));
     }
   }
 }
@@ -164,11 +169,16 @@ void gemm_cpu(CpuMatmul& s, GemmAttrs const& at, Tensor const& a, Tensor const& 
   T* yp = static_cast<T*>(y.data);
   if constexpr (std::is_integral_v<T>) {
     matmul_cpu_int(plan, static_cast<T const*>(a.data), static_cast<T const*>(b.data), yp);
-    auto alpha = static_cast<T>(at.alpha), beta = static_cast<T>(at.beta);
+    // alpha and beta are floats in ONNX: as integers they convert as Cast does.
+    auto alpha = static_cast<T>(detail::float_to_int64(at.alpha));
+    auto beta = static_cast<T>(detail::float_to_int64(at.beta));
 #pragma omp parallel for schedule(static) if (mn >= (int64_t{1} << 16))
     for (int64_t e = 0; e < mn; ++e) {
       int64_t i = e / plan.n, j = e % plan.n;
-      yp[e] = alpha * yp[e] + (has_c ? beta * cp[i * ci.si + j * ci.sj] : T{0});
+      T scaled = detail::wrapping_mul(alpha, yp[e]);
+      yp[e] = has_c ? detail::wrapping_add(scaled,
+                                           detail::wrapping_mul(beta, cp[i * ci.si + j * ci.sj]))
+                    : scaled;
     }
   } else {
     std::lock_guard lock(s.mutex);
