@@ -73,6 +73,11 @@ struct QDP_API BuildConfig {
   int gpu = 0;  // which GPU, when device is CUDA (cuda:N)
   // Keep the network's declared types: autotune only formats and tactics.
   bool strict_types = false;
+  // TensorRT's FP16 flag: the standard operators (plugins of the reserved namespace `onnx`) may
+  // run in FP16 where they offer it, with reformats where a neighbour keeps FP32. Without it they
+  // keep the network's float types; a user plugin's precision-changing combinations are its
+  // author's promise and are timed either way (strict_types keeps every type).
+  bool fp16 = false;
   ImplPreference preference = ImplPreference::None;
   // Autotuning: warm-up runs and timed runs per candidate (the median is kept).
   int warmup_runs = 1;

@@ -310,6 +310,7 @@ class IBuilderConfig:
         c.device = devices[self.device]
         c.strict_types = bool(self._flags & {BuilderFlag.STRICT_TYPES,
                                              BuilderFlag.OBEY_PRECISION_CONSTRAINTS})
+        c.fp16 = BuilderFlag.FP16 in self._flags  # the standard operators may run in FP16
         aot, jit = (f in self._flags for f in (BuilderFlag.PREFER_AOT_PYTHON_PLUGINS,
                                                 BuilderFlag.PREFER_JIT_PYTHON_PLUGINS))
         if aot and jit:

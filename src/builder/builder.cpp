@@ -402,11 +402,12 @@ class Builder {
     for (auto const& d : ins) natural.push_back(d.dtype);
     for (auto const& d : outs) natural.push_back(d.dtype);
     std::vector<Candidate> all = detail::listed_candidates(def, layer.name, ins, layer.attrs, outs);
+    bool standard_op = def.id.starts_with("onnx::");
     std::vector<Candidate> kept, converting;
     std::string last_drop;
     for (auto& c : all) {
       if (std::find(kept.begin(), kept.end(), c) != kept.end()) continue;
-      std::string why = unsupported(c, ins, outs, natural);
+      std::string why = unsupported(c, ins, outs, natural, standard_op);
       // A combination the impl's element types cannot take (autotune listing a type the impl
       // was not instantiated for) is the author's slip, not a reason to fail the build.
       if (why.empty() && impl && impl->check_types) {
@@ -458,13 +459,17 @@ class Builder {
   }
 
   std::string unsupported(Candidate const& c, std::vector<TensorDesc> const& ins,
-                          std::vector<TensorDesc> const& outs,
-                          std::vector<DataType> const& natural) const {
+                          std::vector<TensorDesc> const& outs, std::vector<DataType> const& natural,
+                          bool standard_op) const {
     if (std::string why = detail::candidate_conflict(c, ins, outs); !why.empty()) return why;
-    if (config_.strict_types)
-      for (size_t p = 0; p < c.types.size(); ++p)
-        if (c.types[p] != natural[p])
-          return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
+    for (size_t p = 0; p < c.types.size(); ++p) {
+      if (c.types[p] == natural[p]) continue;
+      if (config_.strict_types)
+        return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
+      if (standard_op && !config_.fp16)
+        return fmt::format("a standard operator keeps position {} at {} without the FP16 flag", p,
+                           name(natural[p]));
+    }
     return {};
   }
 

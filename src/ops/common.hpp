@@ -3,11 +3,13 @@
 // numpy-style broadcasting of symbolic shapes. Each operator lives in its own file beside this
 // one and is defined with the C++ front end like any user plugin.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <qdp/plugin.hpp>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace qdp::ops {
@@ -115,5 +117,45 @@ inline std::optional<std::vector<ShapeExpr>> binary_value(std::string_view op, T
   }
   return v;
 }
+
+// ---- autotune: the float type an operator computes in ------------------------------------
+// The combinations of an operator that computes in whichever float type it is given: the
+// network's types, and the same with every FP32 position in FP16. Integer and bool positions
+// (indices, shapes, conditions) keep their types, so a reduced-precision build never converts
+// between integers and floats. The builder times the FP16 one only with BuildConfig::fp16
+// (qdpexec --fp16); other builds keep the network's types. `layouts` as in AutoTuneCombination.
+inline std::vector<AutoTuneCombination> float_type_combinations(
+    std::span<const TensorDesc> ins, Outputs outs, std::string_view layouts = "LINEAR") {
+  std::vector<DataType> natural;
+  for (auto const& d : ins) natural.push_back(d.dtype);
+  for (auto const& d : outs) natural.push_back(d.dtype);
+  auto with_fp32_as = [&](DataType t) {
+    std::string types;
+    for (size_t p = 0; p < natural.size(); ++p)
+      types +=
+          fmt::format("{}{}", p ? ", " : "", name(natural[p] == DataType::FP32 ? t : natural[p]));
+    return AutoTuneCombination(types, layouts);
+  };
+  std::vector<AutoTuneCombination> combinations{with_fp32_as(DataType::FP32)};
+  if (std::find(natural.begin(), natural.end(), DataType::FP32) != natural.end())
+    combinations.push_back(with_fp32_as(DataType::FP16));
+  return combinations;
+}
+
+// float_type_combinations as an autotune callable of an operator with `N` inputs:
+// `.autotune(FloatTypes<2>{})`; `FloatTypes<1>{"LINEAR|HWC"}` for one that reads and writes
+// every element alike (a unary map), where channels-last is as good as the network's layout.
+template <size_t N, class = std::make_index_sequence<N>>
+struct FloatTypes;
+template <size_t N, size_t... I>
+struct FloatTypes<N, std::index_sequence<I...>> {
+  template <size_t>
+  using Desc = TensorDesc;
+  std::string_view layouts = "LINEAR";
+  std::vector<AutoTuneCombination> operator()(Desc<I> const&... ins, Outputs outs) const {
+    std::array<TensorDesc, N> all{ins...};
+    return float_type_combinations(all, outs, layouts);
+  }
+};
 
 }  // namespace qdp::ops

@@ -10,6 +10,7 @@
 #include "test_support.hpp"
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace qdp;
 using test_plugins::CaptureLogger;
 
@@ -70,6 +71,44 @@ TEST(Builder, InsertsReformatsAroundAPrecisionChangingPlugin) {
   auto out = Runner(engine).infer({{"x", test_plugins::iota_array({2, 3})}});
   EXPECT_EQ(out.at("y").dtype(), DataType::FP32);
   EXPECT_EQ(out.at("y").data<float>()[5], 7.0f);
+}
+
+// TensorRT's FP16 flag: without it a standard operator keeps the network's float types even
+// where strict types are off (a user plugin's FP16 candidates are timed: the test above); with it
+// its FP16 candidate is timed too, and the engine computes the same values within FP16 rounding.
+TEST(Builder, StandardOperatorsTakeFp16OnlyWithTheFp16Flag) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  auto w = net.add_input("w", DataType::FP32, {8, 3});
+  net.mark_output(net.add_plugin("onnx::MatMul", {x, w})[0], "y");
+  std::map<std::string, Array> feed{{"x", test_plugins::iota_array({4, 8})},
+                                    {"w", test_plugins::iota_array({8, 3})}};
+  CaptureLogger plain_log;
+  Engine plain = build(net, &plain_log);
+  EXPECT_THAT(plain_log.text(),
+              HasSubstr("a standard operator keeps position 0 at FP32 without the FP16 flag"));
+  ASSERT_EQ(plain.layers().size(), 1u);
+  EXPECT_EQ(plain.layers()[0].types,
+            (std::vector<DataType>{DataType::FP32, DataType::FP32, DataType::FP32}));
+  Array want = Runner(plain).infer(feed).at("y");
+
+  BuildConfig config;
+  config.fp16 = true;
+  CaptureLogger fp16_log;
+  config.logger = &fp16_log;
+  Engine fp16 = build_engine(net, config);
+  EXPECT_THAT(fp16_log.text(),
+              HasSubstr("candidate types [FP16, FP16, FP16] formats [LINEAR, LINEAR, LINEAR]"));
+  EXPECT_THAT(fp16_log.text(), Not(HasSubstr("without the FP16 flag")));
+  Array got = Runner(fp16).infer(feed).at("y");
+  ASSERT_EQ(got.dtype(), DataType::FP32);  // the network's output type, whatever ran inside
+  for (int64_t i = 0; i < got.numel(); ++i)
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-3 * want.data<float>()[i]);
+
+  config.strict_types = true;  // strict types win over the flag
+  Engine strict = build_engine(net, config);
+  EXPECT_EQ(strict.layers().back().types,
+            (std::vector<DataType>{DataType::FP32, DataType::FP32, DataType::FP32}));
 }
 
 TEST(Builder, StrictTypesWithAPluginThatCannotHonourThemFails) {

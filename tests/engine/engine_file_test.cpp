@@ -697,15 +697,26 @@ TEST(EngineFileRederive, DescIndexingPastAHostileRankIsAnError) {
 }
 
 TEST(EngineFileRederive, TypesAliasingAndCombinationsAreChecked) {
-  {  // A standard operator (no autotune): its output type is the desc's.
+  {  // A standard operator without autotune: its output type is the desc's.
+    Network net;
+    auto x = net.add_input("x", DataType::BOOL, {4});
+    net.mark_output(net.add_plugin("onnx::Not", {x})[0], "y");
+    detail::EnginePlan plan = build_engine(net, {}).impl().plan;
+    output_tensor(plan, "y").dtype = DataType::UINT8;
+    io_of(plan, "y").dtype = DataType::UINT8;
+    EXPECT_THAT(load_error(plan), HasSubstr("plugin onnx::Not): output 0 type: the engine says "
+                                            "UINT8, but the plugin's desc gives BOOL"));
+  }
+  {  // One with autotune (FP32 or FP16 throughout): a mixed combination is not among them.
     Network net;
     auto x = net.add_input("x", DataType::FP32, {4});
     net.mark_output(net.add_plugin("onnx::Relu", {x})[0], "y");
     detail::EnginePlan plan = build_engine(net, {}).impl().plan;
     output_tensor(plan, "y").dtype = DataType::FP16;
     io_of(plan, "y").dtype = DataType::FP16;
-    EXPECT_THAT(load_error(plan), HasSubstr("plugin onnx::Relu): output 0 type: the engine says "
-                                            "FP16, but the plugin's desc gives FP32"));
+    EXPECT_THAT(load_error(plan), HasSubstr("plugin onnx::Relu): the engine runs it with types "
+                                            "[FP32, FP16] formats [LINEAR, LINEAR], a combination "
+                                            "its autotune does not offer"));
   }
   {  // In place: the desc says the output aliases its input.
     Network net;

@@ -13,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "impl_runner.hpp"
 #include "ops/common.hpp"
 #include "test_support.hpp"
 
@@ -69,29 +70,10 @@ Array call_direct(std::string const& op, std::vector<Array> const& inputs, Attrs
   TensorDesc out_desc = def->desc(descs, resolved).at(0);
   Dims out_shape;
   for (auto const& e : out_desc.shape_expr) out_shape.push_back(e.constant());
-  Array out(out_desc.dtype, out_shape);
-  std::vector<DeviceBuffer> buffers;
-  auto tensor_of = [&](Array const& a, void* host) {
-    Tensor t{host,   a.dtype(), TensorFormat::LINEAR,
-             device, a.shape(), dense_strides(a.shape(), TensorFormat::LINEAR)};
-    static int64_t dummy = 0;  // an absent input is never read, but its address is not null
-    if (a.numel() == 0) {
-      t.data = &dummy;
-    } else if (device == Device::CUDA) {
-      buffers.emplace_back(Device::CUDA, a.bytes());
-      buffers.back().copy_from_host(host, a.bytes());
-      t.data = buffers.back().data();
-    }
-    return t;
-  };
-  buffers.reserve(inputs.size() + 1);
-  std::vector<Tensor> in_tensors, out_tensors;
-  for (auto const& a : inputs) in_tensors.push_back(tensor_of(a, const_cast<void*>(a.raw())));
-  out_tensors.push_back(tensor_of(out, out.raw()));
-  def->impl(device)->bind(resolved)(in_tensors, out_tensors);
-  if (device == Device::CUDA && out.numel() > 0)
-    buffers.back().copy_to_host(out.raw(), out.bytes());
-  return out;
+  std::vector<std::pair<std::string, Array>> named;
+  for (auto const& a : inputs) named.emplace_back("", a);
+  return qdp_test::run_impl(device, def->id, named, {}, out_shape, out_desc.dtype,
+                            TensorFormat::LINEAR, attrs);
 }
 
 Array run1(std::string const& op, std::vector<Array> const& inputs, Attrs attrs = {},
@@ -301,6 +283,27 @@ TEST(ElementwiseBinary, ComparisonsAndLogicalOpsGiveBool) {
   expect_close(run1("Or", {p, q}), {1, 1, 1, 0}, 0);
   expect_close(run1("Xor", {p, q}), {0, 1, 1, 0}, 0);
   expect_close(run1("Equal", {p, q}), {1, 0, 0, 1}, 0);
+}
+
+TEST(ElementwiseBinary, ChannelsLastOperandsOnTheCpuAndNoBroadcastingWithThem) {
+  std::mt19937 rng(10);
+  std::vector<std::pair<std::string, Array>> ab{
+      {"a", random_array(DataType::FP32, {2, 5, 7, 3}, rng)},
+      {"b", random_array(DataType::FP32, {2, 5, 7, 3}, rng)}};
+  expect_close(qdp_test::run_impl(Device::CPU, "onnx::Add", ab, {0, 1}, {2, 5, 7, 3},
+                                  DataType::FP32, TensorFormat::HWC, {}),
+               as_floats(run1("Add", {ab[0].second, ab[1].second})), 0);
+  ab[1].second = random_array(DataType::FP32, {1, 5, 1, 1}, rng);
+  EXPECT_EQ(qdp_test::code_of([&] {
+              qdp_test::run_impl(Device::CPU, "onnx::Add", ab, {0, 1}, {2, 5, 7, 3}, DataType::FP32,
+                                 TensorFormat::HWC, {});
+            }),
+            ErrorCode::Unsupported);
+  EXPECT_THAT(error_of([&] {
+                qdp_test::run_impl(Device::CPU, "onnx::Add", ab, {0, 1}, {2, 5, 7, 3},
+                                   DataType::FP32, TensorFormat::HWC, {});
+              }),
+              HasSubstr("channels-last operands must all have the output's shape"));
 }
 
 TEST(ElementwiseBinary, BadInputsAreRefusedWithTheOpNamed) {
@@ -706,6 +709,23 @@ TEST_F(ElementwiseGpu, BinaryOpsMatchTheCpu) {
                {}, 1e-5f);
   Array p = random_array(DataType::BOOL, {999}, rng), q = random_array(DataType::BOOL, {999}, rng);
   for (std::string op : {"And", "Or", "Xor"}) same_on_both(op, {p, q});
+}
+
+// Channels-last operands (the layout between two HWC convolutions) without broadcasting, against
+// the LINEAR result; with broadcasting they are refused (Unsupported), which the autotuner skips.
+TEST_F(ElementwiseGpu, ChannelsLastBinaryAndUnaryOpsMatchTheLinearOnes) {
+  std::mt19937 rng(9);
+  for (DataType t : {DataType::FP32, DataType::FP16}) {
+    std::vector<std::pair<std::string, Array>> ab{{"a", random_array(t, {2, 5, 7, 3}, rng)},
+                                                  {"b", random_array(t, {2, 5, 7, 3}, rng)}};
+    for (std::string op : {"Add", "Mul"})
+      expect_close(qdp_test::run_impl(Device::CUDA, "onnx::" + op, ab, {0, 1}, {2, 5, 7, 3}, t,
+                                      TensorFormat::HWC, {}),
+                   as_floats(run1(op, {ab[0].second, ab[1].second})), tolerance(t) + 1e-6f);
+    expect_close(qdp_test::run_impl(Device::CUDA, "onnx::Relu", {ab[0]}, {0}, {2, 5, 7, 3}, t,
+                                    TensorFormat::HWC, {}),
+                 as_floats(run1("Relu", {ab[0].second})), 0);
+  }
 }
 
 TEST_F(ElementwiseGpu, UnaryOpsMatchTheCpu) {

@@ -11,6 +11,7 @@
 #include <qdp/qdp.hpp>
 #include <random>
 
+#include "impl_runner.hpp"
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -921,6 +922,70 @@ namespace {
 // The builder folds a BatchNormalization that follows a Conv on constants into the Conv's weights
 // and bias: one layer fewer, the same result as the unfolded pair (whose BatchNormalization
 // parameters are network inputs here, so nothing can be folded).
+// ---- GPU: channels-last (HWC) impls against the LINEAR ones ---------------------------------
+// The autotuner picks a layout by time, so these call the CUDA impls directly (impl_runner.hpp)
+// on HWC copies of the inputs, and compare with the network's LINEAR result on the CPU.
+TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
+  std::mt19937 rng(23);
+  int ran = 0;  // conv runs that an algorithm took
+  for (DataType t : {DataType::FP32, DataType::FP16}) {
+    for (ConvCase const& c : conv_cases()) {
+      if (c.x.rank() != 4 || c.pads.size() != 4 || c.pads[0] != c.pads[2] || c.pads[1] != c.pads[3])
+        continue;  // channels-last takes 2-D windows with symmetric pads
+      std::string what = c.what + " " + std::string(name(t));
+      Inputs in = conv_inputs(c, t, rng);
+      Array want = run("onnx::Conv", in, c.attrs);
+      for (int32_t tactic = 0; tactic <= 4; ++tactic) {
+        Array got;
+        try {
+          got = qdp_test::run_impl(Device::CUDA, "onnx::Conv", in, {0, 1}, c.y, t,
+                                   TensorFormat::HWC, c.attrs, tactic);
+        } catch (Error const& e) {
+          if (e.code() == ErrorCode::Unsupported) continue;  // an algorithm this case lacks
+          throw;
+        }
+        ++ran;
+        expect_same_as(got, want, 3 * tolerance(t), what + " tactic " + std::to_string(tactic));
+      }
+    }
+    for (PoolCase const& c : pool_cases()) {
+      if (c.x.rank() != 4) continue;
+      Inputs in{{"x", random_array(t, c.x, rng)}};
+      expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::MaxPool", in, {0}, c.y, t,
+                                        TensorFormat::HWC, c.attrs),
+                     run("onnx::MaxPool", in, c.attrs), 0.0f, "maxpool " + c.what);
+      expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::AveragePool", in, {0}, c.y, t,
+                                        TensorFormat::HWC, c.attrs),
+                     run("onnx::AveragePool", in, c.attrs), tolerance(t), "avgpool " + c.what);
+    }
+    Inputs x{{"x", random_array(t, Dims{2, 5, 7, 3}, rng)}};
+    for (std::string op : {"onnx::GlobalAveragePool", "onnx::GlobalMaxPool"})
+      expect_same_as(qdp_test::run_impl(Device::CUDA, op, x, {0}, Dims{2, 5, 1, 1}, t,
+                                        TensorFormat::LINEAR, {}),
+                     run(op, x), tolerance(t), op);
+  }
+  EXPECT_GT(ran, 0) << "no channels-last convolution ran";
+}
+
+// The CPU impls refuse channels-last operands (Unsupported), so that the autotuner skips them.
+TEST(NnConv, TheCpuRefusesChannelsLastConvAndPools) {
+  std::mt19937 rng(24);
+  Inputs x{{"x", random_array(DataType::FP32, Dims{1, 2, 4, 4}, rng)}};
+  EXPECT_THAT(error_of([&] {
+                qdp_test::run_impl(Device::CPU, "onnx::MaxPool", x, {0}, Dims{1, 2, 2, 2},
+                                   DataType::FP32, TensorFormat::HWC,
+                                   pool_attrs({2, 2}, {}, {2, 2}));
+              }),
+              HasSubstr("the CPU pools LINEAR tensors only"));
+  Inputs conv{
+      x[0], {"w", random_array(DataType::FP32, Dims{3, 2, 1, 1}, rng)}, {"b", absent_input()}};
+  EXPECT_THAT(error_of([&] {
+                qdp_test::run_impl(Device::CPU, "onnx::Conv", conv, {0, 1}, Dims{1, 3, 4, 4},
+                                   DataType::FP32, TensorFormat::HWC, {});
+              }),
+              HasSubstr("the CPU convolution takes LINEAR tensors only"));
+}
+
 TEST(NnFusion, ConvThenBatchNormalizationIsFoldedIntoTheConv) {
   std::mt19937 rng(91);
   Array x = random_array(DataType::FP32, {2, 3, 8, 8}, rng);

@@ -68,6 +68,7 @@ Engine build(Network const& network, Device device, int gpu, bool strict_types, 
   config.device = device;
   config.gpu = device == Device::CUDA ? gpu : 0;
   config.strict_types = strict_types;
+  config.fp16 = o.fp16;  // the standard operators may take FP16 too
   if (o.prefer_aot) config.preference = ImplPreference::PreferAOT;
   if (o.prefer_jit) config.preference = ImplPreference::PreferJIT;
   config.logger = &logger;
@@ -326,7 +327,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--minShapes", o.min_shapes, "Profile minimum shapes: name:AxBxC");
   app.add_option("--optShapes", o.opt_shapes, "Profile opt shapes (autotuned): name:AxBxC");
   app.add_option("--maxShapes", o.max_shapes, "Profile maximum shapes: name:AxBxC");
-  app.add_flag("--fp16", o.fp16, "Allow FP16 (and other precision-changing) plugin candidates");
+  app.add_flag("--fp16", o.fp16,
+               "Allow FP16: the standard operators' FP16 candidates and plugins' "
+               "precision-changing ones");
   app.add_option("--timingCacheFile", o.timing_cache_file,
                  "Autotuning timings: loaded from this file when it exists (and reused instead "
                  "of timing again), saved to it after the build");

@@ -106,7 +106,22 @@ struct Apply {
 };
 
 BroadcastPlan<2> plan_of(Tensor const& a, Tensor const& b, Tensor const& y, std::string_view op) {
+  // Channels-last operands are read in storage order, which is only right without broadcasting.
+  bool hwc = a.format == TensorFormat::HWC || b.format == TensorFormat::HWC ||
+             y.format == TensorFormat::HWC;
+  if (hwc && !(a.shape == y.shape && b.shape == y.shape))
+    fail(ErrorCode::Unsupported, "{}: channels-last operands must all have the output's shape", op);
   return make_broadcast_plan<2>({a.shape, b.shape}, y.shape, op);
+}
+
+// The network's float types or FP16 (float_type_combinations); channels-last too where both
+// operands have the output's rank-4 shape, so that a residual Add runs between channels-last
+// convolutions.
+std::vector<AutoTuneCombination> arithmetic_combinations(TensorDesc const& a, TensorDesc const& b,
+                                                         Outputs outs) {
+  bool same = a.rank() == 4 && a.shape_expr == b.shape_expr && a.shape_expr == outs[0].shape_expr;
+  TensorDesc ab[] = {a, b};
+  return float_type_combinations(ab, outs, same ? kMapLayouts : "LINEAR");
 }
 
 // ---- descs --------------------------------------------------------------------------------
@@ -129,6 +144,7 @@ Registration arithmetic(std::string id) {
         out.value = binary_value(Op::name, a, b, out);  // shape arithmetic, folded when built
         return out;
       })
+      .autotune(arithmetic_combinations)
       .template impl<qdp::cpu, float, half, bfloat16, int32_t, int64_t>(
           []<class T>(In<T> a, In<T> b, Out<T> y) {
             broadcast_cpu(plan_of(a.tensor(), b.tensor(), y.tensor(), Op::name),
@@ -225,6 +241,7 @@ constexpr std::initializer_list<DataType> kPowTypes = {
           TensorDesc xy[] = {x, y};
           return from_shape_expr(broadcast_shapes(xy, "Pow"), x.dtype);
         })
+        .autotune(FloatTypes<2>{})
         .impl<qdp::cpu, float, half, bfloat16, int32_t, int64_t>([]<class T>(In<T> x, In<> e,
                                                                              Out<T> y) {
           auto plan = plan_of(x.tensor(), e.tensor(), y.tensor(), "Pow");

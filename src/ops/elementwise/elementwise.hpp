@@ -125,6 +125,9 @@ inline void check_dtype(DataType t, std::initializer_list<DataType> allowed, std
   fail(ErrorCode::Unsupported, "{}: input {} of type {} is not supported; the op takes {}", op,
        input, name(t), names);
 }
+// The layouts of an operator that maps every element alike (unary ops): the network's, or
+// channels-last everywhere, so that it runs between two channels-last convolutions.
+inline constexpr std::string_view kMapLayouts = "LINEAR|HWC";
 inline constexpr std::initializer_list<DataType> kFloatTypes = {DataType::FP32, DataType::FP16,
                                                                 DataType::BF16};
 inline constexpr std::initializer_list<DataType> kNumericTypes = {

@@ -168,6 +168,7 @@ Registration reduce(std::string id, std::string_view op) {
         }
         return from_shape_expr(shape, x.dtype);
       })
+      .autotune(FloatTypes<2>{})
       .shape_inputs({1})
       .template impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t, int32_t, int64_t, bool>(
           [op]<class T>(In<T> x, In<> axes_in, Out<T> y, ReduceAttrs const& a) {

@@ -109,6 +109,7 @@ Registration softmax(std::string id, std::string_view op) {
         normalize_axis(a.axis, x.rank(), fmt::format("{}: attribute axis", op));
         return from_shape_expr(x.shape_expr, x.dtype);
       })
+      .autotune(FloatTypes<1>{})
       .template impl<qdp::cpu, float, half, bfloat16>(
           []<class T>(In<T> x, Out<T> y, SoftmaxAttrs const& a) {
             softmax_cpu<T, Log>(x.data(), y.data(),
@@ -220,6 +221,7 @@ __global__ void layer_norm_kernel(T const* __restrict__ x, T const* __restrict__
                  name(x.dtype));
           return from_shape_expr(x.shape_expr, x.dtype);
         })
+        .autotune(FloatTypes<3>{})
         .impl<qdp::cpu, float, half, bfloat16>(
             []<class T>(In<T> x, In<T> scale, In<> bias, Out<T> y, LayerNormAttrs const& a) {
               auto [rows, cols] = rows_cols(x.shape(), normalize_axis(a.axis, x.rank()));

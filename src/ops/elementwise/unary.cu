@@ -135,6 +135,7 @@ template <class Op>
 Registration float_unary(std::string id) {
   return define(std::move(id))
       .desc([](TensorDesc const& x) { return unary_desc(x, Op::name, kFloatTypes); })
+      .autotune(FloatTypes<1>{kMapLayouts})
       .template impl<qdp::cpu, float, half, bfloat16>(
           []<class T>(In<T> x, Out<T> y) { run_cpu(x, y, Op{}); })
 #ifdef __CUDACC__
@@ -153,6 +154,7 @@ Registration signed_unary(std::string id) {
                           {DataType::FP32, DataType::FP16, DataType::BF16, DataType::INT8,
                            DataType::INT32, DataType::INT64});
       })
+      .autotune(FloatTypes<1>{kMapLayouts})
       .template impl<qdp::cpu, float, half, bfloat16, int8_t, int32_t, int64_t>(
           []<class T>(In<T> x, Out<T> y) { run_cpu(x, y, Op{}); })
 #ifdef __CUDACC__
@@ -256,6 +258,7 @@ struct IsInfOf {
             fail("Gelu: attribute approximate is '{}'; allowed: 'none', 'tanh'", a.approximate);
           return unary_desc(x, "Gelu", kFloatTypes);
         })
+        .autotune(FloatTypes<1>{kMapLayouts})
         .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y, GeluAttrs const& a) {
           if (a.approximate == "tanh")
             run_cpu(x, y, GeluOp{true});
@@ -275,6 +278,7 @@ struct IsInfOf {
         .desc([](TensorDesc const& x, LeakyReluAttrs const&) {
           return unary_desc(x, "LeakyRelu", kFloatTypes);
         })
+        .autotune(FloatTypes<1>{kMapLayouts})
         .impl<qdp::cpu, float, half, bfloat16>(
             []<class T>(In<T> x, Out<T> y, LeakyReluAttrs const& a) {
               run_cpu(x, y, LeakyReluOp{a.alpha});
@@ -292,6 +296,7 @@ struct IsInfOf {
         .desc([](TensorDesc const& x, HardSigmoidAttrs const&) {
           return unary_desc(x, "HardSigmoid", kFloatTypes);
         })
+        .autotune(FloatTypes<1>{kMapLayouts})
         .impl<qdp::cpu, float, half, bfloat16>(
             []<class T>(In<T> x, Out<T> y, HardSigmoidAttrs const& a) {
               run_cpu(x, y, HardSigmoidOp{a.alpha, a.beta});
@@ -356,6 +361,7 @@ T const* bound_of(In<> b) {
           check_bound(x, hi, "max");
           return from_shape_expr(x.shape_expr, x.dtype);
         })
+        .autotune(FloatTypes<3>{})  // min and max are scalars: LINEAR only
         .impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t, int32_t, int64_t>([]<class T>(
                                                                                       In<T> x,
                                                                                       In<> lo,

@@ -30,6 +30,7 @@ BroadcastPlan<3> where_plan(Tensor const& c, Tensor const& x, Tensor const& y, T
           TensorDesc all[] = {c, x, y};
           return from_shape_expr(broadcast_shapes(all, "Where"), x.dtype);
         })
+        .autotune(FloatTypes<3>{})
         .impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t, int32_t, int64_t, bool>(
             []<class T>(In<bool> c, In<T> x, In<T> y, Out<T> out) {
               broadcast_cpu(where_plan(c.tensor(), x.tensor(), y.tensor(), out.tensor()),

@@ -265,6 +265,7 @@ QDP_PLUGIN(gather, "onnx::Gather")
       if (auto known = gather_value(data, indices, out)) return *known;
       return out;
     })
+    .autotune(FloatTypes<2>{})
     .impl<qdp::cpu>([](In<> data, In<> indices, Out<> out, GatherAttrs const& a) {
       gather_cpu(data.tensor(), indices.tensor(), out.tensor(), a.axis);
     })
@@ -295,6 +296,7 @@ QDP_PLUGIN(gather_elements, "onnx::GatherElements")
       }
       return from_shape_expr(indices.shape_expr, data.dtype);
     })
+    .autotune(FloatTypes<2>{})
     .impl<qdp::cpu>([](In<> data, In<> indices, Out<> out, GatherAttrs const& a) {
       gather_elements_cpu(data.tensor(), indices.tensor(), out.tensor(), a.axis);
     })

@@ -132,6 +132,7 @@ QDP_PLUGIN(gather_nd, "onnx::GatherND")
     .workspace([](TensorDesc const&, TensorDesc const&) {
       return static_cast<int64_t>(sizeof(IndexFault));
     })
+    .autotune(FloatTypes<2>{})
     .impl<qdp::cpu>([](In<> data, In<> indices, Out<> out, GatherNDAttrs const& a) {
       with_element_bytes(element_size(data.dtype()), [&]<class E>(E) {
         gather_nd_cpu<E>(data.tensor(), indices.tensor(), out.tensor(), a.batch_dims);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/common.hpp"
+
 #ifdef __CUDACC__
 #include <qdp/cuda.hpp>
 #endif

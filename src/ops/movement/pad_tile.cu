@@ -153,6 +153,7 @@ void tile(Device device, Tensor const& x, Tensor const& repeats, Tensor const& y
 
 QDP_PLUGIN(tile_plugin, "onnx::Tile")
     .desc(tile_desc)
+    .autotune(FloatTypes<2>{})
     .shape_inputs({1})
     .impl<qdp::cpu>([](In<> x, In<int64_t> repeats, Out<> y) {
       tile(Device::CPU, x.tensor(), repeats.tensor(), y.tensor(), {});
@@ -241,6 +242,7 @@ void pad(Device device, Tensor const& x, Tensor const& pads, Tensor const& value
 
 QDP_PLUGIN(pad_plugin, "onnx::Pad")
     .desc(pad_desc)
+    .autotune(FloatTypes<4>{})
     .shape_inputs({1, 3})
     .impl<qdp::cpu>([](In<> x, In<int64_t> pads, In<> value, In<int64_t> axes, Out<> y,
                        PadAttrs const& a) {

@@ -369,6 +369,7 @@ QDP_PLUGIN(transpose, "onnx::Transpose")
       y.value = x.value;  // a shape tensor (rank <= 1) is its own transpose
       return y;
     })
+    .autotune(FloatTypes<1>{})
     .impl<qdp::cpu>([](In<> x, Out<> y, TransposeAttrs const& a) {
       run_transpose(Device::CPU, x.tensor(), y.tensor(), x.shape(), resolve_perm(a.perm, x.rank()),
                     {});
@@ -449,6 +450,7 @@ QDP_PLUGIN(depth_to_space_plugin, "onnx::DepthToSpace")
       check_multiple("onnx::DepthToSpace", "the channel count", s[1], b * b);
       return from_shape_expr({s[0], s[1] / ShapeExpr(b * b), s[2] * b, s[3] * b}, x.dtype);
     })
+    .autotune(FloatTypes<1>{})
     .impl<qdp::cpu>([](In<> x, Out<> y, DepthToSpaceAttrs const& a) {
       depth_to_space(Device::CPU, x.tensor(), y.tensor(), a, {});
     })
@@ -469,6 +471,7 @@ QDP_PLUGIN(space_to_depth_plugin, "onnx::SpaceToDepth")
       return from_shape_expr({s[0], s[1] * (b * b), s[2] / ShapeExpr(b), s[3] / ShapeExpr(b)},
                              x.dtype);
     })
+    .autotune(FloatTypes<1>{})
     .impl<qdp::cpu>([](In<> x, Out<> y, SpaceToDepthAttrs const& a) {
       space_to_depth(Device::CPU, x.tensor(), y.tensor(), a, {});
     })

@@ -154,6 +154,7 @@ QDP_PLUGIN(batchnorm, "onnx::BatchNormalization")
       TensorDesc params[] = {scale, b, mean, var};
       return batchnorm_desc(x, params, a);
     })
+    .autotune(FloatTypes<5>{})
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, In<> scale, In<> b, In<> mean,
                                                        In<> var, Out<T> y, BatchNormRun const& a) {
       Tensor params[] = {scale.tensor(), b.tensor(), mean.tensor(), var.tensor()};

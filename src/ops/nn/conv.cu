@@ -217,10 +217,14 @@ struct CudaConvState {
 constexpr size_t kMaxConvWorkspace = size_t{256} << 20;
 
 template <class T>
-CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, Tactic tactic) {
+CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, Tactic tactic,
+                            bool hwc) {
   CudaConvPlan p;
   bool symmetric = g.pads.begin == g.pads.end;
   p.pad_copy = !symmetric;
+  // Channels-last: X, W (KRSC) and Y in NHWC, the layout of cuDNN's tensor-core kernels.
+  if (hwc && (g.spatial != 2 || p.pad_copy))
+    fail(ErrorCode::Unsupported, "{}: channels-last takes 2-D windows with symmetric pads", kConv);
   // cuDNN's Nd descriptors need at least 2 spatial dimensions: a 1-D conv gets a trailing 1.
   int sp = std::max(g.spatial, 2);
   std::vector<int> xd{static_cast<int>(g.n), static_cast<int>(g.c)},
@@ -261,7 +265,11 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
     cudnnTensorDescriptor_t td;
     QDP_CUDNN_CHECK(cudnnCreateTensorDescriptor(&td));
     TensorDescriptor owned(td);  // owned before the next call can throw
-    QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, dims.data(), packed(dims).data()));
+    if (hwc)
+      QDP_CUDNN_CHECK(cudnnSetTensor4dDescriptor(td, CUDNN_TENSOR_NHWC, type, dims[0], dims[1],
+                                                 dims[2], dims[3]));
+    else
+      QDP_CUDNN_CHECK(cudnnSetTensorNdDescriptor(td, type, nd, dims.data(), packed(dims).data()));
     return owned;
   };
   p.x = tensor_descriptor(xd);
@@ -269,7 +277,8 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
   cudnnFilterDescriptor_t fd;
   QDP_CUDNN_CHECK(cudnnCreateFilterDescriptor(&fd));
   p.w = FilterDescriptor(fd);
-  QDP_CUDNN_CHECK(cudnnSetFilterNdDescriptor(fd, type, CUDNN_TENSOR_NCHW, nd, wd.data()));
+  QDP_CUDNN_CHECK(cudnnSetFilterNdDescriptor(fd, type, hwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                             nd, wd.data()));
   cudnnConvolutionDescriptor_t cd;
   QDP_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
   p.conv = ConvDescriptor(cd);
@@ -315,7 +324,8 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
          kConv, static_cast<int>(p.algo), p.workspace >> 20, kMaxConvWorkspace >> 20);
   // FP32 only: the combination that ran on the H200 (tests/builder/fusion_test.cpp and the
   // exported ResNet-50); 16-bit types take the convolution and the epilogue pass.
-  p.fused = has_bias && g.activation.kind == ConvActivation::Kind::Relu && std::is_same_v<T, float>;
+  p.fused = has_bias && g.activation.kind == ConvActivation::Kind::Relu &&
+            std::is_same_v<T, float> && !hwc;
   if (p.fused) {
     std::vector<int> bd(static_cast<size_t>(nd), 1);
     bd[1] = static_cast<int>(g.m);
@@ -343,12 +353,16 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   }
   cudnnHandle_t h = s.handle.get();
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
+  bool hwc = x.format == TensorFormat::HWC;
+  if (w.format != x.format || y.format != x.format)
+    fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
   auto key = shape_key({&x.shape, &w.shape, &y.shape});
   key.push_back(has_bias);
   key.push_back(tactic.value);
+  key.push_back(hwc);
   auto it = s.cache.find(key);
   if (it == s.cache.end())
-    it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic)).first;
+    it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic, hwc)).first;
   CudaConvPlan const& p = it->second;
 
   size_t pad_bytes =
@@ -374,8 +388,9 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
                                           p.algo, scratch + pad_bytes, p.workspace, &beta,
                                           p.y.get(), y.data));
   if (has_bias || g.activation.kind != ConvActivation::Kind::None) {
-    int64_t inner = 1;
-    for (int64_t o : g.out) inner *= o;
+    int64_t inner = 1;  // elements per channel run: a pixel's channels are adjacent in NHWC
+    if (!hwc)
+      for (int64_t o : g.out) inner *= o;
     int64_t total = y.numel();
     epilogue_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
         static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr, g.m, inner,
@@ -391,13 +406,16 @@ QDP_PLUGIN(conv, "onnx::Conv")
     .desc([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, ConvAttrs const& a) {
       return conv_desc(x, w, b, a);
     })
-    // The network's types, each tactic (cuDNN's algorithms on the GPU; the CPU has one).
-    .autotune([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, ConvAttrs const&) {
-      std::string types =
-          fmt::format("{}, {}, {}, {}", name(x.dtype), name(w.dtype), name(b.dtype), name(x.dtype));
+    // The network's types or FP16, the network's layout or channels-last (X, W and Y; CUDA),
+    // each tactic (cuDNN's algorithms on the GPU; the CPU has one).
+    .autotune([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, Outputs y) {
       std::vector<int32_t> tactics(kConvTactics);
       std::iota(tactics.begin(), tactics.end(), 1);
-      return std::vector{AutoTuneCombination(types, "LINEAR", tactics)};
+      TensorDesc ins[] = {x, w, b};
+      auto combinations =
+          float_type_combinations(ins, y, "LINEAR|HWC, LINEAR|HWC, LINEAR, LINEAR|HWC");
+      for (auto& c : combinations) c.tactics(tactics);
+      return combinations;
     })
     .impl<qdp::cpu, float, half, bfloat16>([state = PerBind<CpuConv>()]<class T>(In<T> x, In<T> w,
                                                                                  In<> b, Out<T> y,
@@ -407,6 +425,8 @@ QDP_PLUGIN(conv, "onnx::Conv")
         fail(ErrorCode::Unsupported,
              "{}: the CPU convolution (oneDNN) has one algorithm, tactic 1; no tactic {}", kConv,
              tactic.value);
+      if (x.format() != TensorFormat::LINEAR || w.format() != TensorFormat::LINEAR)
+        fail(ErrorCode::Unsupported, "{}: the CPU convolution takes LINEAR tensors only", kConv);
       if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
       state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
                  w.tensor(), b.tensor(), y.tensor());

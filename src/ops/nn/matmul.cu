@@ -398,6 +398,7 @@ void gemm_cuda(CudaMatmulState& s, GemmAttrs const& at, Tensor const& a, Tensor 
 
 QDP_PLUGIN(matmul, "onnx::MatMul")
     .desc([](TensorDesc const& a, TensorDesc const& b) { return matmul_desc(a, b); })
+    .autotune(FloatTypes<2>{})
     .impl<qdp::cpu, float, half, bfloat16, int32_t, int64_t>(
         [state = PerBind<CpuMatmul>()]<class T>(In<T> a, In<T> b, Out<T> y) {
           matmul_cpu<T>(*state, a.tensor(), b.tensor(), y.tensor());
@@ -414,6 +415,7 @@ QDP_PLUGIN(gemm, "onnx::Gemm")
     .desc([](TensorDesc const& a, TensorDesc const& b, TensorDesc const& c, GemmAttrs const& at) {
       return gemm_desc(a, b, c, at);
     })
+    .autotune(FloatTypes<3>{})
     .impl<qdp::cpu, float, half, bfloat16, int32_t, int64_t>(
         [state = PerBind<CpuMatmul>()]<class T>(In<T> a, In<T> b, In<> c, Out<T> y,
                                                 GemmAttrs const& at) {

@@ -1,6 +1,8 @@
 // onnx::MaxPool, onnx::AveragePool (1-D to 3-D windows: kernel_shape, strides, pads, auto_pad,
 // dilations, ceil_mode; count_include_pad) and onnx::GlobalAveragePool / onnx::GlobalMaxPool.
-// Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA.
+// Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA. CUDA also pools
+// channels-last 2-D inputs (HWC), so that a ResNet's stem and head stay in the convolutions'
+// layout; the CPU takes the network's layout only.
 #include <algorithm>
 #include <limits>
 #include <qdp/plugin.hpp>
@@ -157,14 +159,51 @@ __global__ void pool_kernel(PoolGeom g, T const* __restrict__ x, T* __restrict__
   }
 }
 
+// Channels-last (N, H, W, C): consecutive threads take consecutive channels of one output pixel,
+// so every tap's loads are coalesced. pool_one walks the window in NCHW indices; the load maps
+// them to the NHWC element.
 template <PoolKind K, class T>
-void pool_cuda(PoolGeom const& g, T const* x, T* y, bool include_pad, cudaStream_t stream) {
+__global__ void pool_hwc_kernel(PoolGeom g, int64_t channels, T const* __restrict__ x,
+                                T* __restrict__ y, bool include_pad, int64_t total) {
+  int64_t plane = g.in[1] * g.in[2];  // 2-D: g.in[0] and g.out[0] are 1
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;
+       e += int64_t{gridDim.x} * blockDim.x) {
+    int64_t c = e % channels, pixel = e / channels;
+    int64_t o2 = pixel % g.out[2], o1 = (pixel / g.out[2]) % g.out[1];
+    int64_t n = pixel / (g.out[2] * g.out[1]), row = n * channels + c;
+    auto load = [&](int64_t i) {
+      return load_float(x[(n * plane + (i - row * plane)) * channels + c]);
+    };
+    y[e] = store_float<T>(pool_one<K>(g, load, row, 0, o1, o2, include_pad));
+  }
+}
+
+template <PoolKind K, class T>
+void pool_cuda(PoolGeom const& g, Tensor const& x, Tensor const& y, bool include_pad,
+               cudaStream_t stream) {
   int64_t total = g.rows * g.out[0] * g.out[1] * g.out[2];
   if (total == 0) return;
-  pool_kernel<K, T><<<grid_for(total, 256), 256, 0, stream>>>(g, x, y, include_pad, total);
+  auto const* xp = static_cast<T const*>(x.data);
+  auto* yp = static_cast<T*>(y.data);
+  if (x.format == TensorFormat::HWC)
+    pool_hwc_kernel<K, T>
+        <<<grid_for(total, 256), 256, 0, stream>>>(g, x.shape[1], xp, yp, include_pad, total);
+  else
+    pool_kernel<K, T><<<grid_for(total, 256), 256, 0, stream>>>(g, xp, yp, include_pad, total);
   QDP_CUDA_CHECK(cudaGetLastError());
 }
 #endif
+
+// The CPU loops read the network's layout only: a channels-last candidate is not for them.
+void require_linear(std::string_view op, Tensor const& x, Tensor const& y) {
+  if (x.format != TensorFormat::LINEAR || y.format != TensorFormat::LINEAR)
+    fail(ErrorCode::Unsupported, "{}: the CPU pools LINEAR tensors only", op);
+}
+
+// The network's float types or FP16; channels-last in and out for a 2-D window (CUDA).
+std::vector<AutoTuneCombination> window_pool_combinations(TensorDesc const& x, Outputs outs) {
+  return float_type_combinations(std::span(&x, 1), outs, "LINEAR|HWC");
+}
 
 void check_pool_input(std::string_view op, TensorDesc const& x, bool integers) {
   bool ok = is_floating_point(x.dtype) ||
@@ -233,6 +272,15 @@ TensorDesc global_desc(std::string_view op, TensorDesc const& x) {
   return from_shape_expr(std::move(out), x.dtype);
 }
 
+// The network's float types or FP16; a rank-4 input also channels-last (CUDA), the (N, C, 1, 1)
+// output LINEAR either way (the same bytes), for the Flatten or Reshape after it.
+std::vector<AutoTuneCombination> global_pool_combinations(TensorDesc const& x, Outputs outs) {
+  auto linear = float_type_combinations(std::span(&x, 1), outs);
+  auto hwc = float_type_combinations(std::span(&x, 1), outs, "HWC, LINEAR");
+  linear.insert(linear.end(), hwc.begin(), hwc.end());
+  return linear;
+}
+
 // A global pool is a window pool whose window is the whole input.
 PoolGeom global_geom(Dims const& x) {
   PoolGeom g;
@@ -271,13 +319,38 @@ __global__ void global_kernel(T const* __restrict__ x, T* __restrict__ y, int64_
         store_float<T>(K == PoolKind::Max ? part[0] : part[0] / static_cast<float>(inner));
 }
 
+// Channels-last input: one thread per (n, c), reading the pixels at a stride of C, so that
+// consecutive threads read consecutive channels.
 template <PoolKind K, class T>
-void global_cuda(Dims const& shape, T const* x, T* y, cudaStream_t stream) {
+__global__ void global_hwc_kernel(T const* __restrict__ x, T* __restrict__ y, int64_t channels,
+                                  int64_t pixels, int64_t total) {
+  for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < total;
+       e += int64_t{gridDim.x} * blockDim.x) {
+    int64_t c = e % channels, n = e / channels;
+    T const* p = x + n * pixels * channels + c;
+    float acc = K == PoolKind::Max ? -INFINITY : 0.0f;
+    for (int64_t i = 0; i < pixels; ++i) {
+      float v = load_float(p[i * channels]);
+      acc = K == PoolKind::Max ? fmaxf(acc, v) : acc + v;
+    }
+    y[e] = store_float<T>(K == PoolKind::Max ? acc : acc / static_cast<float>(pixels));
+  }
+}
+
+template <PoolKind K, class T>
+void global_cuda(Tensor const& x, Tensor const& y, cudaStream_t stream) {
+  Dims const& shape = x.shape;
   int64_t rows = shape[0] * shape[1];
   if (rows == 0) return;
   int64_t inner = shape.numel() / rows;
-  // The grid's x extent holds up to 2^31 - 1 rows.
-  global_kernel<K, T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(x, y, inner);
+  auto const* xp = static_cast<T const*>(x.data);
+  auto* yp = static_cast<T*>(y.data);
+  if (x.format == TensorFormat::HWC) {  // (N, C, 1, 1): the same bytes in either layout
+    global_hwc_kernel<K, T><<<grid_for(rows, 256), 256, 0, stream>>>(xp, yp, shape[1], inner, rows);
+  } else {
+    // The grid's x extent holds up to 2^31 - 1 rows.
+    global_kernel<K, T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(xp, yp, inner);
+  }
   QDP_CUDA_CHECK(cudaGetLastError());
 }
 #endif
@@ -286,8 +359,10 @@ void global_cuda(Dims const& shape, T const* x, T* y, cudaStream_t stream) {
 
 QDP_PLUGIN(maxpool, "onnx::MaxPool")
     .desc([](TensorDesc const& x, MaxPoolAttrs const& a) { return maxpool_desc(x, a); })
+    .autotune(window_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t>([]<class T>(In<T> x, Out<T> y,
                                                                         MaxPoolAttrs const& a) {
+      require_linear("onnx::MaxPool", x.tensor(), y.tensor());
       Window w = pool_window("onnx::MaxPool", a, x.rank() - 2);
       pool_cpu<PoolKind::Max>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(), false);
     })
@@ -295,15 +370,17 @@ QDP_PLUGIN(maxpool, "onnx::MaxPool")
     .impl<qdp::cuda, float, __half, __nv_bfloat16, int8_t, uint8_t>(
         []<class T>(In<T> x, Out<T> y, MaxPoolAttrs const& a, Stream s) {
           Window w = pool_window("onnx::MaxPool", a, x.rank() - 2);
-          pool_cuda<PoolKind::Max>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(), false,
-                                   native(s));
+          pool_cuda<PoolKind::Max, T>(pool_geom(w, x.shape(), y.shape()), x.tensor(), y.tensor(),
+                                      false, native(s));
         })
 #endif
     ;
 
 QDP_PLUGIN(avgpool, "onnx::AveragePool")
     .desc([](TensorDesc const& x, AvgPoolAttrs const& a) { return avgpool_desc(x, a); })
+    .autotune(window_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y, AvgPoolAttrs const& a) {
+      require_linear("onnx::AveragePool", x.tensor(), y.tensor());
       Window w = pool_window("onnx::AveragePool", a, x.rank() - 2);
       pool_cpu<PoolKind::Avg>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(),
                               a.count_include_pad == 1);
@@ -312,32 +389,36 @@ QDP_PLUGIN(avgpool, "onnx::AveragePool")
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y,
                                                                AvgPoolAttrs const& a, Stream s) {
       Window w = pool_window("onnx::AveragePool", a, x.rank() - 2);
-      pool_cuda<PoolKind::Avg>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(),
-                               a.count_include_pad == 1, native(s));
+      pool_cuda<PoolKind::Avg, T>(pool_geom(w, x.shape(), y.shape()), x.tensor(), y.tensor(),
+                                  a.count_include_pad == 1, native(s));
     })
 #endif
     ;
 
 QDP_PLUGIN(global_avgpool, "onnx::GlobalAveragePool")
     .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalAveragePool", x); })
+    .autotune(global_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
+      require_linear("onnx::GlobalAveragePool", x.tensor(), y.tensor());
       pool_cpu<PoolKind::Avg>(global_geom(x.shape()), x.data(), y.data(), false);
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
-      global_cuda<PoolKind::Avg>(x.shape(), x.data(), y.data(), native(s));
+      global_cuda<PoolKind::Avg, T>(x.tensor(), y.tensor(), native(s));
     })
 #endif
     ;
 
 QDP_PLUGIN(global_maxpool, "onnx::GlobalMaxPool")
     .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalMaxPool", x); })
+    .autotune(global_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
+      require_linear("onnx::GlobalMaxPool", x.tensor(), y.tensor());
       pool_cpu<PoolKind::Max>(global_geom(x.shape()), x.data(), y.data(), false);
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
-      global_cuda<PoolKind::Max>(x.shape(), x.data(), y.data(), native(s));
+      global_cuda<PoolKind::Max, T>(x.tensor(), y.tensor(), native(s));
     })
 #endif
     ;

@@ -176,6 +176,7 @@ QDP_PLUGIN(slice_op, "onnx::Slice")
     .desc([](TensorDesc const& data, TensorDesc const& starts, TensorDesc const& ends,
              TensorDesc const& axes,
              TensorDesc const& steps) { return slice_desc(data, starts, ends, axes, steps); })
+    .autotune(FloatTypes<5>{})
     .shape_inputs({1, 2, 3, 4})
     .impl<qdp::cpu>([](In<> data, In<> starts, In<> ends, In<> axes, In<> steps, Out<> out) {
       auto c = slice_copy(data.tensor(), starts.tensor(), ends.tensor(), axes.tensor(),
@@ -221,6 +222,7 @@ QDP_PLUGIN(expand_op, "onnx::Expand")
       }
       return out;
     })
+    .autotune(FloatTypes<2>{})
     .shape_inputs({1})
     .impl<qdp::cpu>([](In<> input, In<>, Out<> out) {
       Dims target = broadcast_dims(std::vector<Dims>{input.shape(), out.shape()}, "Expand");

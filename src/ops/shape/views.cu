@@ -153,6 +153,7 @@ QDP_PLUGIN(reshape_op, "onnx::Reshape")
         fail("Reshape: attribute allowzero must be 0 or 1, not {}", a.allowzero);
       return view(data, reshaped(data, shape, a.allowzero == 1));
     })
+    .autotune(FloatTypes<2>{})
     .shape_inputs({1})
     .impl<qdp::cpu>([](In<> data, In<>, Out<> out) {
       check_view("Reshape", data.tensor(), out.tensor());
@@ -190,6 +191,7 @@ QDP_PLUGIN(squeeze_op, "onnx::Squeeze")
         if (!drop[static_cast<size_t>(i)]) shape.push_back(data.shape_expr[static_cast<size_t>(i)]);
       return view(data, std::move(shape));
     })
+    .autotune(FloatTypes<2>{})
     .shape_inputs({1})
     .impl<qdp::cpu>([](In<> data, In<>, Out<> out) {
       check_view("Squeeze", data.tensor(), out.tensor());
@@ -217,6 +219,7 @@ QDP_PLUGIN(unsqueeze_op, "onnx::Unsqueeze")
         shape.push_back(inserted[static_cast<size_t>(i)] ? ShapeExpr(1) : data.shape_expr[next++]);
       return view(data, std::move(shape));
     })
+    .autotune(FloatTypes<2>{})
     .shape_inputs({1})
     .impl<qdp::cpu>([](In<> data, In<>, Out<> out) {
       check_view("Unsqueeze", data.tensor(), out.tensor());
@@ -239,6 +242,7 @@ QDP_PLUGIN(flatten_op, "onnx::Flatten")
       std::span<const ShapeExpr> dims(data.shape_expr);
       return view(data, {numel(dims.first(axis)), numel(dims.subspan(axis))});
     })
+    .autotune(FloatTypes<1>{})
     .impl<qdp::cpu>([](In<> data, Out<> out) {
       check_view("Flatten", data.tensor(), out.tensor());
     })
@@ -267,11 +271,13 @@ QDP_PLUGIN(dropout_op, "onnx::Dropout")
              "identity (training_mode must be absent or a constant false)");
       return view(data, data.shape_expr);
     })
+    .autotune(FloatTypes<3>{})
     .impl<qdp::cpu>([](In<>, In<>, In<>, Out<>) {})
     .impl<qdp::cuda>([](In<>, In<>, In<>, Out<>) {});
 
 QDP_PLUGIN(identity_op, "onnx::Identity")
     .desc([](TensorDesc const& data) { return view(data, data.shape_expr); })
+    .autotune(FloatTypes<1>{})
     .impl<qdp::cpu>([](In<>, Out<>) {})
     .impl<qdp::cuda>([](In<>, Out<>) {});
 
