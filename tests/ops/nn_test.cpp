@@ -967,6 +967,31 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
   EXPECT_GT(ran, 0) << "no channels-last convolution ran";
 }
 
+// With the FP16 flag the autotuner times the FP32 and the FP16 candidates of one bound impl in
+// turn: each type gets its own oneDNN primitive (a plan made for FP32 and found again for FP16
+// data wrote past the FP16 buffers). Conv + Relu with constant weights, then a MatMul.
+TEST(NnConv, AnFp16BuildTimesBothTypesAndComputesTheSameValues) {
+  std::mt19937 rng(25);
+  Array w = random_array(DataType::FP32, Dims{8, 3, 3, 3}, rng);
+  Array m = random_array(DataType::FP32, Dims{16, 4}, rng);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 16, 16});
+  auto wc = net.add_constant(
+      "w", {8, 3, 3, 3}, std::span<float const>(w.data<float>(), static_cast<size_t>(w.numel())));
+  auto no_bias = net.add_constant("absent", DataType::INT64, {0}, {});  // as the importer omits B
+  Attrs conv_relu = conv_attrs({1, 1, 1, 1});
+  conv_relu["activation"] = std::string("Relu");  // as the builder fuses a Relu into it
+  auto relu = net.add_plugin("onnx::Conv", {x, wc, no_bias}, conv_relu)[0];
+  auto mc = net.add_constant("m", {16, 4}, std::span<float const>(m.data<float>(), 64));
+  net.mark_output(net.add_plugin("onnx::MatMul", {relu, mc})[0], "y");
+  std::map<std::string, Array> feed{{"x", random_array(DataType::FP32, Dims{2, 3, 16, 16}, rng)}};
+  BuildConfig config;
+  Array want = Runner(build_engine(net, config)).infer(feed).at("y");
+  config.fp16 = true;
+  Array got = Runner(build_engine(net, config)).infer(feed).at("y");
+  expect_same_as(got, want, 2e-2f, "fp16 build");
+}
+
 // The CPU impls refuse channels-last operands (Unsupported), so that the autotuner skips them.
 TEST(NnConv, TheCpuRefusesChannelsLastConvAndPools) {
   std::mt19937 rng(24);

@@ -356,10 +356,9 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   bool hwc = x.format == TensorFormat::HWC;
   if (w.format != x.format || y.format != x.format)
     fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
-  auto key = shape_key({&x.shape, &w.shape, &y.shape});
+  auto key = plan_key({&x, &w, &y});
   key.push_back(has_bias);
   key.push_back(tactic.value);
-  key.push_back(hwc);
   auto it = s.cache.find(key);
   if (it == s.cache.end())
     it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic, hwc)).first;

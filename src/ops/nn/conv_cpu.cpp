@@ -110,7 +110,7 @@ void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w,
               Tensor const& y) {
   bool has_bias = !absent(b);
   std::lock_guard lock(s.mutex);
-  auto key = shape_key({&x.shape, &w.shape, &y.shape});
+  auto key = plan_key({&x, &w, &y});
   key.push_back(has_bias);
   // The activation is fixed per bound impl (an attribute); in the key all the same, for clarity.
   key.push_back(static_cast<int64_t>(g.activation.kind));

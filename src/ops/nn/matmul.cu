@@ -44,7 +44,7 @@ void matmul_cpu(CpuMatmul& s, Tensor const& a, Tensor const& b, Tensor const& y)
   } else {
     std::lock_guard lock(s.mutex);
     MatmulPlan plan = matmul_plan(a.shape, b.shape);
-    auto key = shape_key({&a.shape, &b.shape});
+    auto key = plan_key({&a, &b});
     if constexpr (std::is_same_v<T, float>) {
       s.product(key, plan, a, b, static_cast<float*>(y.data), "onnx::MatMul");
     } else {
@@ -182,7 +182,7 @@ void gemm_cpu(CpuMatmul& s, GemmAttrs const& at, Tensor const& a, Tensor const& 
     }
   } else {
     std::lock_guard lock(s.mutex);
-    auto key = shape_key({&a.shape, &b.shape});
+    auto key = plan_key({&a, &b});
     key.push_back(plan.ta);
     key.push_back(plan.tb);
     float* acc = nullptr;
@@ -353,7 +353,7 @@ void matmul_cuda(CudaMatmulState& s, Tensor const& a, Tensor const& b, Tensor co
                  cudaStream_t stream) {
   std::lock_guard lock(s.mutex);
   ensure_handle(s);
-  auto key = shape_key({&a.shape, &b.shape});
+  auto key = plan_key({&a, &b});
   auto it = s.cache.find(key);
   if (it == s.cache.end())
     it = s.cache.emplace(key, make_lt<T>(s.handle.get(), matmul_plan(a.shape, b.shape), false))
@@ -372,7 +372,7 @@ void gemm_cuda(CudaMatmulState& s, GemmAttrs const& at, Tensor const& a, Tensor 
                   (c.rank() == 1 || (c.rank() == 2 && c.shape[0] == 1));
   std::lock_guard lock(s.mutex);
   ensure_handle(s);
-  auto key = shape_key({&a.shape, &b.shape});
+  auto key = plan_key({&a, &b});
   key.push_back(plan.ta);
   key.push_back(plan.tb);
   key.push_back(vector_c);

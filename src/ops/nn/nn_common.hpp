@@ -32,12 +32,16 @@ class PerBind {
   std::unique_ptr<State> s_;
 };
 
-// The key of a per-shape cache: the shapes of the tensors that matter, concatenated.
-inline std::vector<int64_t> shape_key(std::initializer_list<Dims const*> shapes) {
+// The key of a cache of plans (oneDNN primitives, cuDNN descriptors, cuBLASLt layouts): each
+// tensor's shape, type and layout. One bound impl serves every candidate the autotuner times,
+// so a plan made for FP32 must not be found for FP16 data of the same shape.
+inline std::vector<int64_t> plan_key(std::initializer_list<Tensor const*> tensors) {
   std::vector<int64_t> key;
-  for (Dims const* d : shapes) {
-    key.push_back(d->rank());
-    key.insert(key.end(), d->begin(), d->end());
+  for (Tensor const* t : tensors) {
+    key.push_back(t->shape.rank());
+    key.insert(key.end(), t->shape.begin(), t->shape.end());
+    key.push_back(static_cast<int64_t>(t->dtype));
+    key.push_back(static_cast<int64_t>(t->format));
   }
   return key;
 }
