@@ -57,20 +57,36 @@ Dims eval_shape(std::vector<ShapeExpr> const& shape, ShapeEnv const& env) {
 }
 
 // Fills a buffer with reproducible non-zero-heavy values: timing on zeros hides work.
-void fill_random(detail::Backend& backend, Tensor const& t, std::mt19937& rng) {
-  std::vector<float> values(static_cast<size_t>(t.numel()));
-  std::uniform_int_distribution<int> dist(0, 7);
-  for (auto& v : values) v = static_cast<float>(dist(rng));
-  Tensor src{values.data(), DataType::FP32, TensorFormat::LINEAR,
-             Device::CPU,   t.shape,        dense_strides(t.shape, TensorFormat::LINEAR)};
-  std::vector<std::byte> host(t.bytes());
-  Tensor dst = t;
-  dst.data = host.data();
-  dst.format = TensorFormat::LINEAR;
-  dst.strides = dense_strides(t.shape, TensorFormat::LINEAR);
-  detail::reformat_on_host(src, dst);  // values are small integers: exact in every type
-  backend.copy_from_host(t.data, host.data(), host.size());
-}
+// The inputs of a timed candidate: random small integers (0..7, exact in every type), made once
+// per element type as long as the largest tensor yet and copied in (a prefix) for each candidate.
+// Random values are as random in any layout, so one buffer serves every format; making them anew
+// for each of a layer's candidates cost seconds per layer of a ResNet-50 at batch 32.
+class RandomInputs {
+ public:
+  void fill(detail::Backend& backend, Tensor const& t) {
+    std::vector<std::byte>& bytes = by_type_[t.dtype];
+    if (bytes.size() < t.bytes()) bytes = generate(t.dtype, t.numel());
+    backend.copy_from_host(t.data, bytes.data(), t.bytes());
+  }
+
+ private:
+  std::vector<std::byte> generate(DataType dtype, int64_t numel) {
+    std::vector<float> values(static_cast<size_t>(numel));
+    std::uniform_int_distribution<int> dist(0, 7);
+    for (auto& v : values) v = static_cast<float>(dist(rng_));
+    Dims shape{numel};
+    Tensor src{values.data(), DataType::FP32, TensorFormat::LINEAR,
+               Device::CPU,   shape,          dense_strides(shape, TensorFormat::LINEAR)};
+    std::vector<std::byte> bytes(static_cast<size_t>(numel) * element_size(dtype));
+    Tensor dst = src;
+    dst.data = bytes.data();
+    dst.dtype = dtype;
+    detail::reformat_on_host(src, dst);
+    return bytes;
+  }
+  std::map<DataType, std::vector<std::byte>> by_type_;
+  std::mt19937 rng_{1234};
+};
 
 struct NetTensor {
   TensorDesc desc;  // natural: as desc gave it for the network's declared types; with its value
@@ -484,7 +500,6 @@ class Builder {
     std::vector<int64_t> sizes_for_outputs = output_sizes();
     std::vector<DeviceBuffer> buffers;
     std::vector<Tensor> in_t, out_t;
-    std::mt19937 rng(1234);
     auto make = [&](TensorDesc const& d, size_t p, ShapeEnv const& e) {
       Tensor t;
       t.dtype = c.types[p];
@@ -512,13 +527,13 @@ class Builder {
         continue;
       }
       in_t.push_back(make(ins[k], k, env(opt_env_inputs_, opt_sizes_)));
-      NetTensor const& nt = tensors_[static_cast<size_t>(layer.inputs[static_cast<size_t>(k)])];
-      if (nt.data) {  // a constant's own elements: indices and the like must stay in range
-        Tensor const& t = in_t.back();
-        auto bytes = converted(nt, t.dtype, t.format);
+      int net = layer.inputs[static_cast<size_t>(k)];
+      if (tensors_[static_cast<size_t>(net)].data) {  // a constant's own elements: indices and
+        Tensor const& t = in_t.back();                // the like must stay in range
+        auto bytes = converted_once(net, t.dtype, t.format);
         backend_.copy_from_host(t.data, bytes->data(), bytes->size());
       } else {
-        fill_random(backend_, in_t.back(), rng);
+        random_inputs_.fill(backend_, in_t.back());
       }
     }
     for (size_t o = 0; o < outs.size(); ++o) {
@@ -754,6 +769,19 @@ class Builder {
     Tensor dst{out->data(), type, format, Device::CPU, shape, dense_strides(shape, format)};
     detail::reformat_on_host(src, dst);
     return out;
+  }
+
+  // converted() for the candidates of one layer: each of them reads the same constants, in one of
+  // a few types and layouts. Kept while the layer is lowered.
+  std::shared_ptr<const std::vector<std::byte>> converted_once(int net, DataType type,
+                                                               TensorFormat format) {
+    if (converted_layer_ != layer_index_) {
+      converted_layer_ = layer_index_;
+      converted_.clear();
+    }
+    auto& bytes = converted_[std::make_tuple(net, type, format)];
+    if (!bytes) bytes = converted(tensors_[static_cast<size_t>(net)], type, format);
+    return bytes;
   }
 
   // Constant `net` in `type` and `format`: converted on the host, stored once in the engine.
@@ -1031,6 +1059,11 @@ class Builder {
   std::map<std::tuple<int, DataType, TensorFormat>, int> variants_;
   std::map<std::tuple<DataType, TensorFormat, DataType, TensorFormat, std::string>, double>
       reformat_ms_;
+  RandomInputs random_inputs_;  // what timed candidates read
+  // The current layer's constants as its timed candidates read them (converted_once).
+  int converted_layer_ = -1;
+  std::map<std::tuple<int, DataType, TensorFormat>, std::shared_ptr<const std::vector<std::byte>>>
+      converted_;
   std::map<int, int> size_tensor_of_;                          // size id -> plan tensor
   std::vector<std::shared_ptr<const PluginDefinition>> defs_;  // per layer
   std::vector<bool> folded_;  // per layer: computed at build time, no step
