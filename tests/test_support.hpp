@@ -2,9 +2,11 @@
 // Helpers every test file shares.
 #include <gtest/gtest.h>
 
+#include <qdp/engine.hpp>
 #include <qdp/error.hpp>
 #include <qdp/registry.hpp>
 #include <string>
+#include <vector>
 
 namespace qdp_test {
 
@@ -30,6 +32,15 @@ qdp::ErrorCode code_of(F&& run) {
   }
   ADD_FAILURE() << "expected a qdp::Error, but nothing was thrown";
   return qdp::ErrorCode::InvalidArgument;
+}
+
+// An engine's plugin layers, without the reformats the autotuner put between them (a layout or
+// type it found faster, with the conversion counted).
+inline std::vector<qdp::LayerInfo> plugin_layers(qdp::Engine const& engine) {
+  std::vector<qdp::LayerInfo> layers;
+  for (auto& l : engine.layers())
+    if (l.kind == "plugin") layers.push_back(l);
+  return layers;
 }
 
 // Removes a plugin ID from the global registry when the test ends, however it ends (and before

@@ -19,6 +19,9 @@ struct QDP_API Tensor {
   Device device = Device::CPU;
   Dims shape;
   Dims strides;
+  // A constant of the engine (an initializer, a folded value): the same data at the same address
+  // for the engine's life, so an impl may prepare it once (reorder, pack) keyed by its address.
+  bool constant = false;
 
   int64_t numel() const { return shape.numel(); }
   size_t bytes() const { return static_cast<size_t>(numel()) * element_size(dtype); }

@@ -531,6 +531,7 @@ class Builder {
       if (tensors_[static_cast<size_t>(net)].data) {  // a constant's own elements: indices and
         Tensor const& t = in_t.back();                // the like must stay in range
         auto bytes = converted_once(net, t.dtype, t.format);
+        in_t.back().constant = true;  // as the engine will hand it over
         backend_.copy_from_host(t.data, bytes->data(), bytes->size());
       } else {
         random_inputs_.fill(backend_, in_t.back());

@@ -212,6 +212,7 @@ class ContextState {
     t.dtype = pt.dtype;
     t.format = pt.format;
     t.device = plan_.device;
+    t.constant = pt.storage == PlanTensor::Storage::Constant;
     if (!pt.data_dependent) {
       t.shape = shape_of(pt, pt.name);
       t.strides = dense_strides(t.shape, t.format);

@@ -92,9 +92,10 @@ void expect_fused_matches_unfused(Device device) {
             build_engine(conv_activation_net(a, with_bias, with_bn, true, rng_fused), config);
         Engine plain =
             build_engine(conv_activation_net(a, with_bias, with_bn, false, rng_plain), config);
-        ASSERT_EQ(fused.layers().size(), 1u) << what;
-        EXPECT_EQ(fused.layers()[0].name, "conv + act") << what;
-        EXPECT_EQ(plain.layers().size(), 2u) << what;  // conv (a BatchNormalization folded), act
+        ASSERT_EQ(qdp_test::plugin_layers(fused).size(), 1u) << what;
+        EXPECT_EQ(qdp_test::plugin_layers(fused)[0].name, "conv + act") << what;
+        EXPECT_EQ(qdp_test::plugin_layers(plain).size(), 2u)
+            << what;  // conv (a BatchNormalization folded), act
         Array got = Runner(fused).infer({{"x", x}}).at("y");
         Array want = Runner(plain).infer({{"x", x}}).at("y");
         expect_same_as(got, want, 1e-5f, what);
@@ -155,10 +156,10 @@ void expect_gelu_fused(Device device) {
           fmt::format("order {} divide {} on {}", static_cast<int>(order), divide, name(device));
       Engine fused = build_engine(gelu_net(order, divide, true), config);
       Engine plain = build_engine(gelu_net(order, divide, false), config);
-      ASSERT_EQ(fused.layers().size(), 1u) << what;
-      EXPECT_THAT(fused.layers()[0].name, HasSubstr("erf + add")) << what;
-      EXPECT_EQ(fused.layers()[0].plugin_id, "onnx::Gelu") << what;
-      EXPECT_EQ(plain.layers().size(), 5u) << what;
+      ASSERT_EQ(qdp_test::plugin_layers(fused).size(), 1u) << what;
+      EXPECT_THAT(qdp_test::plugin_layers(fused)[0].name, HasSubstr("erf + add")) << what;
+      EXPECT_EQ(qdp_test::plugin_layers(fused)[0].plugin_id, "onnx::Gelu") << what;
+      EXPECT_EQ(qdp_test::plugin_layers(plain).size(), 5u) << what;
       Array got = Runner(fused).infer({{"x", x}}).at("y");
       Array want = Runner(plain).infer({{"x", x}}).at("y");
       expect_same_as(got, want, 1e-6f, what);
@@ -188,7 +189,7 @@ TEST(NnFusion, AChainThatIsNotGeluIsLeftAlone) {
   net.mark_output(
       net.add_plugin("onnx::Mul", {m, net.add_constant<float>("h", {}, std::span(&half, 1))})[0],
       "y");
-  EXPECT_EQ(build_engine(net, {}).layers().size(), 5u);
+  EXPECT_EQ(qdp_test::plugin_layers(build_engine(net, {})).size(), 5u);
 }
 
 TEST(NnFusion, ConvRefusesAnUnknownActivation) {

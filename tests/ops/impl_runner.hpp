@@ -29,13 +29,15 @@ inline qdp::Array to_layout(qdp::Array const& a, bool to_hwc) {
   return out;
 }
 
-// `op`'s impl for `device` on `inputs` (those at `hwc_inputs` handed over channels-last), with
-// one output of `y_shape` and `y_type` in `y_format`; the output back in LINEAR.
+// `op`'s impl for `device` on `inputs` (those at `hwc_inputs` handed over channels-last, those at
+// `constant_inputs` as constants of an engine), with one output of `y_shape` and `y_type` in
+// `y_format`; the output back in LINEAR.
 inline qdp::Array run_impl(qdp::Device device, std::string_view op,
                            std::vector<std::pair<std::string, qdp::Array>> const& inputs,
                            std::vector<size_t> const& hwc_inputs, qdp::Dims y_shape,
                            qdp::DataType y_type, qdp::TensorFormat y_format,
-                           qdp::Attrs const& attrs, int32_t tactic = 0) {
+                           qdp::Attrs const& attrs, int32_t tactic = 0,
+                           std::vector<size_t> const& constant_inputs = {}) {
   using namespace qdp;
   auto def = Registry::global().get(op);
   std::vector<Array> hosts;
@@ -56,6 +58,8 @@ inline qdp::Array run_impl(qdp::Device device, std::string_view op,
     }
     ins.push_back(
         Tensor{data, host.dtype(), f, device, host.shape(), dense_strides(host.shape(), f)});
+    ins.back().constant =
+        std::find(constant_inputs.begin(), constant_inputs.end(), i) != constant_inputs.end();
   }
   Array y(y_type, y_shape);
   DeviceBuffer y_buffer;

@@ -414,7 +414,11 @@ TEST(NnConv, TheCpuTakesTacticOneAndTheOtherTacticsAreSkipped) {
     config.device = device;
     config.logger = &log;
     Engine engine = build_engine(net, config);
-    int32_t tactic = engine.layers().at(0).tactic;
+    auto layers = engine.layers();  // reformats around the Conv where it runs channels-last
+    auto conv = std::find_if(layers.begin(), layers.end(),
+                             [](LayerInfo const& l) { return l.plugin_id == "onnx::Conv"; });
+    ASSERT_NE(conv, layers.end());
+    int32_t tactic = conv->tactic;
     if (device == Device::CPU) {
       EXPECT_EQ(tactic, 1);
       EXPECT_THAT(log.text(), HasSubstr("skipped, it does not apply here"));
@@ -992,23 +996,51 @@ TEST(NnConv, AnFp16BuildTimesBothTypesAndComputesTheSameValues) {
   expect_same_as(got, want, 2e-2f, "fp16 build");
 }
 
-// The CPU impls refuse channels-last operands (Unsupported), so that the autotuner skips them.
-TEST(NnConv, TheCpuRefusesChannelsLastConvAndPools) {
+// Channels-last on the CPU: the convolution (oneDNN's NHWC kernels, FP32, ungrouped 2-D, its
+// constant weights reordered once) and the pools, against the LINEAR results; other convolutions
+// refuse HWC (Unsupported, which the autotuner skips).
+TEST(NnConv, ChannelsLastOnTheCpuMatchesTheLinearResults) {
   std::mt19937 rng(24);
-  Inputs x{{"x", random_array(DataType::FP32, Dims{1, 2, 4, 4}, rng)}};
-  EXPECT_THAT(error_of([&] {
-                qdp_test::run_impl(Device::CPU, "onnx::MaxPool", x, {0}, Dims{1, 2, 2, 2},
-                                   DataType::FP32, TensorFormat::HWC,
-                                   pool_attrs({2, 2}, {}, {2, 2}));
-              }),
-              HasSubstr("the CPU pools LINEAR tensors only"));
-  Inputs conv{
-      x[0], {"w", random_array(DataType::FP32, Dims{3, 2, 1, 1}, rng)}, {"b", absent_input()}};
-  EXPECT_THAT(error_of([&] {
-                qdp_test::run_impl(Device::CPU, "onnx::Conv", conv, {0, 1}, Dims{1, 3, 4, 4},
-                                   DataType::FP32, TensorFormat::HWC, {});
-              }),
-              HasSubstr("the CPU convolution takes LINEAR tensors only"));
+  int ran = 0;
+  for (ConvCase const& c : conv_cases()) {
+    if (c.x.rank() != 4 || c.group != 1) continue;
+    Inputs in = conv_inputs(c, DataType::FP32, rng);
+    Array want = run("onnx::Conv", in, c.attrs);
+    // Twice: the second run takes the weights reordered by the first.
+    for (int pass = 0; pass < 2; ++pass)
+      expect_same_as(qdp_test::run_impl(Device::CPU, "onnx::Conv", in, {0, 1}, c.y, DataType::FP32,
+                                        TensorFormat::HWC, c.attrs, 1, {1, 2}),
+                     want, 1e-4f, c.what);
+    ++ran;
+  }
+  EXPECT_GT(ran, 2);
+  for (PoolCase const& c : pool_cases()) {
+    if (c.x.rank() != 4) continue;
+    Inputs in{{"x", random_array(DataType::FP32, c.x, rng)}};
+    expect_same_as(qdp_test::run_impl(Device::CPU, "onnx::MaxPool", in, {0}, c.y, DataType::FP32,
+                                      TensorFormat::HWC, c.attrs),
+                   run("onnx::MaxPool", in, c.attrs), 0.0f, "maxpool " + c.what);
+    Attrs with_pad = c.attrs;
+    with_pad["count_include_pad"] = int64_t{1};
+    for (Attrs const& a : {c.attrs, with_pad})
+      expect_same_as(qdp_test::run_impl(Device::CPU, "onnx::AveragePool", in, {0}, c.y,
+                                        DataType::FP32, TensorFormat::HWC, a),
+                     run("onnx::AveragePool", in, a), 1e-5f, "avgpool " + c.what);
+  }
+  Inputs x{{"x", random_array(DataType::FP32, Dims{2, 5, 7, 3}, rng)}};
+  for (std::string op : {"onnx::GlobalAveragePool", "onnx::GlobalMaxPool"})
+    expect_same_as(qdp_test::run_impl(Device::CPU, op, x, {0}, Dims{2, 5, 1, 1}, DataType::FP32,
+                                      TensorFormat::LINEAR, {}),
+                   run(op, x), 1e-5f, op);
+
+  ConvCase c = conv_cases()[0];
+  Inputs in = conv_inputs(c, DataType::FP32, rng);
+  auto hwc_conv = [&](std::vector<size_t> constant) {
+    qdp_test::run_impl(Device::CPU, "onnx::Conv", in, {0, 1}, c.y, DataType::FP32,
+                       TensorFormat::HWC, c.attrs, 1, constant);
+  };
+  EXPECT_EQ(qdp_test::code_of([&] { hwc_conv({}); }), ErrorCode::Unsupported);
+  EXPECT_THAT(error_of([&] { hwc_conv({}); }), HasSubstr("with constant weights"));
 }
 
 TEST(NnFusion, ConvThenBatchNormalizationIsFoldedIntoTheConv) {
@@ -1054,9 +1086,9 @@ TEST(NnFusion, ConvThenBatchNormalizationIsFoldedIntoTheConv) {
   }
   BuildConfig config;
   Engine fused = build_engine(folded, config), unfused = build_engine(plain, config);
-  ASSERT_EQ(fused.layers().size(), 1u);
-  EXPECT_EQ(fused.layers()[0].plugin_id, "onnx::Conv");
-  ASSERT_EQ(unfused.layers().size(), 2u);
+  ASSERT_EQ(qdp_test::plugin_layers(fused).size(), 1u);
+  EXPECT_EQ(qdp_test::plugin_layers(fused)[0].plugin_id, "onnx::Conv");
+  ASSERT_EQ(qdp_test::plugin_layers(unfused).size(), 2u);
   Array got = Runner(fused).infer({{"x", x}}).at("y");
   Array want = Runner(unfused).infer(feed).at("y");
   ASSERT_EQ(got.shape(), want.shape());

@@ -424,8 +424,8 @@ QDP_PLUGIN(conv, "onnx::Conv")
         fail(ErrorCode::Unsupported,
              "{}: the CPU convolution (oneDNN) has one algorithm, tactic 1; no tactic {}", kConv,
              tactic.value);
-      if (x.format() != TensorFormat::LINEAR || w.format() != TensorFormat::LINEAR)
-        fail(ErrorCode::Unsupported, "{}: the CPU convolution takes LINEAR tensors only", kConv);
+      if (w.format() != x.format() || y.format() != x.format())
+        fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
       if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
       state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
                  w.tensor(), b.tensor(), y.tensor());

@@ -1,11 +1,13 @@
 // onnx::MaxPool, onnx::AveragePool (1-D to 3-D windows: kernel_shape, strides, pads, auto_pad,
 // dilations, ceil_mode; count_include_pad) and onnx::GlobalAveragePool / onnx::GlobalMaxPool.
-// Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA. CUDA also pools
+// Own kernels: an OpenMP loop on the CPU, one thread per output element on CUDA. Both also pool
 // channels-last 2-D inputs (HWC), so that a ResNet's stem and head stay in the convolutions'
-// layout; the CPU takes the network's layout only.
+// layout.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <qdp/plugin.hpp>
+#include <vector>
 
 #include "ops/nn/nn_common.hpp"
 
@@ -145,6 +147,58 @@ void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
   }
 }
 
+// Channels-last 2-D (N, H, W, C): per output pixel, each tap adds a contiguous run of C channels,
+// the inner loop. Taps are counted as pool_one counts them.
+template <PoolKind K, class T>
+void pool_cpu_hwc(PoolGeom const& g, int64_t channels, T const* x, T* y, bool include_pad) {
+  int64_t lines = g.rows / std::max<int64_t>(channels, 1) * g.out[1];
+#pragma omp parallel for schedule(static) if (lines * g.out[2] * channels >= (int64_t{1} << 14))
+  for (int64_t line = 0; line < lines; ++line) {
+    int64_t n = line / g.out[1], o1 = line % g.out[1];
+    std::vector<float> acc(static_cast<size_t>(channels));
+    for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+      std::fill(acc.begin(), acc.end(), K == PoolKind::Max ? -INFINITY : 0.0f);
+      int64_t count = 0;
+      for (int64_t a = 0; a < g.k[1]; ++a) {
+        int64_t i1 = o1 * g.s[1] - g.pb[1] + a * g.d[1];
+        if (i1 >= g.in[1] + g.pe[1]) break;
+        for (int64_t b = 0; b < g.k[2]; ++b) {
+          int64_t i2 = o2 * g.s[2] - g.pb[2] + b * g.d[2];
+          if (i2 >= g.in[2] + g.pe[2]) break;
+          if (i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) {
+            count += include_pad;  // a padding tap counts as a zero
+            continue;
+          }
+          T const* px = x + ((n * g.in[1] + i1) * g.in[2] + i2) * channels;
+          for (int64_t c = 0; c < channels; ++c) {
+            float v = static_cast<float>(px[c]);
+            float& r = acc[static_cast<size_t>(c)];
+            r = K == PoolKind::Max ? (v > r || v != v ? v : r) : r + v;
+          }
+          ++count;
+        }
+      }
+      T* out = y + ((n * g.out[1] + o1) * g.out[2] + o2) * channels;
+      float scale = K == PoolKind::Avg && count > 0 ? 1.0f / static_cast<float>(count) : 1.0f;
+      for (int64_t c = 0; c < channels; ++c)
+        out[c] = static_cast<T>(K == PoolKind::Avg
+                                    ? (count > 0 ? acc[static_cast<size_t>(c)] * scale : 0.0f)
+                                    : acc[static_cast<size_t>(c)]);
+    }
+  }
+}
+
+// The CPU's pool of either layout: channels-last is 2-D only (what the autotuner offers it).
+template <PoolKind K, class T>
+void pool_cpu_any(PoolGeom const& g, Tensor const& x, Tensor const& y, bool include_pad) {
+  auto const* xp = static_cast<T const*>(x.data);
+  auto* yp = static_cast<T*>(y.data);
+  if (x.format == TensorFormat::HWC)
+    pool_cpu_hwc<K>(g, x.shape[1], xp, yp, include_pad);
+  else
+    pool_cpu<K>(g, xp, yp, include_pad);
+}
+
 #ifdef __CUDACC__
 template <PoolKind K, class T>
 __global__ void pool_kernel(PoolGeom g, T const* __restrict__ x, T* __restrict__ y,
@@ -193,12 +247,6 @@ void pool_cuda(PoolGeom const& g, Tensor const& x, Tensor const& y, bool include
   QDP_CUDA_CHECK(cudaGetLastError());
 }
 #endif
-
-// The CPU loops read the network's layout only: a channels-last candidate is not for them.
-void require_linear(std::string_view op, Tensor const& x, Tensor const& y) {
-  if (x.format != TensorFormat::LINEAR || y.format != TensorFormat::LINEAR)
-    fail(ErrorCode::Unsupported, "{}: the CPU pools LINEAR tensors only", op);
-}
 
 // The network's float types or FP16; channels-last in and out for a 2-D window (CUDA).
 std::vector<AutoTuneCombination> window_pool_combinations(TensorDesc const& x, Outputs outs) {
@@ -295,6 +343,37 @@ PoolGeom global_geom(Dims const& x) {
   return g;
 }
 
+// The CPU's global pool: channels-last sums each image's pixels into C accumulators, a contiguous
+// inner loop; the (N, C, 1, 1) output is the same bytes in either layout.
+template <PoolKind K, class T>
+void global_cpu(Tensor const& x, Tensor const& y) {
+  auto const* xp = static_cast<T const*>(x.data);
+  auto* yp = static_cast<T*>(y.data);
+  if (x.format != TensorFormat::HWC) {
+    pool_cpu<K>(global_geom(x.shape), xp, yp, false);
+    return;
+  }
+  int64_t images = x.shape[0], channels = x.shape[1];
+  int64_t pixels = images * channels == 0 ? 0 : x.numel() / (images * channels);
+#pragma omp parallel for schedule(static) if (x.numel() >= (int64_t{1} << 14))
+  for (int64_t n = 0; n < images; ++n) {
+    std::vector<float> acc(static_cast<size_t>(channels), K == PoolKind::Max ? -INFINITY : 0.0f);
+    for (int64_t p = 0; p < pixels; ++p) {
+      T const* px = xp + (n * pixels + p) * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        float v = static_cast<float>(px[c]);
+        float& r = acc[static_cast<size_t>(c)];
+        r = K == PoolKind::Max ? (v > r || v != v ? v : r) : r + v;
+      }
+    }
+    for (int64_t c = 0; c < channels; ++c)
+      yp[n * channels + c] =
+          static_cast<T>(K == PoolKind::Max ? acc[static_cast<size_t>(c)]
+                         : pixels > 0 ? acc[static_cast<size_t>(c)] / static_cast<float>(pixels)
+                                      : 0.0f);
+  }
+}
+
 #ifdef __CUDACC__
 // One block per (n, c) row: a strided sum or max, then a tree in shared memory.
 template <PoolKind K, class T>
@@ -362,9 +441,9 @@ QDP_PLUGIN(maxpool, "onnx::MaxPool")
     .autotune(window_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16, int8_t, uint8_t>([]<class T>(In<T> x, Out<T> y,
                                                                         MaxPoolAttrs const& a) {
-      require_linear("onnx::MaxPool", x.tensor(), y.tensor());
       Window w = pool_window("onnx::MaxPool", a, x.rank() - 2);
-      pool_cpu<PoolKind::Max>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(), false);
+      pool_cpu_any<PoolKind::Max, T>(pool_geom(w, x.shape(), y.shape()), x.tensor(), y.tensor(),
+                                     false);
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16, int8_t, uint8_t>(
@@ -380,10 +459,9 @@ QDP_PLUGIN(avgpool, "onnx::AveragePool")
     .desc([](TensorDesc const& x, AvgPoolAttrs const& a) { return avgpool_desc(x, a); })
     .autotune(window_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y, AvgPoolAttrs const& a) {
-      require_linear("onnx::AveragePool", x.tensor(), y.tensor());
       Window w = pool_window("onnx::AveragePool", a, x.rank() - 2);
-      pool_cpu<PoolKind::Avg>(pool_geom(w, x.shape(), y.shape()), x.data(), y.data(),
-                              a.count_include_pad == 1);
+      pool_cpu_any<PoolKind::Avg, T>(pool_geom(w, x.shape(), y.shape()), x.tensor(), y.tensor(),
+                                     a.count_include_pad == 1);
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y,
@@ -399,8 +477,7 @@ QDP_PLUGIN(global_avgpool, "onnx::GlobalAveragePool")
     .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalAveragePool", x); })
     .autotune(global_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
-      require_linear("onnx::GlobalAveragePool", x.tensor(), y.tensor());
-      pool_cpu<PoolKind::Avg>(global_geom(x.shape()), x.data(), y.data(), false);
+      global_cpu<PoolKind::Avg, T>(x.tensor(), y.tensor());
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
@@ -413,8 +490,7 @@ QDP_PLUGIN(global_maxpool, "onnx::GlobalMaxPool")
     .desc([](TensorDesc const& x) { return global_desc("onnx::GlobalMaxPool", x); })
     .autotune(global_pool_combinations)
     .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, Out<T> y) {
-      require_linear("onnx::GlobalMaxPool", x.tensor(), y.tensor());
-      pool_cpu<PoolKind::Max>(global_geom(x.shape()), x.data(), y.data(), false);
+      global_cpu<PoolKind::Max, T>(x.tensor(), y.tensor());
     })
 #ifdef __CUDACC__
     .impl<qdp::cuda, float, __half, __nv_bfloat16>([]<class T>(In<T> x, Out<T> y, Stream s) {
