@@ -56,11 +56,11 @@ Dims eval_shape(std::vector<ShapeExpr> const& shape, ShapeEnv const& env) {
   return d;
 }
 
-// Fills a buffer with reproducible non-zero-heavy values: timing on zeros hides work.
-// The inputs of a timed candidate: random small integers (0..7, exact in every type), made once
-// per element type as long as the largest tensor yet and copied in (a prefix) for each candidate.
-// Random values are as random in any layout, so one buffer serves every format; making them anew
-// for each of a layer's candidates cost seconds per layer of a ResNet-50 at batch 32.
+// The inputs of a timed candidate (timing on zeros hides work): random small integers (0..7,
+// exact in every type), made once per element type as long as the largest tensor yet and copied
+// in (a prefix) for each candidate. Random values are as random in any layout, so one buffer
+// serves every format; making them anew for each of a layer's candidates cost seconds per layer
+// of a ResNet-50 at batch 32.
 class RandomInputs {
  public:
   void fill(detail::Backend& backend, Tensor const& t) {
