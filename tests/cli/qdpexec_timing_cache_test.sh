@@ -85,7 +85,7 @@ same_layers() {  # same_layers A.json B.json: the same choices, layer by layer
   check "same_layers.$(basename "$1" .json).$(basename "$2" .json)" $py -c "
 import json
 a, b = (json.load(open(p))['layers'] for p in ('$1', '$2'))
-assert len(a) == 5 and a == b, (a, b)"
+assert len(a) >= 5 and a == b, (a, b)"  # 5 plugin layers, and any reformats the timings chose
 }
 
 # The first build: every candidate timed, the file written.
@@ -133,7 +133,8 @@ cp "$cache" "$work/old.cache"
 relabel "$work/old.cache" "$device" "0.0.1"
 run_logged old "${build[@]}" --timingCacheFile "$work/old.cache"
 logged old 0 "\[W\] Timing cache: ignoring its $held timing\(s\): they were measured on '$device_re' with qdp 0\.0\.1, and this build runs on '$device_re' with qdp "
-logged old 0 "Timing cache saved to $work/old.cache: $held timing\(s\)"
+# (How many: the reformats priced follow the choices upstream, timed anew.)
+logged old 0 "Timing cache saved to $work/old.cache: [1-9][0-9]* timing\(s\)"
 
 # Corrupt files are errors, and stay as they were.
 printf 'not a cache at all' >"$work/text.cache"
