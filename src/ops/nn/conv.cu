@@ -94,6 +94,9 @@ TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const&
 
 ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor const& b,
                    Tensor const& y) {
+  // One layout for X, W and Y: what autotune offers (both backends' impls read it from X).
+  if (w.format != x.format || y.format != x.format)
+    fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
   ConvGeom g;
   g.spatial = x.rank() - 2;
   std::vector<int64_t> kernel(w.shape.begin() + 2, w.shape.end());
@@ -354,8 +357,6 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   cudnnHandle_t h = s.handle.get();
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
   bool hwc = x.format == TensorFormat::HWC;
-  if (w.format != x.format || y.format != x.format)
-    fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
   auto key = plan_key({&x, &w, &y});
   key.push_back(has_bias);
   key.push_back(tactic.value);
@@ -424,8 +425,6 @@ QDP_PLUGIN(conv, "onnx::Conv")
         fail(ErrorCode::Unsupported,
              "{}: the CPU convolution (oneDNN) has one algorithm, tactic 1; no tactic {}", kConv,
              tactic.value);
-      if (w.format() != x.format() || y.format() != x.format())
-        fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
       if (!absent(b.tensor())) check_same_type(kConv, "B", b.tensor(), x.dtype());
       state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor()), x.tensor(),
                  w.tensor(), b.tensor(), y.tensor());

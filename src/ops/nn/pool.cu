@@ -179,11 +179,11 @@ void pool_cpu_hwc(PoolGeom const& g, int64_t channels, T const* x, T* y, bool in
         }
       }
       T* out = y + ((n * g.out[1] + o1) * g.out[2] + o2) * channels;
-      float scale = K == PoolKind::Avg && count > 0 ? 1.0f / static_cast<float>(count) : 1.0f;
+      // An average over no tap is 0, as pool_one gives (its accumulators are still 0).
+      float scale = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
       for (int64_t c = 0; c < channels; ++c)
-        out[c] = static_cast<T>(K == PoolKind::Avg
-                                    ? (count > 0 ? acc[static_cast<size_t>(c)] * scale : 0.0f)
-                                    : acc[static_cast<size_t>(c)]);
+        out[c] = static_cast<T>(K == PoolKind::Avg ? acc[static_cast<size_t>(c)] * scale
+                                                   : acc[static_cast<size_t>(c)]);
     }
   }
 }
@@ -248,7 +248,7 @@ void pool_cuda(PoolGeom const& g, Tensor const& x, Tensor const& y, bool include
 }
 #endif
 
-// The network's float types or FP16; channels-last in and out for a 2-D window (CUDA).
+// The network's float types or FP16; channels-last in and out for a 2-D window.
 std::vector<AutoTuneCombination> window_pool_combinations(TensorDesc const& x, Outputs outs) {
   return float_type_combinations(std::span(&x, 1), outs, "LINEAR|HWC");
 }
@@ -320,7 +320,7 @@ TensorDesc global_desc(std::string_view op, TensorDesc const& x) {
   return from_shape_expr(std::move(out), x.dtype);
 }
 
-// The network's float types or FP16; a rank-4 input also channels-last (CUDA), the (N, C, 1, 1)
+// The network's float types or FP16; a rank-4 input also channels-last, the (N, C, 1, 1)
 // output LINEAR either way (the same bytes), for the Flatten or Reshape after it.
 std::vector<AutoTuneCombination> global_pool_combinations(TensorDesc const& x, Outputs outs) {
   auto linear = float_type_combinations(std::span(&x, 1), outs);
@@ -353,8 +353,7 @@ void global_cpu(Tensor const& x, Tensor const& y) {
     pool_cpu<K>(global_geom(x.shape), xp, yp, false);
     return;
   }
-  int64_t images = x.shape[0], channels = x.shape[1];
-  int64_t pixels = images * channels == 0 ? 0 : x.numel() / (images * channels);
+  int64_t images = x.shape[0], channels = x.shape[1], pixels = x.shape[2] * x.shape[3];
 #pragma omp parallel for schedule(static) if (x.numel() >= (int64_t{1} << 14))
   for (int64_t n = 0; n < images; ++n) {
     std::vector<float> acc(static_cast<size_t>(channels), K == PoolKind::Max ? -INFINITY : 0.0f);
