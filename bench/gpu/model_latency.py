@@ -179,6 +179,14 @@ MODELS = {"resnet50_b32": lambda: resnet50(32), "resnet50_b1": lambda: resnet50(
           "bert_base": bert_base}
 
 
+def progress(rows, line=""):
+    """Each figure as soon as it is measured, on stderr: what a run cut off at its limit keeps."""
+    for name, impl, ms, note in rows:
+        print(f"-- {name} {impl} {ms:.4f} ms  {note}", file=sys.stderr, flush=True)
+    if line:
+        print(f"-- {line}", file=sys.stderr, flush=True)
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     out_dir = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -195,12 +203,16 @@ def main():
                    "logits" if name.startswith("resnet") else "last_hidden_state")
         qdp_rows, outputs = qdp_runs(name, qdpexec, path, feeds, out_dir)
         checks.append(f"{name}: qdp (FP16) vs onnxruntime CPU (FP32): {check(name, path, feeds, outputs)}")
+        progress(qdp_rows)
         if DEVICE == "cuda":
             gpu_model, gpu_inputs = to_gpu(model)
-            rows += torch_peers(name, gpu_model, gpu_inputs)
+            peer_rows = torch_peers(name, gpu_model, gpu_inputs)
+            progress(peer_rows)
+            rows += peer_rows
             del gpu_model
             torch.cuda.empty_cache()
         rows += qdp_rows
+        progress([], checks[-1])
     print(f"{'model':14s} {'impl':14s} {'ms':>9s} {'vs compile':>10s}  notes")
     for name, impl, ms, note in rows:
         compile_ms = next((r[2] for r in rows if r[0] == name and r[1] == "torch_compile"), None)
