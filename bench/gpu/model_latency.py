@@ -11,8 +11,9 @@ weights, FP16, through
 
 Times are GPU time per inference: for torch, CUDA events around 50 back-to-back runs after a
 warm-up; for qdp, qdpexec's median GPU compute time (CUDA events, --noDataTransfers). Beside
-them: the sum of the medians of qdp's Conv / MatMul / Gemm layers (cuDNN and cuBLASLt with
-their epilogues: the floor that the rest of the graph adds to), how many layers ran in FP16 and
+them: the sum of the medians of qdp's Conv / MatMul / Gemm / MatMulBias layers (cuDNN and
+cuBLASLt with their epilogues: the floor that the rest of the graph adds to), the host's time per
+step of the plain enqueue (qdpexec's per-layer profile), how many layers ran in FP16 and
 in HWC, the reformats, and qdp's output against onnxruntime's on the CPU (FP32) on the same
 inputs, relative to the output's largest magnitude.
 
@@ -98,7 +99,8 @@ def qdp_runs(name, qdpexec, path, feeds, out_dir):
     fp16 = sum("FP16" in l["types"] for l in plugins)
     hwc = sum("HWC" in l["formats"] for l in plugins)
     reformats = sum(l["kind"] == "reformat" for l in layers)
-    heavy = {l["name"] for l in plugins if l.get("plugin") in ("onnx::Conv", "onnx::MatMul", "onnx::Gemm")}
+    products = ("onnx::Conv", "onnx::MatMul", "onnx::Gemm", "qdp::MatMulBias")
+    heavy = {l["name"] for l in plugins if l.get("plugin") in products}
     rows, outputs = [], {}
     runs = [("qdp", [])] + ([("qdp_graph", ["--useCudaGraph"])] if DEVICE == "cuda" else [])
     for label, extra in runs:
@@ -122,13 +124,30 @@ def qdp_runs(name, qdpexec, path, feeds, out_dir):
         if label == "qdp":
             profile = json.load(open(prefix + ".profile.json"))[1:]
             floor = sum(p["medianMs"] for p in profile if p["name"] in heavy)
-            note = (f"build {built_s:.1f} s, {note}; {len(plugins)} layers: {fp16} FP16, {hwc} HWC, "
+            host_us = [p["averageHostMs"] * 1e3 for p in profile]
+            note = (f"build {built_s:.1f} s, {note} ({np.mean(host_us):.1f} us per step); "
+                    f"{len(plugins)} layers: {fp16} FP16, {hwc} HWC, "
                     f"{reformats} reformats; its Conv/MatMul/Gemm layers {floor:.3f} ms")
+            host_report(name, layers, profile)
             for f in os.listdir(work):
                 if f.endswith(".npy") and f[:-4] not in feeds:
                     outputs[f[:-4]] = np.load(os.path.join(work, f))
         rows.append((name, label, compute, note))
     return rows, outputs
+
+
+def host_report(name, layers, profile):
+    """GPU and host time by kind of layer (plugin or reformat, with its types and formats), on
+    stderr: where the time goes."""
+    kinds = {}
+    for layer, p in zip(layers, profile):
+        kind = (f"{layer.get('plugin') or layer['kind']} {','.join(layer.get('types', []))} "
+                f"{','.join(layer.get('formats', []))}")
+        gpu, host, count = kinds.get(kind, (0.0, 0.0, 0))
+        kinds[kind] = (gpu + p["medianMs"], host + p["averageHostMs"] * 1e3, count + 1)
+    for kind, (gpu, host, count) in sorted(kinds.items(), key=lambda k: -k[1][0]):
+        print(f"-- {name} {kind:60s} {count:4d} steps: GPU {gpu:8.3f} ms, host {host:8.1f} us "
+              f"({host / count:.1f} us each)", file=sys.stderr, flush=True)
 
 
 def check(name, path, feeds, got):

@@ -73,7 +73,7 @@ struct QDP_API BuildConfig {
   int gpu = 0;  // which GPU, when device is CUDA (cuda:N)
   // Keep the network's declared types: autotune only formats and tactics.
   bool strict_types = false;
-  // TensorRT's FP16 flag: the standard operators (plugins of the reserved namespace `onnx`) may
+  // TensorRT's FP16 flag: the standard operators (is_standard_operator: onnx::, qdp::) may
   // run in FP16 where they offer it, with reformats where a neighbour keeps FP32. Without it they
   // keep the network's float types; a user plugin's precision-changing combinations are its
   // author's promise and are timed either way (strict_types keeps every type).

@@ -66,6 +66,9 @@ class QDP_API ExecutionContext {
   // (enqueue then synchronizes once, at its end); on the CPU from the host clock. Off by default.
   void set_profiling(bool on);
   std::vector<double> const& layer_times_ms() const;  // accumulated per step
+  // The host's share, accumulated per step: the time the enqueue spent in each step (its
+  // launches and the work around them), which the GPU time above hides when the GPU is busy.
+  std::vector<double> const& layer_host_times_ms() const;
   int64_t profiled_runs() const;
 
   Engine const& engine() const;

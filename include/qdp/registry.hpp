@@ -16,6 +16,14 @@ namespace qdp {
 // Throws unless `id` is "namespace::name" with two non-empty identifiers.
 QDP_API void validate_plugin_id(std::string_view id);
 
+// Whether `id` is one of qdp's standard operators, which its operator library defines (loaded
+// on first use): ONNX's operators (onnx::) and the fused ones the builder makes of them (qdp::,
+// such as qdp::MatMulBias). The builder treats them alike: folded when constant, FP16 only
+// under BuildConfig::fp16.
+inline bool is_standard_operator(std::string_view id) {
+  return id.starts_with("onnx::") || id.starts_with("qdp::");
+}
+
 class QDP_API Registry {
  public:
   static Registry& global();

@@ -384,8 +384,9 @@ void bind_engine(nb::module_& m) {
           "out of range on the GPU)")
       .def(
           "set_profiling", [](PyContext& c, bool on) { c.context->set_profiling(on); }, "on"_a)
-      .def_prop_ro("layer_times_ms",
-                   [](PyContext const& c) { return c.context->layer_times_ms(); });
+      .def_prop_ro("layer_times_ms", [](PyContext const& c) { return c.context->layer_times_ms(); })
+      .def_prop_ro("layer_host_times_ms",
+                   [](PyContext const& c) { return c.context->layer_host_times_ms(); });
 
   using HostIn = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
   using HostOut = nb::ndarray<nb::c_contig, nb::device::cpu>;

@@ -154,7 +154,7 @@ class Builder {
     plan_.device = config_.device;
     open_timing_cache();
     infer_shapes();
-    lower();
+    choose_layouts();
     detail::plan_memory(plan_, max_env_inputs_, config_.max_tensor_bytes, config_.logger);
     if (cache_)
       info("Timing cache: {} timing(s) reused, {} measured and added ({} held)", cache_hits_,
@@ -242,7 +242,7 @@ class Builder {
   // their outputs become constants. User plugins always run in the engine.
   bool fold_constants(int l, Network::Layer const& layer, PluginDefinition const& def,
                       std::vector<TensorDesc> const& ins, std::vector<TensorDesc> const& outs) {
-    if (!layer.plugin_id.starts_with("onnx::")) return false;
+    if (!is_standard_operator(layer.plugin_id)) return false;
     PluginImpl const* impl = def.impl(Device::CPU);
     if (!impl) return false;
     for (int k : layer.inputs)
@@ -418,7 +418,7 @@ class Builder {
     for (auto const& d : ins) natural.push_back(d.dtype);
     for (auto const& d : outs) natural.push_back(d.dtype);
     std::vector<Candidate> all = detail::listed_candidates(def, layer.name, ins, layer.attrs, outs);
-    bool standard_op = def.id.starts_with("onnx::");
+    bool standard_op = is_standard_operator(def.id);
     std::vector<Candidate> kept, converting;
     std::string last_drop;
     for (auto& c : all) {
@@ -649,6 +649,7 @@ class Builder {
   }
 
   void add_timing(std::string const& key, double ms) {
+    measured_.emplace(key, ms);
     if (!cache_ || key.empty()) return;
     std::lock_guard lock(cache_->mutex);
     if (cache_->entries.emplace(key, ms).second) ++cache_added_;
@@ -855,6 +856,64 @@ class Builder {
            out.name, fmt::join(dims, ", "), shape());
   }
 
+  // Layouts (SPEC §9): the per-layer plan, where each layer takes its fastest candidate counting
+  // the reformats of its inputs, cannot see the reformats its choice costs the layers after it:
+  // a chain of element-wise layers between channels-last convolutions stays in LINEAR and pays
+  // a reformat at each end. Where a layer left a channels-last candidate unchosen, a second plan
+  // takes channels-last wherever a layer offers it (the fastest such candidate), from the first
+  // plan's timings; the plan whose timed layers and reformats cost less is built.
+  void choose_layouts() {
+    EnginePlan base = plan_;  // the inputs' bindings, before any layer
+    lower();
+    if (!unchosen_hwc_) return;
+    double per_layer_ms = plan_cost();
+    Lowered first{std::move(plan_), std::move(produced_), std::move(variants_),
+                  std::move(size_tensor_of_)};
+    plan_ = base;
+    produced_.clear();
+    variants_.clear();
+    size_tensor_of_.clear();
+    converted_layer_ = -1;
+    converted_.clear();
+    prefer_hwc_ = reuse_measured_ = true;
+    lower();
+    double hwc_ms = plan_cost();
+    bool keep_hwc = hwc_ms < per_layer_ms;
+    info(
+        "Layouts: the per-layer plan costs {:.4f} ms, channels-last wherever offered {:.4f} ms "
+        "(timed layers and reformats): building the {}",
+        per_layer_ms, hwc_ms, keep_hwc ? "channels-last one" : "per-layer one");
+    if (!keep_hwc) {
+      plan_ = std::move(first.plan);
+      produced_ = std::move(first.produced);
+      variants_ = std::move(first.variants);
+      size_tensor_of_ = std::move(first.size_tensor_of);
+    }
+  }
+
+  // What lower() builds, kept while another plan is tried.
+  struct Lowered {
+    EnginePlan plan;
+    std::map<int, int> produced;
+    std::map<std::tuple<int, DataType, TensorFormat>, int> variants;
+    std::map<int, int> size_tensor_of;
+  };
+
+  // The plan's timed cost: its layers' chosen timings and its reformats'.
+  double plan_cost() {
+    double ms = 0;
+    for (auto const& step : plan_.steps) {
+      if (step.kind == PlanStep::Kind::Plugin) {
+        ms += step.autotune_ms;
+      } else if (step.kind == PlanStep::Kind::Reformat) {
+        PlanTensor const from = plan_.tensors[static_cast<size_t>(step.inputs[0])];
+        PlanTensor const& to = plan_.tensors[static_cast<size_t>(step.outputs[0])];
+        ms += reformat_cost(from, to.dtype, to.format);
+      }
+    }
+    return ms;
+  }
+
   void lower() {
     for (auto const& in : net_.inputs()) {
       PlanTensor t;
@@ -917,12 +976,15 @@ class Builder {
 
     // Per candidate, how to run it: the JIT impl (attributes bound once), or the AOT kernel
     // that aot_impl returns for the candidate's types, formats and tactic, compiled now.
-    // AOT kernels are compiled when first needed: a timing from the cache needs none.
+    // AOT kernels are compiled when first needed (a timing from the cache needs none), once per
+    // build: the second layout plan finds them compiled.
     BoundImpl bound;
-    std::vector<std::optional<detail::PlanKernel>> kernels(cands.size());
     auto kernel = [&](size_t i) -> detail::PlanKernel const& {
-      if (!kernels[i]) kernels[i] = compile_kernel(layer, def, cands[i], ins, outs);
-      return *kernels[i];
+      auto key = std::pair{layer_index_, i};
+      auto it = compiled_.find(key);
+      if (it == compiled_.end())
+        it = compiled_.emplace(key, compile_kernel(layer, def, cands[i], ins, outs)).first;
+      return it->second;
     };
     std::vector<ShapeExpr> workspaces;
     if (aot) {
@@ -949,10 +1011,19 @@ class Builder {
       double best_total = 0;
       bool found = false;
       std::string last_skip;
+      struct Applicable {
+        size_t index;
+        double ms, reformat_ms;
+      };
+      std::vector<Applicable> applicable;
       for (size_t i = 0; i < cands.size(); ++i) {
         auto const& c = cands[i];
-        std::string key = cache_ ? timing_key(layer, c, ins, outs, workspaces[i], aot) : "";
-        std::optional<double> cached = cached_ms(key);
+        std::string key = timing_key(layer, c, ins, outs, workspaces[i], aot);
+        // The second layout plan reads the first's timings (choose_layouts), and logs only its
+        // choice.
+        auto measured = reuse_measured_ ? measured_.find(key) : measured_.end();
+        bool first_plans = measured != measured_.end();
+        std::optional<double> cached = first_plans ? measured->second : cached_ms(key);
         // A candidate whose impl reports Unsupported (a tactic this device or case does not
         // offer, as a cuDNN algorithm) is skipped, as TensorRT skips a tactic that fails; the
         // timing cache keeps it as +inf, so that the next build does not try it again.
@@ -970,8 +1041,9 @@ class Builder {
           add_timing(key, ms);
         }
         if (std::isinf(ms)) {
-          verbose("Layer '{}' candidate {}: skipped, it does not apply here{}", layer.name,
-                  describe(c), cached ? " (the timing cache says so)" : ": " + last_skip);
+          if (!first_plans)
+            verbose("Layer '{}' candidate {}: skipped, it does not apply here{}", layer.name,
+                    describe(c), cached ? " (the timing cache says so)" : ": " + last_skip);
           continue;
         }
         double reformat_ms = 0;
@@ -979,22 +1051,36 @@ class Builder {
           if (auto p = produced_.find(layer.inputs[k]); p != produced_.end())
             reformat_ms += reformat_cost(plan_.tensors[static_cast<size_t>(p->second)], c.types[k],
                                          c.formats[k]);  // constants convert at build time
-        verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat){}", layer.name,
-                describe(c), aot ? " (AOT)" : "", ms, reformat_ms,
-                cached ? ", from the timing cache" : "");
-        if (!found || ms + reformat_ms < best_total) {
+        if (!first_plans)
+          verbose("Layer '{}' candidate {}{}: {:.4f} ms (+ {:.4f} ms reformat){}", layer.name,
+                  describe(c), aot ? " (AOT)" : "", ms, reformat_ms,
+                  cached ? ", from the timing cache" : "");
+        applicable.push_back({i, ms, reformat_ms});
+      }
+      // The second layout plan (choose_layouts) keeps to channels-last where it is offered.
+      auto hwc = [&](size_t i) {
+        auto const& f = cands[i].formats;
+        return std::find(f.begin(), f.end(), TensorFormat::HWC) != f.end();
+      };
+      bool offers_hwc = std::any_of(applicable.begin(), applicable.end(),
+                                    [&](Applicable const& a) { return hwc(a.index); });
+      for (auto const& a : applicable) {
+        if (prefer_hwc_ && offers_hwc && !hwc(a.index)) continue;
+        if (!found || a.ms + a.reformat_ms < best_total) {
           found = true;
-          best = i;
-          best_total = ms + reformat_ms;
-          best_ms = ms;
+          best = a.index;
+          best_total = a.ms + a.reformat_ms;
+          best_ms = a.ms;
         }
       }
+      if (found && offers_hwc && !hwc(best)) unchosen_hwc_ = true;
       if (!found)
         fail(ErrorCode::Unsupported,
              "layer '{}' (plugin {}): none of its {} candidates applies on this device{}",
              layer.name, layer.plugin_id, cands.size(),
              last_skip.empty() ? "" : " (the last: " + last_skip + ")");
-      verbose("Layer '{}' chose {}", layer.name, describe(cands[best]));
+      verbose("Layer '{}' chose {}{}", layer.name, describe(cands[best]),
+              prefer_hwc_ ? " (the channels-last plan)" : "");
     } else {
       if (aot) load_kernel(layer, kernel(0), n_in, outs.size());  // check that it loads
       verbose("Layer '{}' has one candidate, {}: not timed", layer.name, describe(cands[0]));
@@ -1070,6 +1156,12 @@ class Builder {
   std::vector<bool> folded_;  // per layer: computed at build time, no step
   int layer_index_ = 0;
   detail::TimingCacheData* cache_ = nullptr;  // config_.timing_cache's, once checked
+  // Every timing this build measured, by timing key: the second layout plan reads them.
+  std::map<std::string, double> measured_;
+  bool reuse_measured_ = false;  // the second layout plan: timings come from measured_
+  bool unchosen_hwc_ = false;    // some layer offered channels-last and took another layout
+  bool prefer_hwc_ = false;      // the second layout plan: channels-last wherever offered
+  std::map<std::pair<int, size_t>, detail::PlanKernel> compiled_;  // (layer, candidate) -> kernel
   size_t cache_hits_ = 0, cache_added_ = 0;
 };
 

@@ -5,6 +5,10 @@
 // - a Relu, Sigmoid, Tanh or Clip (constant bounds) that is the only reader of a Conv's output
 //   (after such a fold too) becomes the Conv's `activation` attribute: one library call
 //   (src/ops/nn/conv.cu), where the unfused graph writes and reads the tensor once more.
+// - a MatMul by a constant matrix B (K, N) whose output only an Add of a constant vector (N)
+//   reads, and a Relu, Sigmoid, Tanh or Clip that alone reads the sum, become one
+//   qdp::MatMulBias: cuBLASLt adds the bias (and applies Relu) in the product's epilogue
+//   (src/ops/nn/matmul.cu), as transformers' linear layers export to MatMul + Add.
 // - the erf form of GELU as exporters write it before opset 20, x * 0.5 * (1 + erf(x / sqrt 2))
 //   (Div or Mul by 1/sqrt 2, Erf, Add 1, two Muls in any of the three orders), becomes one
 //   onnx::Gelu: one pass over x where the chain writes and reads four intermediate tensors.
@@ -303,7 +307,54 @@ Network fuse_layers(Network const& net, Logger* logger) {
                                                  fmt::join(names_of(*chain), "', '")));
     gelu.emplace(chain->last, std::move(*chain));
   }
-  if (folded.empty() && activation.empty() && gelu.empty()) return net;
+  // MatMul + Add(bias) [+ activation] into qdp::MatMulBias.
+  struct MatMulBias {
+    int bias = -1;
+    std::optional<Activation> act;
+    std::vector<std::string> names;  // the fused layers'
+  };
+  std::map<size_t, MatMulBias> matmul_bias;  // MatMul layer -> its bias and activation
+  std::map<int, size_t> writer, sole_reader;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (int t : layers[l].outputs) writer[t] = l;
+    for (int t : layers[l].inputs)
+      if (uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)])
+        sole_reader[t] = l;
+  }
+  auto taken = [&](size_t l) { return dropped[l] || gelu.count(l) || activation.count(l); };
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& add = layers[l];
+    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(l)) continue;
+    for (size_t k = 0; k < 2; ++k) {
+      int product = add.inputs[k], bias = add.inputs[1 - k];
+      auto const* vector = net.constant({bias});
+      if (!vector || vector->dtype != DataType::FP32 || vector->dims.size() != 1) continue;
+      auto w = writer.find(product);
+      if (w == writer.end() || !sole_reader.count(product)) continue;
+      auto const& mm = layers[w->second];
+      if (mm.plugin_id != "onnx::MatMul" || mm.inputs.size() != 2 || taken(w->second)) continue;
+      auto const* b = net.constant({mm.inputs[1]});
+      if (!b || b->dtype != DataType::FP32 || b->dims.size() != 2 || b->dims[1] != vector->dims[0])
+        continue;
+      MatMulBias f{bias, std::nullopt, {mm.name, add.name}};
+      dropped[l] = true;
+      alias[add.outputs[0]] = product;
+      if (auto r = sole_reader.find(add.outputs[0]); r != sole_reader.end() && !taken(r->second)) {
+        if (auto act = activation_of(net, layers[r->second])) {
+          f.act = std::move(act);
+          f.names.push_back(layers[r->second].name);
+          dropped[r->second] = true;
+          alias[layers[r->second].outputs[0]] = add.outputs[0];
+        }
+      }
+      if (logger && logger->enabled(Severity::Verbose))
+        logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one MatMulBias",
+                                                   fmt::join(f.names, "', '")));
+      matmul_bias.emplace(w->second, std::move(f));
+      break;
+    }
+  }
+  if (folded.empty() && activation.empty() && gelu.empty() && matmul_bias.empty()) return net;
 
   // The same network again, with the folded Convs' new constants and without their
   // BatchNormalizations; tensor ids are renumbered as they are added.
@@ -327,6 +378,20 @@ Network fuse_layers(Network const& net, Logger* logger) {
                            .impl = layer.impl};
       auto outs = out.add_plugin("onnx::Gelu", {get(g->second.x)},
                                  {{"approximate", std::string("none")}}, options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    if (auto m = matmul_bias.find(l); m != matmul_bias.end()) {
+      Attrs attrs;
+      if (m->second.act) {
+        attrs["activation"] = m->second.act->name;
+        if (!m->second.act->params.empty()) attrs["activation_params"] = m->second.act->params;
+      }
+      LayerOptions options{.name = fmt::format("{}", fmt::join(m->second.names, " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("qdp::MatMulBias",
+                                 {get(layer.inputs[0]), get(layer.inputs[1]), get(m->second.bias)},
+                                 std::move(attrs), options);
       ref[layer.outputs[0]] = outs[0];
       continue;
     }

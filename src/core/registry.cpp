@@ -113,7 +113,7 @@ std::shared_ptr<const PluginDefinition> Registry::find(std::string_view id) cons
 
 std::shared_ptr<const PluginDefinition> Registry::get(std::string_view id) const {
   if (auto p = find(id)) return p;
-  if (id.starts_with("onnx::")) {
+  if (is_standard_operator(id)) {
     ensure_standard_operators();
     if (auto p = find(id)) return p;
     fail(ErrorCode::NotFound, "{} is not one of qdp's standard operators", id);

@@ -169,7 +169,7 @@ std::optional<std::vector<ShapeExpr>> value_of(DataType t, std::span<const Shape
 
 std::shared_ptr<const PluginDefinition> find_for_load(std::string_view plugin_id) {
   if (auto def = Registry::global().find(plugin_id)) return def;
-  if (!plugin_id.starts_with("onnx::")) return nullptr;
+  if (!is_standard_operator(plugin_id)) return nullptr;
   try {
     ensure_standard_operators();
   } catch (Error const&) {

@@ -32,7 +32,7 @@ std::shared_ptr<const EngineImpl> make_engine_impl(EnginePlan plan, int gpu) {
       continue;
     }
     auto def = Registry::global().find(step.plugin_id);
-    if (!def && step.plugin_id.starts_with("onnx::")) {
+    if (!def && is_standard_operator(step.plugin_id)) {
       with_error_context({step.plugin_id, step.name, "load"}, [] { ensure_standard_operators(); });
       def = Registry::global().find(step.plugin_id);
     }

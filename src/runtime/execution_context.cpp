@@ -1,5 +1,6 @@
 // The execution context (SPEC §2, layer 4): per-run state of an engine. Shapes and pointers are
 // resolved once when bindings change, so an enqueue is a loop of impl calls.
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <qdp/device_buffer.hpp>
@@ -158,9 +159,11 @@ class ContextState {
   void set_profiling(bool on) {
     profiling_ = on;
     layer_ms_.assign(plan_.steps.size(), 0.0);
+    layer_host_ms_.assign(plan_.steps.size(), 0.0);
     profiled_runs_ = 0;
   }
   std::vector<double> const& layer_times_ms() const { return layer_ms_; }
+  std::vector<double> const& layer_host_times_ms() const { return layer_host_ms_; }
   int64_t profiled_runs() const { return profiled_runs_; }
 
  private:
@@ -429,10 +432,15 @@ class ContextState {
   void run_profiled(Stream stream) {
     size_t const steps = plan_.steps.size();
     layer_ms_.resize(steps);
+    layer_host_ms_.resize(steps);
     if (!marks_) marks_ = backend_.make_marks(steps + 1);
     marks_->record(0, stream);
     for (size_t s = 0; s < steps; ++s) {
+      auto begin = std::chrono::steady_clock::now();
       run_step(s, stream);
+      layer_host_ms_[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+              .count();
       marks_->record(s + 1, stream);
     }
     backend_.synchronize(stream);
@@ -513,6 +521,7 @@ class ContextState {
   std::shared_ptr<void> graph_;
   bool profiling_ = false;
   std::vector<double> layer_ms_;
+  std::vector<double> layer_host_ms_;  // the host's time in each step's run_step
   int64_t profiled_runs_ = 0;
   std::unique_ptr<StreamMarks> marks_;  // made on the first profiled run
 };
@@ -551,6 +560,9 @@ void ExecutionContext::set_profiling(bool on) {
 }
 std::vector<double> const& ExecutionContext::layer_times_ms() const {
   return state_->layer_times_ms();
+}
+std::vector<double> const& ExecutionContext::layer_host_times_ms() const {
+  return state_->layer_host_times_ms();
 }
 int64_t ExecutionContext::profiled_runs() const {
   return state_->profiled_runs();

@@ -175,6 +175,80 @@ TEST(NnFusion, GeluChainBecomesOneGeluOnTheGpu) {
   expect_gelu_fused(Device::CUDA);
 }
 
+// A MatMul by a constant matrix, the Add of a constant vector (on either side) and an activation
+// become one qdp::MatMulBias with the same result; with the product also a network output, the
+// layers stay as they are.
+Network linear_net(std::string const& act, bool bias_first, bool fusable, std::mt19937& rng) {
+  auto constant = [](Network& net, std::string name, Array const& v) {
+    std::vector<std::byte> bytes(v.bytes());
+    std::memcpy(bytes.data(), v.raw(), v.bytes());
+    return net.add_constant(std::move(name), v.dtype(),
+                            std::vector<int64_t>(v.shape().begin(), v.shape().end()),
+                            std::move(bytes));
+  };
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 7, 24});
+  auto p = net.add_plugin("onnx::MatMul", {x, constant(net, "w", uniform_fp32({24, 40}, rng))}, {},
+                          {.name = "mm"})[0];
+  if (!fusable) net.mark_output(p, "product");
+  auto b = constant(net, "b", uniform_fp32({40}, rng));
+  auto y = net.add_plugin("onnx::Add", bias_first ? std::vector{b, p} : std::vector{p, b}, {},
+                          {.name = "add"})[0];
+  if (!act.empty()) {
+    std::vector<TensorRef> in = {y};
+    if (act == "Clip")
+      for (float v : {-0.3f, 0.4f})
+        in.push_back(net.add_constant<float>("bound", {}, std::span(&v, 1)));
+    y = net.add_plugin("onnx::" + act, in, {}, {.name = "act"})[0];
+  }
+  net.mark_output(y, "y");
+  return net;
+}
+
+void expect_linear_fused(Device device) {
+  std::mt19937 data_rng(11);
+  Array x = uniform_fp32({2, 7, 24}, data_rng);
+  BuildConfig config;
+  config.device = device;
+  for (std::string act : {"", "Relu", "Sigmoid", "Tanh", "Clip"})
+    for (bool bias_first : {false, true}) {
+      std::string what = fmt::format("'{}' bias first {} on {}", act, bias_first, name(device));
+      std::mt19937 rng_fused(5), rng_plain(5);
+      Engine fused = build_engine(linear_net(act, bias_first, true, rng_fused), config);
+      Engine plain = build_engine(linear_net(act, bias_first, false, rng_plain), config);
+      auto layers = qdp_test::plugin_layers(fused);
+      ASSERT_EQ(layers.size(), 1u) << what;
+      EXPECT_EQ(layers[0].plugin_id, "qdp::MatMulBias") << what;
+      EXPECT_EQ(layers[0].name, act.empty() ? "mm + add" : "mm + add + act") << what;
+      EXPECT_EQ(qdp_test::plugin_layers(plain).size(), act.empty() ? 2u : 3u) << what;
+      Array got = Runner(fused).infer({{"x", x}}).at("y");
+      Array want = Runner(plain).infer({{"x", x}}).at("y");
+      expect_same_as(got, want, 1e-5f, what);
+    }
+}
+
+TEST(NnFusion, MatMulAddAndActivationBecomeOneMatMulBiasOnTheCpu) {
+  expect_linear_fused(Device::CPU);
+}
+
+TEST(NnFusion, MatMulAddAndActivationBecomeOneMatMulBiasOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_linear_fused(Device::CUDA);
+}
+
+// A bias that is not a vector of B's columns (here a full (M, N) addend) is left to the Add.
+TEST(NnFusion, AnAddThatIsNotABiasStaysAnAdd) {
+  std::mt19937 rng(12);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {3, 4});
+  std::vector<float> w(4 * 5, 0.5f), c(3 * 5, 1.0f);
+  auto p =
+      net.add_plugin("onnx::MatMul", {x, net.add_constant<float>("w", {4, 5}, std::span(w))})[0];
+  net.mark_output(
+      net.add_plugin("onnx::Add", {p, net.add_constant<float>("c", {3, 5}, std::span(c))})[0], "y");
+  EXPECT_EQ(qdp_test::plugin_layers(build_engine(net, {})).size(), 2u);
+}
+
 // A near miss (Add 2 instead of 1) is left alone.
 TEST(NnFusion, AChainThatIsNotGeluIsLeftAlone) {
   Network net;

@@ -45,7 +45,8 @@ t = json.load(open('$work/times2.json'))
 assert len(t) >= 8 and {r['stream'] for r in t} == {0, 1}, [r['stream'] for r in t]"
 check export_times.no_partial_file bash -c "! ls '$work' | grep -q '\.tmp'"
 
-# --exportProfile: [{"count": N}, {"name", "timeMs", "averageMs", "medianMs", "percentage"}...].
+# --exportProfile: [{"count": N}, {"name", "timeMs", "averageMs", "medianMs", "percentage"}...],
+# and qdp's averageHostMs (the host's time enqueuing the layer).
 expect export_profile.write 0 "Per-layer profile written to $work/profile.json" -- "${load[@]}" --iterations 4 --exportProfile "$work/profile.json" --exportLayerInfo "$work/layers.json"
 check export_profile.json $py -c "
 import json
@@ -53,10 +54,11 @@ p = json.load(open('$work/profile.json')); layers = json.load(open('$work/layers
 assert p[0] == {'count': 4}, p[0]
 assert [l['name'] for l in p[1:]] == [l['name'] for l in layers], (p, layers)
 for l in p[1:]:
-    assert set(l) == {'name', 'timeMs', 'averageMs', 'medianMs', 'percentage'}, l
+    assert set(l) == {'name', 'timeMs', 'averageMs', 'medianMs', 'percentage', 'averageHostMs'}, l
+    assert l['averageHostMs'] > 0, l
     assert l['timeMs'] >= 0 and abs(l['averageMs'] - l['timeMs'] / 4) < 1e-9 and l['medianMs'] >= 0, l
 assert abs(sum(l['percentage'] for l in p[1:]) - 100) < 1e-6 or all(l['timeMs'] == 0 for l in p[1:])"
 expect dump_profile.title 0 "Per-layer profile \(3 runs on the cpu" -- "${load[@]}" --iterations 3 --dumpProfile
-expect dump_profile.layer 0 "^\[I\] +pad +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" -- "${load[@]}" --iterations 3 --dumpProfile
+expect dump_profile.layer 0 "^\[I\] +pad +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$" -- "${load[@]}" --iterations 3 --dumpProfile
 
 finish

@@ -1,7 +1,7 @@
-// The nn operators (src/ops/nn): Conv, MatMul, Gemm, BatchNormalization, MaxPool, AveragePool,
-// GlobalAveragePool, GlobalMaxPool. Each runs as a one-layer network (weights are network
-// inputs) against a plain reference loop on random data: FP32 to 1e-4, FP16/BF16 looser. The
-// Gpu suites compare the CUDA impls with the CPU ones and skip without a GPU.
+// The nn operators (src/ops/nn): Conv, MatMul, Gemm, qdp::MatMulBias, BatchNormalization, MaxPool,
+// AveragePool, GlobalAveragePool, GlobalMaxPool. Each runs as a one-layer network (weights are
+// network inputs) against a plain reference loop on random data: FP32 to 1e-4, FP16/BF16 looser.
+// The Gpu suites compare the CUDA impls with the CPU ones and skip without a GPU.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -617,6 +617,84 @@ TEST(NnGemm, RejectsBadAttributesAndShapes) {
               HasSubstr("inner dimensions"));
 }
 
+// ---- qdp::MatMulBias (the builder's MatMul + Add + activation) ---------------------------------
+struct MatMulBiasCase {
+  Dims a;
+  int64_t k, n;
+  std::string activation;
+  std::vector<float> params;
+};
+std::vector<MatMulBiasCase> matmul_bias_cases() {
+  return {{{5, 8}, 8, 3, "", {}},
+          {{2, 4, 6}, 6, 5, "Relu", {}},
+          {{6}, 6, 4, "Tanh", {}},
+          {{3, 2, 5}, 5, 16, "Sigmoid", {}},
+          {{7, 9}, 9, 33, "Clip", {-0.2f, 0.3f}}};
+}
+Inputs matmul_bias_inputs(MatMulBiasCase const& c, DataType t, std::mt19937& rng) {
+  return {{"a", random_array(t, c.a, rng)},
+          {"b", random_array(t, {c.k, c.n}, rng)},
+          {"bias", random_array(t, {c.n}, rng)}};
+}
+Attrs matmul_bias_attrs(MatMulBiasCase const& c) {
+  Attrs attrs{{"activation", c.activation}};
+  if (!c.params.empty()) attrs["activation_params"] = c.params;
+  return attrs;
+}
+
+TEST(NnMatMulBias, IsTheActivationOfTheProductPlusTheBias) {
+  std::mt19937 rng(8);
+  for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16})
+    for (MatMulBiasCase const& c : matmul_bias_cases()) {
+      std::string what =
+          fmt::format("{} x {}x{} {} {}", to_string(c.a), c.k, c.n, c.activation, name(t));
+      Inputs in = matmul_bias_inputs(c, t, rng);
+      Array y = run("qdp::MatMulBias", in, matmul_bias_attrs(c));
+      ASSERT_EQ(y.dtype(), t) << what;
+      std::vector<float> want = ref_matmul_numpy(in[0].second, in[1].second);
+      std::vector<float> bias = floats(in[2].second);
+      for (size_t i = 0; i < want.size(); ++i) {
+        float v = want[i] + bias[i % static_cast<size_t>(c.n)];
+        if (c.activation == "Relu") v = std::max(v, 0.0f);
+        if (c.activation == "Tanh") v = std::tanh(v);
+        if (c.activation == "Sigmoid") v = 1.0f / (1.0f + std::exp(-v));
+        if (c.activation == "Clip") v = std::min(std::max(v, c.params[0]), c.params[1]);
+        want[i] = v;
+      }
+      Dims shape = c.a;
+      shape[shape.rank() - 1] = c.n;
+      expect_close(y, shape, want, 3 * tolerance(t), what);
+    }
+}
+
+TEST(NnMatMulBias, RejectsABiasThatDoesNotFitTheProduct) {
+  std::mt19937 rng(9);
+  auto a = random_array(DataType::FP32, Dims{4, 6}, rng);
+  auto b = random_array(DataType::FP32, Dims{6, 5}, rng);
+  EXPECT_THAT(error_of([&] {
+                run("qdp::MatMulBias",
+                    {{"a", a}, {"b", b}, {"bias", random_array(DataType::FP32, {4}, rng)}});
+              }),
+              HasSubstr("qdp::MatMulBias: the bias has 4 elements but B has 5 columns"));
+  EXPECT_THAT(error_of([&] {
+                run("qdp::MatMulBias",
+                    {{"a", a}, {"b", b}, {"bias", random_array(DataType::FP32, {1, 5}, rng)}});
+              }),
+              HasSubstr("the bias must be a vector (N); it has rank 2"));
+  EXPECT_THAT(error_of([&] {
+                run("qdp::MatMulBias", {{"a", a},
+                                        {"b", random_array(DataType::FP32, {2, 6, 5}, rng)},
+                                        {"bias", random_array(DataType::FP32, {5}, rng)}});
+              }),
+              HasSubstr("B must be a matrix (K, N); it has rank 3"));
+  EXPECT_THAT(error_of([&] {
+                run("qdp::MatMulBias",
+                    {{"a", a}, {"b", b}, {"bias", random_array(DataType::FP32, {5}, rng)}},
+                    {{"activation", std::string("Gelu")}});
+              }),
+              HasSubstr("qdp::MatMulBias: attribute activation is 'Gelu'"));
+}
+
 // ---- BatchNormalization
 // ---------------------------------------------------------------------------
 TEST(NnBatchNorm, MatchesTheReference) {
@@ -889,6 +967,20 @@ TEST_F(NnGpu, MatMulAndGemmMatchTheCpu) {
                      3 * tolerance(t), fmt::format("gemm m{} n{} C {}", g.m, g.n, to_string(g.c)));
     }
   }
+}
+
+// cuBLASLt's BIAS and RELU_BIAS epilogues, and the pass after them for the other activations.
+TEST_F(NnGpu, MatMulBiasMatchesTheCpu) {
+  std::mt19937 rng(23);
+  for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16})
+    for (MatMulBiasCase const& c : matmul_bias_cases()) {
+      Inputs in = matmul_bias_inputs(c, t, rng);
+      Attrs attrs = matmul_bias_attrs(c);
+      expect_same_as(
+          run("qdp::MatMulBias", in, attrs, Device::CUDA), run("qdp::MatMulBias", in, attrs),
+          3 * tolerance(t),
+          fmt::format("{} x {}x{} {} {}", to_string(c.a), c.k, c.n, c.activation, name(t)));
+    }
 }
 
 TEST_F(NnGpu, BatchNormAndPoolsMatchTheCpu) {

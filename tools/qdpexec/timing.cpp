@@ -282,8 +282,10 @@ LayerProfile profile_layers(Engine const& engine, std::map<std::string, Array> c
   }
   LayerProfile p;
   p.runs = ctx.profiled_runs();
+  auto const& host = ctx.layer_host_times_ms();
   for (size_t l = 0; l < layers.size(); ++l)
-    p.layers.push_back({layers[l].name, before[l], median(per_run[l])});
+    p.layers.push_back(
+        {layers[l].name, before[l], median(per_run[l]), l < host.size() ? host[l] : 0.0});
   ctx.set_profiling(false);
   return p;
 }
@@ -297,12 +299,13 @@ void print_profile(LayerProfile const& p, Device device) {
                   ? "the time between CUDA events recorded around its step, the steps "
                     "running back to back"
                   : "the host's wall time of its step");
-  std::printf("[I]   %-40s %12s %12s %12s %8s\n", "Layer", "Time (ms)", "Avg. (ms)", "Median (ms)",
-              "Time %");
+  std::printf("[I]   %-40s %12s %12s %12s %8s %10s\n", "Layer", "Time (ms)", "Avg. (ms)",
+              "Median (ms)", "Time %", "Host (us)");
+  double runs = static_cast<double>(std::max<int64_t>(p.runs, 1));
   for (auto const& l : p.layers)
-    std::printf("[I]   %-40s %12.5f %12.5f %12.5f %8.1f\n", l.name.c_str(), l.total_ms,
-                l.total_ms / static_cast<double>(std::max<int64_t>(p.runs, 1)), l.median_ms,
-                total > 0 ? l.total_ms / total * 100 : 0.0);
+    std::printf("[I]   %-40s %12.5f %12.5f %12.5f %8.1f %10.1f\n", l.name.c_str(), l.total_ms,
+                l.total_ms / runs, l.median_ms, total > 0 ? l.total_ms / total * 100 : 0.0,
+                l.host_ms / runs * 1e3);
 }
 
 nlohmann::json profile_json(LayerProfile const& p) {
@@ -311,11 +314,13 @@ nlohmann::json profile_json(LayerProfile const& p) {
   nlohmann::json out = nlohmann::json::array();
   out.push_back({{"count", p.runs}});
   for (auto const& l : p.layers)
-    out.push_back({{"name", l.name},
-                   {"timeMs", l.total_ms},
-                   {"averageMs", l.total_ms / static_cast<double>(std::max<int64_t>(p.runs, 1))},
-                   {"medianMs", l.median_ms},
-                   {"percentage", total > 0 ? l.total_ms / total * 100 : 0.0}});
+    out.push_back(
+        {{"name", l.name},
+         {"timeMs", l.total_ms},
+         {"averageMs", l.total_ms / static_cast<double>(std::max<int64_t>(p.runs, 1))},
+         {"medianMs", l.median_ms},
+         {"percentage", total > 0 ? l.total_ms / total * 100 : 0.0},
+         {"averageHostMs", l.host_ms / static_cast<double>(std::max<int64_t>(p.runs, 1))}});
   return out;
 }
 

@@ -49,6 +49,7 @@ nlohmann::json times_json(Timings const& timings);
 struct LayerTime {
   std::string name;
   double total_ms = 0, median_ms = 0;
+  double host_ms = 0;  // the host's time enqueuing it, over all runs
 };
 struct LayerProfile {
   int64_t runs = 0;
@@ -58,7 +59,7 @@ LayerProfile profile_layers(Engine const& engine, std::map<std::string, Array> c
                             int runs, int gpu = 0);
 void print_profile(LayerProfile const& profile, Device device);
 // trtexec's --exportProfile: [{"count": N}, {"name", "timeMs", "averageMs", "medianMs",
-// "percentage"}, ...].
+// "percentage"}, ...], and qdp's "averageHostMs": the host's time enqueuing the layer, per run.
 nlohmann::json profile_json(LayerProfile const& profile);
 
 }  // namespace qdp::tools

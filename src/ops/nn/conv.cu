@@ -58,7 +58,7 @@ TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const&
   if (w.rank() != x.rank())
     fail("{}: W has rank {} but X has rank {}; they must be equal", kConv, w.rank(), x.rank());
   if (a.group < 1) fail("{}: attribute group is {}; it must be >= 1", kConv, a.group);
-  conv_activation(a.activation, a.activation_params);
+  activation_from(kConv, a.activation, a.activation_params);
   int spatial = x.rank() - 2;
   std::vector<int64_t> kernel;
   bool constant_kernel = true;
@@ -117,7 +117,7 @@ ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor 
   g.strides = win.strides;
   g.dilations = win.dilations;
   g.pads = run_pads(win, x.shape, y.shape);
-  g.activation = conv_activation(a.activation, a.activation_params);
+  g.activation = activation_from(kConv, a.activation, a.activation_params);
   return g;
 }
 
@@ -159,35 +159,6 @@ __global__ void pad_kernel(T const* __restrict__ x, T* __restrict__ y, Shape5 in
       scale *= in.d[d];
     }
     y[i] = inside ? x[src] : store_float<T>(0.0f);
-  }
-}
-
-// y[n, m, ...] = activation(y[n, m, ...] + b[m]) (b null: no bias), in float.
-template <class T>
-__global__ void epilogue_kernel(T* __restrict__ y, T const* __restrict__ b, int64_t channels,
-                                int64_t inner, int64_t total, ConvActivation act) {
-  using Kind = ConvActivation::Kind;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
-       i += int64_t{gridDim.x} * blockDim.x) {
-    float v = load_float(y[i]);
-    if (b) v += load_float(b[(i / inner) % channels]);
-    switch (act.kind) {
-      case Kind::Relu:
-        v = v > 0.0f ? v : 0.0f;
-        break;
-      case Kind::Clip:
-        v = fminf(fmaxf(v, act.lo), act.hi);
-        break;
-      case Kind::Sigmoid:
-        v = 1.0f / (1.0f + expf(-v));
-        break;
-      case Kind::Tanh:
-        v = tanhf(v);
-        break;
-      case Kind::None:
-        break;
-    }
-    y[i] = store_float<T>(v);
   }
 }
 
@@ -327,8 +298,8 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
          kConv, static_cast<int>(p.algo), p.workspace >> 20, kMaxConvWorkspace >> 20);
   // FP32 only: the combination that ran on the H200 (tests/builder/fusion_test.cpp and the
   // exported ResNet-50); 16-bit types take the convolution and the epilogue pass.
-  p.fused = has_bias && g.activation.kind == ConvActivation::Kind::Relu &&
-            std::is_same_v<T, float> && !hwc;
+  p.fused =
+      has_bias && g.activation.kind == Activation::Kind::Relu && std::is_same_v<T, float> && !hwc;
   if (p.fused) {
     std::vector<int> bd(static_cast<size_t>(nd), 1);
     bd[1] = static_cast<int>(g.m);
@@ -387,12 +358,12 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   QDP_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(),
                                           p.algo, scratch + pad_bytes, p.workspace, &beta,
                                           p.y.get(), y.data));
-  if (has_bias || g.activation.kind != ConvActivation::Kind::None) {
+  if (has_bias || g.activation.kind != Activation::Kind::None) {
     int64_t inner = 1;  // elements per channel run: a pixel's channels are adjacent in NHWC
     if (!hwc)
       for (int64_t o : g.out) inner *= o;
     int64_t total = y.numel();
-    epilogue_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
+    bias_activation_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
         static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr, g.m, inner,
         total, g.activation);
     QDP_CUDA_CHECK(cudaGetLastError());

@@ -50,8 +50,8 @@ struct ConvCache {
 };
 
 // The fused activation as a oneDNN post-op (applied to the FP32 accumulator, after the bias).
-std::optional<dnnl::post_ops> activation_post_op(ConvActivation const& a) {
-  using Kind = ConvActivation::Kind;
+std::optional<dnnl::post_ops> activation_post_op(Activation const& a) {
+  using Kind = Activation::Kind;
   if (a.kind == Kind::None) return std::nullopt;
   dnnl::post_ops ops;
   switch (a.kind) {

@@ -1,10 +1,14 @@
-// onnx::MatMul (numpy semantics: 1-D operands, batch dimensions broadcast) and onnx::Gemm
-// (alpha * op(A) op(B) + beta * C, C broadcast to (M, N)). CPU: oneDNN matmul for the float
-// types, a plain loop for the integer ones. CUDA: cuBLASLt, FP32 accumulation, no TF32.
+// onnx::MatMul (numpy semantics: 1-D operands, batch dimensions broadcast), onnx::Gemm
+// (alpha * op(A) op(B) + beta * C, C broadcast to (M, N)) and qdp::MatMulBias (activation(A B +
+// bias), what the builder makes of a MatMul by a constant matrix, the Add of a constant vector
+// and an activation: builder/fusion.cpp). CPU: oneDNN matmul for the float types, a plain loop
+// for the integer ones. CUDA: cuBLASLt, FP32 accumulation, no TF32; a bias and Relu in its
+// epilogue.
 #include <qdp/plugin.hpp>
 
 #include "core/float_to_integer.hpp"
 #include "core/wrapping_arithmetic.hpp"
+#include "ops/nn/nn_activation.hpp"
 #include "ops/nn/nn_common.hpp"
 #include "ops/nn/nn_matmul.hpp"
 
@@ -124,6 +128,29 @@ TensorDesc gemm_desc(TensorDesc const& a, TensorDesc const& b, TensorDesc const&
   return from_shape_expr({m, n}, a.dtype);
 }
 
+struct MatMulBiasAttrs {
+  std::string activation;  // nn_activation.hpp
+  std::vector<float> activation_params;
+};
+QDP_ATTRS(MatMulBiasAttrs, activation, activation_params);
+
+constexpr char kMatMulBias[] = "qdp::MatMulBias";
+
+TensorDesc matmul_bias_desc(TensorDesc const& a, TensorDesc const& b, TensorDesc const& bias,
+                            MatMulBiasAttrs const& at) {
+  activation_from(kMatMulBias, at.activation, at.activation_params);
+  if (b.rank() != 2) fail("{}: B must be a matrix (K, N); it has rank {}", kMatMulBias, b.rank());
+  if (bias.dtype != a.dtype)
+    fail("{}: the bias is {} but A is {}", kMatMulBias, name(bias.dtype), name(a.dtype));
+  if (bias.rank() != 1)
+    fail("{}: the bias must be a vector (N); it has rank {}", kMatMulBias, bias.rank());
+  ShapeExpr n = b.shape_expr[1], nb = bias.shape_expr[0];
+  if (n.is_constant() && nb.is_constant() && n.constant() != nb.constant())
+    fail("{}: the bias has {} elements but B has {} columns", kMatMulBias, nb.constant(),
+         n.constant());
+  return matmul_desc(a, b);
+}
+
 MatmulPlan gemm_plan(Tensor const& a, Tensor const& b, Tensor const& c, GemmAttrs const& at) {
   MatmulPlan p;
   p.ta = at.transA != 0;
@@ -202,6 +229,32 @@ void gemm_cpu(CpuMatmul& s, GemmAttrs const& at, Tensor const& a, Tensor const& 
   }
 }
 
+// y = activation(A B + bias): the product in FP32, then one pass that adds, activates, converts.
+template <class T>
+void matmul_bias_cpu(CpuMatmul& s, MatMulBiasAttrs const& at, Tensor const& a, Tensor const& b,
+                     Tensor const& bias, Tensor const& y) {
+  Activation act = activation_from(kMatMulBias, at.activation, at.activation_params);
+  MatmulPlan plan = matmul_plan(a.shape, b.shape);
+  if (bias.numel() != plan.n)
+    fail("{}: the bias has {} elements but the product has {} columns", kMatMulBias, bias.numel(),
+         plan.n);
+  std::lock_guard lock(s.mutex);
+  int64_t total = y.numel();
+  T* yp = static_cast<T*>(y.data);
+  float* acc = nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    acc = yp;
+  else
+    acc = s.scratch(static_cast<size_t>(total));
+  s.product(plan_key({&a, &b}), plan, a, b, acc, kMatMulBias);
+  T const* bp = static_cast<T const*>(bias.data);
+  int64_t n = plan.n;
+#pragma omp parallel for schedule(static) if (total >= (int64_t{1} << 16))
+  for (int64_t r = 0; r < total / n; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      yp[r * n + j] = static_cast<T>(activate(act, acc[r * n + j] + static_cast<float>(bp[j])));
+}
+
 // ---- CUDA: cuBLASLt ---------------------------------------------------------------------------
 #ifdef __CUDACC__
 template <class T>
@@ -225,7 +278,8 @@ struct LtPlan {
   LtDesc desc;
   LtLayout la, lb, lc;  // cuBLASLt's operands: la holds our B, lb our A (see make_lt)
   cublasLtMatmulAlgo_t algo{};
-  bool bias_epilogue = false;
+  cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;  // the one it runs: BIAS, RELU_BIAS
+  bool bias_epilogue() const { return epilogue != CUBLASLT_EPILOGUE_DEFAULT; }
   int64_t calls = 1;  // products per run: 1, or the batch when batches broadcast unevenly
 };
 
@@ -256,7 +310,8 @@ cublasLtMatrixLayout_t make_layout(LtLayout& owner, cudaDataType_t type, int64_t
 // our B, its second our A, with m = n, n = m. A row-major r x c matrix is a column-major c x r
 // one with leading dimension c, and the transpose flags carry over unchanged.
 template <class T>
-LtPlan make_lt(cublasLtHandle_t h, MatmulPlan const& p, bool want_bias) {
+LtPlan make_lt(cublasLtHandle_t h, MatmulPlan const& p,
+               cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT) {
   LtPlan lt;
   lt.p = p;
   int64_t batch = p.strided ? p.batch : 1;
@@ -295,17 +350,17 @@ LtPlan make_lt(cublasLtHandle_t h, MatmulPlan const& p, bool want_bias) {
     }
     return false;
   };
-  if (want_bias) {
-    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
-    QDP_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+  if (epilogue != CUBLASLT_EPILOGUE_DEFAULT) {
+    QDP_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                                    sizeof(epilogue)));
     if (heuristic()) {
-      lt.bias_epilogue = true;
+      lt.epilogue = epilogue;
       return lt;
     }
-    epi = CUBLASLT_EPILOGUE_DEFAULT;  // no algorithm with the epilogue: C goes through beta
+    // No algorithm with the epilogue: the caller adds the bias (and activation) itself.
+    cublasLtEpilogue_t plain = CUBLASLT_EPILOGUE_DEFAULT;
     QDP_CUBLAS_CHECK(
-        cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+        cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_EPILOGUE, &plain, sizeof(plain)));
   }
   if (!heuristic())
     fail(ErrorCode::RuntimeFailure, "cuBLASLt has no algorithm for a {}x{}x{} product", p.m, p.n,
@@ -327,7 +382,7 @@ void lt_run(CudaMatmulState& s, LtPlan const& lt, void const* a, void const* b, 
             float alpha, float beta, void const* bias, cudaStream_t stream) {
   cublasLtHandle_t h = s.handle.get();
   void* ws = s.workspace.get(kLtWorkspace);
-  if (lt.bias_epilogue)
+  if (lt.bias_epilogue())
     QDP_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(
         lt.desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   MatmulPlan const& p = lt.p;
@@ -356,8 +411,7 @@ void matmul_cuda(CudaMatmulState& s, Tensor const& a, Tensor const& b, Tensor co
   auto key = plan_key({&a, &b});
   auto it = s.cache.find(key);
   if (it == s.cache.end())
-    it = s.cache.emplace(key, make_lt<T>(s.handle.get(), matmul_plan(a.shape, b.shape), false))
-             .first;
+    it = s.cache.emplace(key, make_lt<T>(s.handle.get(), matmul_plan(a.shape, b.shape))).first;
   lt_run<T>(s, it->second, a.data, b.data, y.data, 1.0f, 0.0f, nullptr, stream);
 }
 
@@ -378,10 +432,14 @@ void gemm_cuda(CudaMatmulState& s, GemmAttrs const& at, Tensor const& a, Tensor 
   key.push_back(vector_c);
   auto it = s.cache.find(key);
   if (it == s.cache.end())
-    it = s.cache.emplace(key, make_lt<T>(s.handle.get(), plan, vector_c)).first;
+    it =
+        s.cache
+            .emplace(key, make_lt<T>(s.handle.get(), plan,
+                                     vector_c ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT))
+            .first;
   LtPlan const& lt = it->second;
   float beta = 0.0f;
-  if (has_c && !lt.bias_epilogue) {
+  if (has_c && !lt.bias_epilogue()) {
     CIndex ci(c);
     int64_t total = plan.m * plan.n;
     broadcast_c_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
@@ -389,8 +447,39 @@ void gemm_cuda(CudaMatmulState& s, GemmAttrs const& at, Tensor const& a, Tensor 
     QDP_CUDA_CHECK(cudaGetLastError());
     beta = at.beta;
   }
-  lt_run<T>(s, lt, a.data, b.data, y.data, at.alpha, beta, lt.bias_epilogue ? c.data : nullptr,
+  lt_run<T>(s, lt, a.data, b.data, y.data, at.alpha, beta, lt.bias_epilogue() ? c.data : nullptr,
             stream);
+}
+
+// y = activation(A B + bias): the bias in cuBLASLt's epilogue, and Relu with it; another
+// activation (or a product without an epilogue algorithm) takes one pass after the product.
+template <class T>
+void matmul_bias_cuda(CudaMatmulState& s, MatMulBiasAttrs const& at, Tensor const& a,
+                      Tensor const& b, Tensor const& bias, Tensor const& y, cudaStream_t stream) {
+  Activation act = activation_from(kMatMulBias, at.activation, at.activation_params);
+  MatmulPlan plan = matmul_plan(a.shape, b.shape);
+  if (bias.numel() != plan.n)
+    fail("{}: the bias has {} elements but the product has {} columns", kMatMulBias, bias.numel(),
+         plan.n);
+  bool relu = act.kind == Activation::Kind::Relu;
+  cublasLtEpilogue_t epilogue = relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
+  std::lock_guard lock(s.mutex);
+  ensure_handle(s);
+  auto key = plan_key({&a, &b});
+  key.push_back(epilogue);
+  auto it = s.cache.find(key);
+  if (it == s.cache.end())
+    it = s.cache.emplace(key, make_lt<T>(s.handle.get(), plan, epilogue)).first;
+  LtPlan const& lt = it->second;
+  lt_run<T>(s, lt, a.data, b.data, y.data, 1.0f, 0.0f, bias.data, stream);
+  bool done = lt.bias_epilogue() && (relu || act.kind == Activation::Kind::None);
+  if (!done) {
+    int64_t total = y.numel();
+    auto const* bp = lt.bias_epilogue() ? nullptr : static_cast<T const*>(bias.data);
+    bias_activation_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(static_cast<T*>(y.data), bp,
+                                                                        plan.n, 1, total, act);
+    QDP_CUDA_CHECK(cudaGetLastError());
+  }
 }
 #endif
 
@@ -427,6 +516,24 @@ QDP_PLUGIN(gemm, "onnx::Gemm")
                                                       GemmAttrs const& at, Stream s) {
           gemm_cuda<T>(*state, at, a.tensor(), b.tensor(), c.tensor(), y.tensor(), native(s));
         })
+#endif
+    ;
+
+QDP_PLUGIN(matmul_bias, "qdp::MatMulBias")
+    .desc([](TensorDesc const& a, TensorDesc const& b, TensorDesc const& bias,
+             MatMulBiasAttrs const& at) { return matmul_bias_desc(a, b, bias, at); })
+    .autotune(FloatTypes<3>{})
+    .impl<qdp::cpu, float, half, bfloat16>(
+        [state = PerBind<CpuMatmul>()]<class T>(In<T> a, In<T> b, In<T> bias, Out<T> y,
+                                                MatMulBiasAttrs const& at) {
+          matmul_bias_cpu<T>(*state, at, a.tensor(), b.tensor(), bias.tensor(), y.tensor());
+        })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>([state = PerBind<CudaMatmulState>()]<class T>(
+                                                       In<T> a, In<T> b, In<T> bias, Out<T> y,
+                                                       MatMulBiasAttrs const& at, Stream s) {
+      matmul_bias_cuda<T>(*state, at, a.tensor(), b.tensor(), bias.tensor(), y.tensor(), native(s));
+    })
 #endif
     ;
 

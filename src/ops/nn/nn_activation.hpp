@@ -1,0 +1,75 @@
+#pragma once
+// An activation applied after a bias, fused by the builder (builder/fusion.cpp) into onnx::Conv
+// and qdp::MatMulBias: the attributes `activation` ("Relu", "Clip", "Sigmoid", "Tanh"; empty:
+// none) and `activation_params` (Clip: min, max), as onnxruntime's FusedConv takes them.
+#include <math.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ops/common.hpp"
+
+#ifdef __CUDACC__
+#define QDP_NN_HOST_DEVICE __host__ __device__
+#else
+#define QDP_NN_HOST_DEVICE
+#endif
+
+namespace qdp::ops::nn {
+
+struct Activation {
+  enum class Kind { None, Relu, Clip, Sigmoid, Tanh };
+  Kind kind = Kind::None;
+  float lo = 0, hi = 0;  // Clip's bounds
+};
+
+// The attributes decoded once; `op` names the layer's operator in errors.
+inline Activation activation_from(std::string_view op, std::string const& name,
+                                  std::vector<float> const& params) {
+  using Kind = Activation::Kind;
+  Activation a;
+  size_t want = 0;
+  if (name.empty()) {
+    a.kind = Kind::None;
+  } else if (name == "Relu") {
+    a.kind = Kind::Relu;
+  } else if (name == "Sigmoid") {
+    a.kind = Kind::Sigmoid;
+  } else if (name == "Tanh") {
+    a.kind = Kind::Tanh;
+  } else if (name == "Clip") {
+    a.kind = Kind::Clip;
+    want = 2;
+  } else {
+    fail("{}: attribute activation is '{}'; supported: Relu, Clip, Sigmoid, Tanh (or none)", op,
+         name);
+  }
+  if (params.size() != want)
+    fail("{}: activation '{}' takes {} activation_params, the layer has {}", op, name, want,
+         params.size());
+  if (want == 2) {
+    a.lo = params[0], a.hi = params[1];
+    if (!(a.lo <= a.hi)) fail("{}: Clip's bounds [{}, {}] are not ordered", op, a.lo, a.hi);
+  }
+  return a;
+}
+
+// The activation of v, in float, on the host or the device.
+QDP_NN_HOST_DEVICE inline float activate(Activation const& a, float v) {
+  switch (a.kind) {
+    case Activation::Kind::Relu:
+      return v > 0.0f ? v : 0.0f;
+    case Activation::Kind::Clip:
+      return fminf(fmaxf(v, a.lo), a.hi);
+    case Activation::Kind::Sigmoid:
+      return 1.0f / (1.0f + expf(-v));
+    case Activation::Kind::Tanh:
+      return tanhf(v);
+    case Activation::Kind::None:
+      break;
+  }
+  return v;
+}
+
+}  // namespace qdp::ops::nn
