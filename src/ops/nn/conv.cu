@@ -179,12 +179,86 @@ struct CudaConvPlan {
   ActivationDescriptor relu;
 };
 
+// cuDNN's convolution call spends 35-110 us of host time per call on the H200's host (issue #13's
+// ResNet-50: bench/results/gpu-check-h200-2026-12-03-b.txt), where a kernel launch takes about 5.
+// So a run replays the call (with its padding copy and epilogue) as a CUDA graph, captured the
+// second time a plan runs on the same addresses; replaying costs one graph launch.
+struct ConvCall {
+  CudaConvPlan const* plan = nullptr;
+  void const* x = nullptr;
+  void const* w = nullptr;
+  void const* b = nullptr;
+  void* y = nullptr;
+  void* scratch = nullptr;
+  bool operator==(ConvCall const&) const = default;
+};
+
 struct CudaConvState {
   std::mutex mutex;
   Owned<cudnnHandle_t, cudnnDestroy> handle;
   std::map<std::vector<int64_t>, CudaConvPlan> cache;
   Scratch scratch;
+  Owned<cudaStream_t, cudaStreamDestroy> capture_stream;  // graphs are captured on it
+  std::vector<ConvCall> seen;                             // calls run once, not captured yet
+  std::vector<ConvCall> plain;  // calls whose capture failed: run as they are
+  std::vector<std::pair<ConvCall, Owned<cudaGraphExec_t, cudaGraphExecDestroy>>> graphs;
 };
+
+// At most this many graphs (and calls seen once) per bound impl: an engine's layer runs on one
+// set of addresses per execution context; autotuning tries a few plans per layer.
+constexpr size_t kMaxConvGraphs = 16;
+
+// Runs `launch` on `stream` as described above. A stream that is being captured (the engine's own
+// CUDA graph) gets the plain call.
+template <class F>
+void replay_as_graph(CudaConvState& s, ConvCall const& call, cudaStream_t stream, F const& launch) {
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  QDP_CUDA_CHECK(cudaStreamIsCapturing(stream, &capturing));
+  if (capturing != cudaStreamCaptureStatusNone) return launch(stream);
+  if (std::find(s.plain.begin(), s.plain.end(), call) != s.plain.end()) return launch(stream);
+  auto it = std::find_if(s.graphs.begin(), s.graphs.end(),
+                         [&](auto const& g) { return g.first == call; });
+  if (it == s.graphs.end()) {
+    auto seen = std::find(s.seen.begin(), s.seen.end(), call);
+    if (seen == s.seen.end()) {  // the first call: plain, so that cuDNN loads its kernels
+      if (s.seen.size() >= kMaxConvGraphs) s.seen.erase(s.seen.begin());
+      s.seen.push_back(call);
+      return launch(stream);
+    }
+    s.seen.erase(seen);
+    if (!s.capture_stream) {
+      cudaStream_t cs;
+      QDP_CUDA_CHECK(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking));
+      s.capture_stream = Owned<cudaStream_t, cudaStreamDestroy>(cs);
+    }
+    cudaStream_t cs = s.capture_stream.get();
+    QDP_CUDA_CHECK(cudaStreamBeginCapture(cs, cudaStreamCaptureModeThreadLocal));
+    bool captured = true;
+    try {
+      launch(cs);
+    } catch (Error const&) {
+      captured = false;  // something cuDNN does cannot be captured: the plain call, always
+    }
+    cudaGraph_t graph = nullptr;
+    cudaError_t ended = cudaStreamEndCapture(cs, &graph);
+    cudaGraphExec_t exec = nullptr;
+    if (captured && ended == cudaSuccess && graph)
+      captured = cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+    if (graph) cudaGraphDestroy(graph);
+    if (!captured || ended != cudaSuccess) {
+      (void)cudaGetLastError();
+      s.plain.push_back(call);
+      return launch(stream);
+    }
+    if (s.graphs.size() >= kMaxConvGraphs) {
+      QDP_CUDA_CHECK(cudaDeviceSynchronize());  // the oldest may still run
+      s.graphs.erase(s.graphs.begin());
+    }
+    s.graphs.emplace_back(call, Owned<cudaGraphExec_t, cudaGraphExecDestroy>(exec));
+    it = std::prev(s.graphs.end());
+  }
+  QDP_CUDA_CHECK(cudaGraphLaunch(it->second.get(), stream));
+}
 
 // (Tactics: see kConvTactics.) An algorithm that asks for more workspace than this is not offered
 // (as TensorRT's workspace limit): FFT-like needs of gigabytes would fail the allocation instead.
@@ -313,32 +387,16 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
   return p;
 }
 
+// The plan's calls on `stream`: the padding copy, cuDNN's convolution, the epilogue.
 template <class T>
-void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor const& w,
-               Tensor const& b, Tensor const& y, Tactic tactic, cudaStream_t stream) {
-  ConvGeom g = conv_geom(a, x, w, b, y);
-  bool has_bias = !absent(b);
-  if (has_bias) check_same_type(kConv, "B", b, x.dtype);
-  std::lock_guard lock(s.mutex);
-  if (!s.handle) {
-    cudnnHandle_t h;
-    QDP_CUDNN_CHECK(cudnnCreate(&h));
-    s.handle = Owned<cudnnHandle_t, cudnnDestroy>(h);
-  }
-  cudnnHandle_t h = s.handle.get();
+void conv_launch(cudnnHandle_t h, CudaConvPlan const& p, ConvGeom const& g, Tensor const& x,
+                 Tensor const& w, Tensor const& b, Tensor const& y, char* scratch,
+                 cudaStream_t stream) {
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
+  bool has_bias = !absent(b);
   bool hwc = x.format == TensorFormat::HWC;
-  auto key = plan_key({&x, &w, &y});
-  key.push_back(has_bias);
-  key.push_back(tactic.value);
-  auto it = s.cache.find(key);
-  if (it == s.cache.end())
-    it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic, hwc)).first;
-  CudaConvPlan const& p = it->second;
-
   size_t pad_bytes =
       p.pad_copy ? ((static_cast<size_t>(p.padded_numel) * sizeof(T) + 255) & ~size_t{255}) : 0;
-  char* scratch = static_cast<char*>(s.scratch.get(pad_bytes + p.workspace));
   T const* xp = static_cast<T const*>(x.data);
   if (p.pad_copy) {
     T* padded = reinterpret_cast<T*>(scratch);
@@ -369,6 +427,37 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
     QDP_CUDA_CHECK(cudaGetLastError());
   }
 }
+
+template <class T>
+void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor const& w,
+               Tensor const& b, Tensor const& y, Tactic tactic, cudaStream_t stream) {
+  ConvGeom g = conv_geom(a, x, w, b, y);
+  bool has_bias = !absent(b);
+  if (has_bias) check_same_type(kConv, "B", b, x.dtype);
+  std::lock_guard lock(s.mutex);
+  if (!s.handle) {
+    cudnnHandle_t h;
+    QDP_CUDNN_CHECK(cudnnCreate(&h));
+    s.handle = Owned<cudnnHandle_t, cudnnDestroy>(h);
+  }
+  cudnnHandle_t h = s.handle.get();
+  bool hwc = x.format == TensorFormat::HWC;
+  auto key = plan_key({&x, &w, &y});
+  key.push_back(has_bias);
+  key.push_back(tactic.value);
+  auto it = s.cache.find(key);
+  if (it == s.cache.end())
+    it = s.cache.emplace(key, make_cuda_conv<T>(h, g, has_bias, tactic, hwc)).first;
+  CudaConvPlan const& p = it->second;
+
+  size_t pad_bytes =
+      p.pad_copy ? ((static_cast<size_t>(p.padded_numel) * sizeof(T) + 255) & ~size_t{255}) : 0;
+  char* scratch = static_cast<char*>(s.scratch.get(pad_bytes + p.workspace));
+  ConvCall call{&p, x.data, w.data, b.data, y.data, scratch};
+  replay_as_graph(s, call, stream,
+                  [&](cudaStream_t st) { conv_launch<T>(h, p, g, x, w, b, y, scratch, st); });
+}
+
 #endif
 
 }  // namespace
