@@ -33,6 +33,22 @@ void expect_same_as(Array const& got, Array const& want, float tol, std::string 
   }
 }
 
+// The fused and the unfused engine give the same "y" for input "x".
+void expect_same_outputs(Engine const& fused, Engine const& plain, Array const& x, float tol,
+                         std::string const& what) {
+  Array got = Runner(fused).infer({{"x", x}}).at("y");
+  Array want = Runner(plain).infer({{"x", x}}).at("y");
+  expect_same_as(got, want, tol, what);
+}
+
+TensorRef constant(Network& net, std::string name, Array const& v) {
+  std::vector<std::byte> bytes(v.bytes());
+  std::memcpy(bytes.data(), v.raw(), v.bytes());
+  return net.add_constant(std::move(name), v.dtype(),
+                          std::vector<int64_t>(v.shape().begin(), v.shape().end()),
+                          std::move(bytes));
+}
+
 // The builder fuses a Relu, Sigmoid, Tanh or Clip that alone reads a Conv's output (also after a
 // folded BatchNormalization) into the Conv: one layer, named "conv + act" as TensorRT names it,
 // the same result as the unfused graph. The unfused reference keeps the Conv's output as a
@@ -44,12 +60,6 @@ struct ActivationCase {
 
 Network conv_activation_net(ActivationCase const& a, bool with_bias, bool with_bn, bool fusable,
                             std::mt19937& rng) {
-  auto constant = [](Network& net, std::string name, Array const& v) {
-    std::vector<std::byte> bytes(v.bytes());
-    std::memcpy(bytes.data(), v.raw(), v.bytes());
-    std::vector<int64_t> dims(v.shape().begin(), v.shape().end());
-    return net.add_constant(std::move(name), v.dtype(), dims, std::move(bytes));
-  };
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 3, 9, 7});
   TensorRef b = with_bias ? constant(net, "b", uniform_fp32({5}, rng))
@@ -96,9 +106,7 @@ void expect_fused_matches_unfused(Device device) {
         EXPECT_EQ(qdp_test::plugin_layers(fused)[0].name, "conv + act") << what;
         EXPECT_EQ(qdp_test::plugin_layers(plain).size(), 2u)
             << what;  // conv (a BatchNormalization folded), act
-        Array got = Runner(fused).infer({{"x", x}}).at("y");
-        Array want = Runner(plain).infer({{"x", x}}).at("y");
-        expect_same_as(got, want, 1e-5f, what);
+        expect_same_outputs(fused, plain, x, 1e-5f, what);
       }
 }
 
@@ -160,9 +168,7 @@ void expect_gelu_fused(Device device) {
       EXPECT_THAT(qdp_test::plugin_layers(fused)[0].name, HasSubstr("erf + add")) << what;
       EXPECT_EQ(qdp_test::plugin_layers(fused)[0].plugin_id, "onnx::Gelu") << what;
       EXPECT_EQ(qdp_test::plugin_layers(plain).size(), 5u) << what;
-      Array got = Runner(fused).infer({{"x", x}}).at("y");
-      Array want = Runner(plain).infer({{"x", x}}).at("y");
-      expect_same_as(got, want, 1e-6f, what);
+      expect_same_outputs(fused, plain, x, 1e-6f, what);
     }
 }
 
@@ -179,13 +185,6 @@ TEST(NnFusion, GeluChainBecomesOneGeluOnTheGpu) {
 // become one qdp::MatMulBias with the same result; with the product also a network output, the
 // layers stay as they are.
 Network linear_net(std::string const& act, bool bias_first, bool fusable, std::mt19937& rng) {
-  auto constant = [](Network& net, std::string name, Array const& v) {
-    std::vector<std::byte> bytes(v.bytes());
-    std::memcpy(bytes.data(), v.raw(), v.bytes());
-    return net.add_constant(std::move(name), v.dtype(),
-                            std::vector<int64_t>(v.shape().begin(), v.shape().end()),
-                            std::move(bytes));
-  };
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 7, 24});
   auto p = net.add_plugin("onnx::MatMul", {x, constant(net, "w", uniform_fp32({24, 40}, rng))}, {},
@@ -221,9 +220,7 @@ void expect_linear_fused(Device device) {
       EXPECT_EQ(layers[0].plugin_id, "qdp::MatMulBias") << what;
       EXPECT_EQ(layers[0].name, act.empty() ? "mm + add" : "mm + add + act") << what;
       EXPECT_EQ(qdp_test::plugin_layers(plain).size(), act.empty() ? 2u : 3u) << what;
-      Array got = Runner(fused).infer({{"x", x}}).at("y");
-      Array want = Runner(plain).infer({{"x", x}}).at("y");
-      expect_same_as(got, want, 1e-5f, what);
+      expect_same_outputs(fused, plain, x, 1e-5f, what);
     }
 }
 
