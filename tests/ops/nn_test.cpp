@@ -87,20 +87,26 @@ Array absent_input() {
 
 using Inputs = std::vector<std::pair<std::string, Array>>;
 
-Array run(std::string_view op, Inputs const& inputs, Attrs const& attrs = {},
-          Device device = Device::CPU) {
+// `op` as a one-layer engine whose inputs are shaped and typed as `inputs`, output "y".
+Engine one_layer(std::string_view op, Inputs const& inputs, Attrs const& attrs, Device device) {
   Network net;
   std::vector<TensorRef> refs;
-  std::map<std::string, Array> feed;
-  for (auto const& [name, a] : inputs) {
+  for (auto const& [name, a] : inputs)
     refs.push_back(net.add_input(name, a.dtype(), I64s(a.shape().begin(), a.shape().end())));
-    feed.emplace(name, a);
-  }
   net.mark_output(net.add_plugin(op, refs, attrs)[0], "y");
   BuildConfig config;
   config.device = device;
   config.strict_types = true;
-  return Runner(build_engine(net, config)).infer(feed).at("y");
+  return build_engine(net, config);
+}
+
+std::map<std::string, Array> feed_of(Inputs const& inputs) {
+  return {inputs.begin(), inputs.end()};
+}
+
+Array run(std::string_view op, Inputs const& inputs, Attrs const& attrs = {},
+          Device device = Device::CPU) {
+  return Runner(one_layer(op, inputs, attrs, device)).infer(feed_of(inputs)).at("y");
 }
 
 float tolerance(DataType t) {
@@ -950,6 +956,28 @@ TEST_F(NnGpu, ConvMatchesTheCpu) {
     }
 }
 
+// A Runner keeps its buffers, so its runs reuse the addresses: the first runs cuDNN's call as it
+// is, the second captures it as a CUDA graph, the later ones replay it (conv.cu). Each run's new
+// inputs give the CPU's result.
+TEST_F(NnGpu, ConvReplayedAsAGraphMatchesTheCpuRunAfterRun) {
+  std::mt19937 rng(24);
+  for (DataType t : {DataType::FP32, DataType::FP16})
+    for (ConvCase const& c : conv_cases())
+      for (bool relu : {false, true}) {  // with Relu: the epilogue pass is in the graph too
+        Attrs attrs = c.attrs;
+        if (relu) attrs["activation"] = std::string("Relu");
+        std::string what = fmt::format("{} {}{}", c.what, name(t), relu ? " + Relu" : "");
+        Inputs shapes = conv_inputs(c, t, rng);
+        Runner gpu(one_layer("onnx::Conv", shapes, attrs, Device::CUDA));
+        Runner cpu(one_layer("onnx::Conv", shapes, attrs, Device::CPU));
+        for (int run = 0; run < 4; ++run) {
+          auto feed = feed_of(conv_inputs(c, t, rng));
+          expect_same_as(gpu.infer(feed).at("y"), cpu.infer(feed).at("y"), 3 * tolerance(t),
+                         fmt::format("{}, run {}", what, run));
+        }
+      }
+}
+
 TEST_F(NnGpu, MatMulAndGemmMatchTheCpu) {
   std::mt19937 rng(21);
   for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16}) {
@@ -1023,7 +1051,7 @@ namespace {
 // on HWC copies of the inputs, and compare with the network's LINEAR result on the CPU.
 TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
   std::mt19937 rng(23);
-  int ran = 0;  // conv runs that an algorithm took
+  int ran = 0, fused = 0;  // conv runs that an algorithm took (with Relu in cuDNN's call)
   for (DataType t : {DataType::FP32, DataType::FP16}) {
     for (ConvCase const& c : conv_cases()) {
       if (c.x.rank() != 4 || c.pads.size() != 4 || c.pads[0] != c.pads[2] || c.pads[1] != c.pads[3])
@@ -1043,6 +1071,27 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
         ++ran;
         expect_same_as(got, want, 3 * tolerance(t), what + " tactic " + std::to_string(tactic));
       }
+      // Tactics 5 to 8: the bias and Relu inside cuDNN's call, in both layouts.
+      if (!c.bias) continue;
+      Attrs relu = c.attrs;
+      relu["activation"] = std::string("Relu");
+      Array want_relu = run("onnx::Conv", in, relu);
+      for (auto format : {TensorFormat::HWC, TensorFormat::LINEAR})
+        for (int32_t tactic = 5; tactic <= 8; ++tactic) {
+          Array got;
+          try {
+            auto hwc =
+                format == TensorFormat::HWC ? std::vector<size_t>{0, 1} : std::vector<size_t>{};
+            got = qdp_test::run_impl(Device::CUDA, "onnx::Conv", in, hwc, c.y, t, format, relu,
+                                     tactic);
+          } catch (Error const& e) {
+            if (e.code() == ErrorCode::Unsupported) continue;
+            throw;
+          }
+          ++fused;
+          expect_same_as(got, want_relu, 3 * tolerance(t),
+                         fmt::format("{} + Relu, {}, tactic {}", what, name(format), tactic));
+        }
     }
     for (PoolCase const& c : pool_cases()) {
       if (c.x.rank() != 4) continue;
@@ -1061,6 +1110,7 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
                      run(op, x), tolerance(t), op);
   }
   EXPECT_GT(ran, 0) << "no channels-last convolution ran";
+  std::printf("[ NOTE     ] %d runs with the bias and Relu inside cuDNN's call\n", fused);
 }
 
 // With the FP16 flag the autotuner times the FP32 and the FP16 candidates of one bound impl in

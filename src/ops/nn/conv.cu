@@ -18,8 +18,11 @@ namespace qdp::ops::nn {
 // Tactics: 0 (no autotune) is the backend's default (cuDNN's heuristic choice); on CUDA 1 + k
 // is forward algorithm k of the GEMM family (IMPLICIT_GEMM, IMPLICIT_PRECOMP_GEMM, GEMM,
 // DIRECT), which all sum the same products in FP32 (FFT and Winograd are left out: their
-// rounding differs from the CPU's). An algorithm a case does not take is Unsupported, and the
-// autotuner skips it; the CPU has tactic 1 only.
+// rounding differs from the CPU's). 1 + kConvTactics + k is algorithm k with the bias and a fused
+// Relu applied inside cuDNN's call (cudnnConvolutionBiasActivationForward) instead of a pass
+// after it, for 16-bit types and channels-last (FP32 LINEAR takes that call with every
+// algorithm); a layer without both is Unsupported there. An algorithm a case does not take is
+// Unsupported, and the autotuner skips it; the CPU has tactic 1 only.
 constexpr int32_t kConvTactics = 4;
 namespace {
 
@@ -360,20 +363,29 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
     p.algo = perf[pick].algo;
     QDP_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, perf[pick].mathType));
   } else {
-    if (tactic.value < 1 || tactic.value > kConvTactics)
-      fail(ErrorCode::Unsupported, "{}: no tactic {} (tactics 1 to {} are cuDNN algorithms)", kConv,
-           tactic.value, kConvTactics);
-    p.algo = static_cast<cudnnConvolutionFwdAlgo_t>(tactic.value - 1);
+    if (tactic.value < 1 || tactic.value > 2 * kConvTactics)
+      fail(ErrorCode::Unsupported,
+           "{}: no tactic {} (tactics 1 to {} are cuDNN algorithms, {} to {} the same with the "
+           "bias and Relu in cuDNN's call)",
+           kConv, tactic.value, kConvTactics, kConvTactics + 1, 2 * kConvTactics);
+    p.algo = static_cast<cudnnConvolutionFwdAlgo_t>((tactic.value - 1) % kConvTactics);
   }
   QDP_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, p.x.get(), fd, cd, p.y.get(), p.algo,
                                                           &p.workspace));
   if (p.workspace > kMaxConvWorkspace)
     fail(ErrorCode::Unsupported, "{}: cuDNN algorithm {} needs {} MB of workspace (at most {})",
          kConv, static_cast<int>(p.algo), p.workspace >> 20, kMaxConvWorkspace >> 20);
-  // FP32 only: the combination that ran on the H200 (tests/builder/fusion_test.cpp and the
-  // exported ResNet-50); 16-bit types take the convolution and the epilogue pass.
-  p.fused =
-      has_bias && g.activation.kind == Activation::Kind::Relu && std::is_same_v<T, float> && !hwc;
+  // FP32 LINEAR always (it ran on the H200: tests/builder/fusion_test.cpp and the exported
+  // ResNet-50); 16-bit types and channels-last with the fused tactics, else the epilogue pass.
+  bool relu_bias = has_bias && g.activation.kind == Activation::Kind::Relu;
+  bool fused_tactic = tactic.value > kConvTactics;
+  if (fused_tactic && !relu_bias)
+    fail(ErrorCode::Unsupported, "{}: tactic {} applies a bias and Relu, which the layer lacks",
+         kConv, tactic.value);
+  if (fused_tactic && fp32 && !hwc)
+    fail(ErrorCode::Unsupported, "{}: tactic {} is tactic {} for FP32 LINEAR", kConv, tactic.value,
+         tactic.value - kConvTactics);
+  p.fused = relu_bias && (fused_tactic || (fp32 && !hwc));
   if (p.fused) {
     std::vector<int> bd(static_cast<size_t>(nd), 1);
     bd[1] = static_cast<int>(g.m);
@@ -469,7 +481,7 @@ QDP_PLUGIN(conv, "onnx::Conv")
     // The network's types or FP16, the network's layout or channels-last (X, W and Y; CUDA),
     // each tactic (cuDNN's algorithms on the GPU; the CPU has one).
     .autotune([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, Outputs y) {
-      std::vector<int32_t> tactics(kConvTactics);
+      std::vector<int32_t> tactics(2 * kConvTactics);
       std::iota(tactics.begin(), tactics.end(), 1);
       TensorDesc ins[] = {x, w, b};
       auto combinations =
