@@ -22,8 +22,10 @@ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DQDP_SANITIZE=thread \
   -DQDP_ENABLE_CUDA=OFF -DQDP_BUILD_PYTHON=OFF -DQDP_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build "$dir" --parallel "$jobs" --target qdp_concurrency_tests
-# A build without the sanitizer would pass for the wrong reason.
-if ! ldd "$dir/bin/qdp_concurrency_tests" | grep -q libtsan; then
+# A build without the sanitizer would pass for the wrong reason. ldd's output is captured first:
+# `ldd | grep -q` under pipefail fails whenever grep quits before ldd has written everything.
+linked=$(ldd "$dir/bin/qdp_concurrency_tests")
+if ! grep -q libtsan <<<"$linked"; then
   echo "tsan.sh: $dir/bin/qdp_concurrency_tests is not linked with libtsan (QDP_SANITIZE)" >&2
   exit 1
 fi

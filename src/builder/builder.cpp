@@ -166,6 +166,14 @@ class Builder {
     return Engine(detail::make_engine_impl(std::move(plan_), config_.gpu));
   }
 
+  // Every tensor's shape, from shape inference alone (what fuse_layers asks: TensorShapes).
+  std::vector<std::vector<ShapeExpr>> tensor_shapes() {
+    infer_shapes();
+    std::vector<std::vector<ShapeExpr>> shapes;
+    for (auto const& t : tensors_) shapes.push_back(t.desc.shape_expr);
+    return shapes;
+  }
+
  private:
   template <class... A>
   void log(Severity s, fmt::format_string<A...> f, A&&... a) {
@@ -1168,7 +1176,10 @@ class Builder {
 }  // namespace
 
 Engine build_engine(Network const& network, BuildConfig const& config) {
-  Network fused = detail::fuse_layers(network, config.logger);
+  BuildConfig quiet = config;  // shape inference runs again on the fused network: log it once
+  quiet.logger = nullptr;
+  Network fused = detail::fuse_layers(network, config.logger,
+                                      [&] { return Builder(network, quiet).tensor_shapes(); });
   return Builder(fused, config).build();
 }
 

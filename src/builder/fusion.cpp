@@ -5,6 +5,11 @@
 // - a Relu, Sigmoid, Tanh or Clip (constant bounds) that is the only reader of a Conv's output
 //   (after such a fold too) becomes the Conv's `activation` attribute: one library call
 //   (src/ops/nn/conv.cu), where the unfused graph writes and reads the tensor once more.
+// - an Add of a Conv's output (after such a fold, without an activation) and a tensor z of the
+//   same shape (a residual connection, as in ResNet's blocks), and a Relu, Sigmoid, Tanh or Clip
+//   that alone reads the sum, become one qdp::ConvAdd: cuDNN adds z (and applies Relu) inside the
+//   convolution's call, oneDNN as post-ops. Shapes decide (TensorShapes): an Add that broadcasts
+//   stays an Add.
 // - a MatMul by a constant matrix B (K, N) whose output only an Add of a constant vector (N)
 //   reads, and a Relu, Sigmoid, Tanh or Clip that alone reads the sum, become one
 //   qdp::MatMulBias: cuBLASLt adds the bias (and applies Relu) in the product's epilogue
@@ -231,7 +236,7 @@ class GeluMatcher {
 
 }  // namespace
 
-Network fuse_layers(Network const& net, Logger* logger) {
+Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tensor_shapes) {
   Uses uses = uses_of(net);
   auto const& layers = net.layers();
   // The BatchNormalization each Conv output feeds, when it is the output's only reader.
@@ -286,6 +291,56 @@ Network fuse_layers(Network const& net, Logger* logger) {
                   fmt::format("Fused layer '{}' ({}) into '{}'", layers[l].name,
                               activation.at(*conv).second.name, layers[*conv].name));
   }
+  // A Conv's residual Add [+ activation] into qdp::ConvAdd, emitted where the Add was (z may be
+  // computed after the Conv).
+  struct ConvAdd {
+    size_t conv = 0;
+    int z = -1;
+    std::optional<Activation> act;
+    std::vector<std::string> names;  // the fused layers'
+  };
+  std::map<size_t, ConvAdd> conv_add;  // Add layer -> its Conv, z and activation
+  std::optional<std::vector<std::vector<ShapeExpr>>> shapes;
+  auto sole = [&](int t) {
+    return uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)];
+  };
+  std::map<int, size_t> reader_of;  // kept only where it is the one reader
+  for (size_t l = 0; l < layers.size(); ++l)
+    for (int t : layers[l].inputs) reader_of[t] = l;
+  std::vector<bool> conv_in_add(layers.size(), false);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& add = layers[l];
+    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || dropped[l]) continue;
+    for (size_t k = 0; k < 2; ++k) {
+      int sum = add.inputs[k], z = add.inputs[1 - k];
+      if (!sole(sum) || sum == z) continue;
+      auto conv = conv_of(sum);
+      if (!conv || conv_in_add[*conv] || activation.count(*conv) || has_activation(layers[*conv]))
+        continue;
+      if (!shapes) shapes = tensor_shapes();
+      auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
+      if ((*shapes)[static_cast<size_t>(sum)] != shape ||
+          (*shapes)[static_cast<size_t>(z)] != shape)
+        continue;
+      ConvAdd f{*conv, z, std::nullopt, {layers[*conv].name, add.name}};
+      conv_in_add[*conv] = true;
+      dropped[*conv] = true;
+      if (int s = add.outputs[0]; sole(s) && !dropped[reader_of.at(s)]) {
+        size_t r = reader_of.at(s);
+        if (auto act = activation_of(net, layers[r])) {
+          f.act = std::move(act);
+          f.names.push_back(layers[r].name);
+          dropped[r] = true;
+          alias[layers[r].outputs[0]] = s;
+        }
+      }
+      if (logger && logger->enabled(Severity::Verbose))
+        logger->log(Severity::Verbose,
+                    fmt::format("Fused layers '{}' into one ConvAdd", fmt::join(f.names, "', '")));
+      conv_add.emplace(l, std::move(f));
+      break;
+    }
+  }
   // GELU chains into onnx::Gelu.
   auto names_of = [&](GeluChain const& c) {
     std::vector<std::string> names;
@@ -298,7 +353,8 @@ Network fuse_layers(Network const& net, Logger* logger) {
     auto chain = gelu_matcher.at(l);
     if (!chain) continue;
     bool free = true;  // no layer of it taken by another rewrite
-    for (size_t k : chain->layers) free &= !dropped[k] && !activation.count(k) && !folded.count(k);
+    for (size_t k : chain->layers)
+      free &= !dropped[k] && !activation.count(k) && !folded.count(k) && !conv_add.count(k);
     if (!free) continue;
     for (size_t k : chain->layers)
       if (k != chain->last) dropped[k] = true;
@@ -321,7 +377,9 @@ Network fuse_layers(Network const& net, Logger* logger) {
       if (uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)])
         sole_reader[t] = l;
   }
-  auto taken = [&](size_t l) { return dropped[l] || gelu.count(l) || activation.count(l); };
+  auto taken = [&](size_t l) {
+    return dropped[l] || gelu.count(l) || activation.count(l) || conv_add.count(l);
+  };
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& add = layers[l];
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(l)) continue;
@@ -354,7 +412,9 @@ Network fuse_layers(Network const& net, Logger* logger) {
       break;
     }
   }
-  if (folded.empty() && activation.empty() && gelu.empty() && matmul_bias.empty()) return net;
+  if (folded.empty() && activation.empty() && gelu.empty() && matmul_bias.empty() &&
+      conv_add.empty())
+    return net;
 
   // The same network again, with the folded Convs' new constants and without their
   // BatchNormalizations; tensor ids are renumbered as they are added.
@@ -370,31 +430,9 @@ Network fuse_layers(Network const& net, Logger* logger) {
   }
   for (auto const& c : net.constants())
     ref[c.tensor] = out.add_constant(c.name, c.dtype, c.dims, *c.data);
-  for (size_t l = 0; l < layers.size(); ++l) {
-    if (dropped[l]) continue;
+  // A Conv's inputs, with its folded constants.
+  auto conv_inputs = [&](size_t l) {
     auto const& layer = layers[l];
-    if (auto g = gelu.find(l); g != gelu.end()) {
-      LayerOptions options{.name = fmt::format("{}", fmt::join(names_of(g->second), " + ")),
-                           .impl = layer.impl};
-      auto outs = out.add_plugin("onnx::Gelu", {get(g->second.x)},
-                                 {{"approximate", std::string("none")}}, options);
-      ref[layer.outputs[0]] = outs[0];
-      continue;
-    }
-    if (auto m = matmul_bias.find(l); m != matmul_bias.end()) {
-      Attrs attrs;
-      if (m->second.act) {
-        attrs["activation"] = m->second.act->name;
-        if (!m->second.act->params.empty()) attrs["activation_params"] = m->second.act->params;
-      }
-      LayerOptions options{.name = fmt::format("{}", fmt::join(m->second.names, " + ")),
-                           .impl = layer.impl};
-      auto outs = out.add_plugin("qdp::MatMulBias",
-                                 {get(layer.inputs[0]), get(layer.inputs[1]), get(m->second.bias)},
-                                 std::move(attrs), options);
-      ref[layer.outputs[0]] = outs[0];
-      continue;
-    }
     std::vector<TensorRef> inputs;
     for (int t : layer.inputs) inputs.push_back(get(t));
     if (auto f = folded.find(l); f != folded.end()) {
@@ -408,6 +446,53 @@ Network fuse_layers(Network const& net, Logger* logger) {
       inputs[2] =
           out.add_constant(layer.name + "_folded_b", DataType::FP32,
                            {static_cast<int64_t>(f->second.bias.size())}, bytes(f->second.bias));
+    }
+    return inputs;
+  };
+  auto activation_attrs = [](Attrs& attrs, std::optional<Activation> const& act) {
+    if (!act) return;
+    attrs["activation"] = act->name;
+    if (!act->params.empty()) attrs["activation_params"] = act->params;
+  };
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& layer = layers[l];
+    if (auto c = conv_add.find(l); c != conv_add.end()) {
+      auto const& conv = layers[c->second.conv];
+      auto inputs = conv_inputs(c->second.conv);
+      inputs.push_back(get(c->second.z));
+      Attrs attrs = conv.attrs;
+      activation_attrs(attrs, c->second.act);
+      LayerOptions options{.name = fmt::format("{}", fmt::join(c->second.names, " + ")),
+                           .impl = conv.impl};
+      auto outs = out.add_plugin("qdp::ConvAdd", std::move(inputs), std::move(attrs), options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    if (dropped[l]) continue;
+    if (auto g = gelu.find(l); g != gelu.end()) {
+      LayerOptions options{.name = fmt::format("{}", fmt::join(names_of(g->second), " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("onnx::Gelu", {get(g->second.x)},
+                                 {{"approximate", std::string("none")}}, options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    if (auto m = matmul_bias.find(l); m != matmul_bias.end()) {
+      Attrs attrs;
+      activation_attrs(attrs, m->second.act);
+      LayerOptions options{.name = fmt::format("{}", fmt::join(m->second.names, " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("qdp::MatMulBias",
+                                 {get(layer.inputs[0]), get(layer.inputs[1]), get(m->second.bias)},
+                                 std::move(attrs), options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    std::vector<TensorRef> inputs;
+    if (folded.count(l)) {
+      inputs = conv_inputs(l);
+    } else {
+      for (int t : layer.inputs) inputs.push_back(get(t));
     }
     LayerOptions options;
     options.name = layer.name;

@@ -119,6 +119,98 @@ TEST(NnFusion, ActivationAfterAConvIsFusedIntoItOnTheGpu) {
   expect_fused_matches_unfused(Device::CUDA);
 }
 
+// A Conv (its BatchNormalization folded) whose output only an Add with a tensor z of the same
+// shape reads, and the Relu after the sum, become one qdp::ConvAdd "conv + add + act": a ResNet
+// block's end. z is computed after the Conv (the fused layer runs where the Add was) and stands
+// on either side of the Add. Unfused (the Conv's output also a network output), three or four
+// layers. In FP16 on the GPU (qdpexec --fp16) the candidates include cuDNN's call that adds z.
+Network residual_net(bool z_first, bool with_bn, bool relu, bool fusable, std::mt19937& rng) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 8, 9, 7});
+  auto y = net.add_plugin("onnx::Conv",
+                          {x, constant(net, "w", uniform_fp32({8, 8, 3, 3}, rng, -0.3f, 0.3f)),
+                           constant(net, "b", uniform_fp32({8}, rng))},
+                          {{"pads", std::vector<int64_t>{1, 1, 1, 1}}}, {.name = "conv"})[0];
+  if (with_bn) {
+    std::vector<TensorRef> p = {y};
+    p.push_back(constant(net, "scale", uniform_fp32({8}, rng, 0.5f, 1.5f)));
+    p.push_back(constant(net, "beta", uniform_fp32({8}, rng)));
+    p.push_back(constant(net, "mean", uniform_fp32({8}, rng)));
+    p.push_back(constant(net, "var", uniform_fp32({8}, rng, 0.1f, 2.0f)));
+    y = net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
+  }
+  if (!fusable) net.mark_output(y, "conv_out");
+  auto z = net.add_plugin("onnx::Sigmoid", {x}, {}, {.name = "shortcut"})[0];
+  y = net.add_plugin("onnx::Add", z_first ? std::vector{z, y} : std::vector{y, z}, {},
+                     {.name = "add"})[0];
+  if (relu) y = net.add_plugin("onnx::Relu", {y}, {}, {.name = "act"})[0];
+  net.mark_output(y, "y");
+  return net;
+}
+
+void expect_residual_fused(Device device, bool fp16) {
+  std::mt19937 data_rng(13);
+  Array x = uniform_fp32({2, 8, 9, 7}, data_rng);
+  BuildConfig config;
+  config.device = device;
+  config.fp16 = fp16;
+  for (bool z_first : {false, true})
+    for (bool with_bn : {false, true})
+      for (bool relu : {true, false}) {
+        std::string what = fmt::format("z first {} bn {} relu {} on {}{}", z_first, with_bn, relu,
+                                       name(device), fp16 ? " (fp16)" : "");
+        std::mt19937 rng_fused(9), rng_plain(9);
+        Engine fused = build_engine(residual_net(z_first, with_bn, relu, true, rng_fused), config);
+        Engine plain = build_engine(residual_net(z_first, with_bn, relu, false, rng_plain), config);
+        auto layers = qdp_test::plugin_layers(fused);
+        ASSERT_EQ(layers.size(), 2u) << what;  // the shortcut, then the fused layer
+        EXPECT_EQ(layers[1].plugin_id, "qdp::ConvAdd") << what;
+        EXPECT_EQ(layers[1].name, relu ? "conv + add + act" : "conv + add") << what;
+        EXPECT_EQ(qdp_test::plugin_layers(plain).size(), relu ? 4u : 3u) << what;
+        expect_same_outputs(fused, plain, x, fp16 ? 2e-2f : 1e-5f, what);
+      }
+}
+
+TEST(NnFusion, ConvResidualAddAndReluBecomeOneConvAddOnTheCpu) {
+  expect_residual_fused(Device::CPU, false);
+}
+
+TEST(NnFusion, ConvResidualAddAndReluBecomeOneConvAddOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_residual_fused(Device::CUDA, false);
+  expect_residual_fused(Device::CUDA, true);
+}
+
+// An Add that broadcasts its other input over the Conv's output (here z of shape (1, 4, 1, 1))
+// is not a residual connection: it stays an Add.
+TEST(NnFusion, AConvAddThatBroadcastsStaysAnAdd) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {1, 2, 5, 5});
+  auto z = net.add_input("z", DataType::FP32, {1, 4, 1, 1});
+  std::vector<float> w(4 * 2 * 3 * 3, 0.25f);
+  auto y =
+      net.add_plugin("onnx::Conv", {x, net.add_constant<float>("w", {4, 2, 3, 3}, std::span(w)),
+                                    net.add_constant("absent", DataType::INT64, {0}, {})})[0];
+  net.mark_output(net.add_plugin("onnx::Add", {y, z})[0], "y");
+  auto layers = qdp_test::plugin_layers(build_engine(net, {}));
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].plugin_id, "onnx::Conv");
+  EXPECT_EQ(layers[1].plugin_id, "onnx::Add");
+}
+
+// qdp::ConvAdd written by hand with a Z that is not the convolution's shape: a clear error.
+TEST(NnFusion, ConvAddRefusesAZOfAnotherShape) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {1, 2, 5, 5});
+  auto w = net.add_input("w", DataType::FP32, {4, 2, 3, 3});
+  auto b = net.add_input("b", DataType::FP32, {4});
+  auto z = net.add_input("z", DataType::FP32, {1, 4, 5, 5});
+  net.mark_output(net.add_plugin("qdp::ConvAdd", {x, w, b, z})[0], "y");
+  EXPECT_THAT(error_of([&] { build_engine(net, {}); }),
+              HasSubstr("qdp::ConvAdd: Z has shape 1x4x5x5 but the convolution's output has "
+                        "shape 1x4x3x3; they must be equal"));
+}
+
 // The erf form of GELU, x * 0.5 * (1 + erf(x / sqrt 2)), in the orders exporters write, becomes
 // one onnx::Gelu with the same result; the chain stays as it is when an intermediate is also a
 // network output.

@@ -400,6 +400,29 @@ TEST(NnConv, MatchesTheReferenceForEveryCaseAndType) {
     }
 }
 
+// qdp::ConvAdd (what the builder makes of a Conv, a residual Add and a Relu) is the convolution
+// plus Z, then the activation, for every case and type on the CPU (oneDNN's sum post-op).
+TEST(NnConv, ConvAddIsTheConvolutionPlusZThenTheActivation) {
+  std::mt19937 rng(2);
+  for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16})
+    for (ConvCase const& c : conv_cases())
+      for (bool relu : {true, false}) {
+        std::string what = fmt::format("{} {} relu {}", c.what, name(t), relu);
+        Inputs in = conv_inputs(c, t, rng);
+        I64s k(c.w.begin() + 2, c.w.end());
+        auto want = ref_conv(in[0].second, in[1].second, c.bias ? &in[2].second : nullptr, c.y,
+                             geo(c.x, c.y, k, c.strides, c.dilations, c.pads), c.group);
+        in.emplace_back("z", random_array(t, c.y, rng));
+        auto z = floats(in[3].second);
+        for (size_t i = 0; i < want.size(); ++i)
+          want[i] = relu ? std::max(want[i] + z[i], 0.0f) : want[i] + z[i];
+        Attrs attrs = c.attrs;
+        if (relu) attrs["activation"] = std::string("Relu");
+        Array y = run("qdp::ConvAdd", in, attrs);
+        expect_close(y, c.y, want, t == DataType::FP32 ? 1e-4f : 3 * tolerance(t), what);
+      }
+}
+
 // Conv's tactics are cuDNN's algorithms; the CPU has one (tactic 1), and the autotuner skips the
 // others as not applying rather than failing the build. On the GPU the chosen tactic is one of
 // cuDNN's (NnGpu.ConvMatchesTheCpu checks its result).
@@ -1051,7 +1074,8 @@ namespace {
 // on HWC copies of the inputs, and compare with the network's LINEAR result on the CPU.
 TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
   std::mt19937 rng(23);
-  int ran = 0, fused = 0;  // conv runs that an algorithm took (with Relu in cuDNN's call)
+  int ran = 0, fused = 0;          // conv runs that an algorithm took (with Relu in cuDNN's call)
+  int ran_add = 0, fused_add = 0;  // the same of qdp::ConvAdd
   for (DataType t : {DataType::FP32, DataType::FP16}) {
     for (ConvCase const& c : conv_cases()) {
       if (c.x.rank() != 4 || c.pads.size() != 4 || c.pads[0] != c.pads[2] || c.pads[1] != c.pads[3])
@@ -1093,6 +1117,38 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
                          fmt::format("{} + Relu, {}, tactic {}", what, name(format), tactic));
         }
     }
+    // qdp::ConvAdd: z added in the epilogue pass (tactics 0-4) or inside cuDNN's call (5-8, with
+    // Relu, or without an activation for IMPLICIT_PRECOMP_GEMM), in both layouts.
+    for (ConvCase const& c : conv_cases()) {
+      if (c.x.rank() != 4 || !c.bias || c.pads.size() != 4 || c.pads[0] != c.pads[2] ||
+          c.pads[1] != c.pads[3])
+        continue;
+      Inputs in = conv_inputs(c, t, rng);
+      in.emplace_back("z", random_array(t, c.y, rng));
+      for (bool relu : {true, false}) {
+        Attrs attrs = c.attrs;
+        if (relu) attrs["activation"] = std::string("Relu");
+        Array want = run("qdp::ConvAdd", in, attrs);
+        for (auto format : {TensorFormat::HWC, TensorFormat::LINEAR})
+          for (int32_t tactic = 0; tactic <= 8; ++tactic) {
+            Array got;
+            try {
+              auto hwc = format == TensorFormat::HWC ? std::vector<size_t>{0, 1, 3}
+                                                     : std::vector<size_t>{};
+              got = qdp_test::run_impl(Device::CUDA, "qdp::ConvAdd", in, hwc, c.y, t, format, attrs,
+                                       tactic);
+            } catch (Error const& e) {
+              if (e.code() == ErrorCode::Unsupported) continue;
+              throw;
+            }
+            ++ran_add;
+            if (tactic > 4) ++fused_add;
+            expect_same_as(got, want, 3 * tolerance(t),
+                           fmt::format("ConvAdd {} {} relu {}, {}, tactic {}", c.what, name(t),
+                                       relu, name(format), tactic));
+          }
+      }
+    }
     for (PoolCase const& c : pool_cases()) {
       if (c.x.rank() != 4) continue;
       Inputs in{{"x", random_array(t, c.x, rng)}};
@@ -1110,7 +1166,10 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
                      run(op, x), tolerance(t), op);
   }
   EXPECT_GT(ran, 0) << "no channels-last convolution ran";
+  EXPECT_GT(fused_add, 0) << "no qdp::ConvAdd ran with z inside cuDNN's call";
   std::printf("[ NOTE     ] %d runs with the bias and Relu inside cuDNN's call\n", fused);
+  std::printf("[ NOTE     ] qdp::ConvAdd: %d runs, %d with z inside cuDNN's call\n", ran_add,
+              fused_add);
 }
 
 // With the FP16 flag the autotuner times the FP32 and the FP16 candidates of one bound impl in

@@ -1,8 +1,9 @@
 // onnx::Conv: 1-D, 2-D and 3-D convolution with groups, dilations, strides, explicit or automatic
-// padding, an optional bias and an activation the builder fused into it (nn_conv.hpp). CPU: one
-// oneDNN convolution forward (the activation a post-op). CUDA: cuDNN; with a bias and Relu in
-// FP32 one cudnnConvolutionBiasActivationForward, else the convolution and one pass that adds the
-// bias and applies the activation.
+// padding, an optional bias and an activation the builder fused into it (nn_conv.hpp); and
+// qdp::ConvAdd, the same with a residual tensor z added before the activation. CPU: one oneDNN
+// convolution forward (z and the activation post-ops). CUDA: cuDNN; with a bias and Relu in FP32
+// (or with the fused tactics) one cudnnConvolutionBiasActivationForward, which adds z too, else
+// the convolution and one pass that adds the bias and z and applies the activation.
 #include <numeric>
 #include <qdp/plugin.hpp>
 
@@ -18,11 +19,13 @@ namespace qdp::ops::nn {
 // Tactics: 0 (no autotune) is the backend's default (cuDNN's heuristic choice); on CUDA 1 + k
 // is forward algorithm k of the GEMM family (IMPLICIT_GEMM, IMPLICIT_PRECOMP_GEMM, GEMM,
 // DIRECT), which all sum the same products in FP32 (FFT and Winograd are left out: their
-// rounding differs from the CPU's). 1 + kConvTactics + k is algorithm k with the bias and a fused
-// Relu applied inside cuDNN's call (cudnnConvolutionBiasActivationForward) instead of a pass
-// after it, for 16-bit types and channels-last (FP32 LINEAR takes that call with every
-// algorithm); a layer without both is Unsupported there. An algorithm a case does not take is
-// Unsupported, and the autotuner skips it; the CPU has tactic 1 only.
+// rounding differs from the CPU's). 1 + kConvTactics + k is algorithm k with the bias, z and a
+// fused Relu applied inside cuDNN's call (cudnnConvolutionBiasActivationForward) instead of a
+// pass after it, for 16-bit types and channels-last (FP32 LINEAR takes that call with every
+// algorithm when it has a bias and Relu); a layer without a bias is Unsupported there, and so is
+// one without Relu except with IMPLICIT_PRECOMP_GEMM (cuDNN's identity activation takes no other).
+// An algorithm a case does not take is Unsupported, and the autotuner skips it; the CPU has tactic
+// 1 only.
 constexpr int32_t kConvTactics = 4;
 namespace {
 
@@ -96,7 +99,7 @@ TensorDesc conv_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const&
 }
 
 ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor const& b,
-                   Tensor const& y) {
+                   Tensor const& y, Tensor const* z = nullptr) {
   // One layout for X, W and Y: what autotune offers (both backends' impls read it from X).
   if (w.format != x.format || y.format != x.format)
     fail(ErrorCode::Unsupported, "{}: X, W and Y take one layout", kConv);
@@ -121,7 +124,42 @@ ConvGeom conv_geom(ConvAttrs const& a, Tensor const& x, Tensor const& w, Tensor 
   g.dilations = win.dilations;
   g.pads = run_pads(win, x.shape, y.shape);
   g.activation = activation_from(kConv, a.activation, a.activation_params);
+  if (z) {
+    if (z->shape != y.shape)
+      fail("{}: Z has shape {} but the convolution's output has shape {}; they must be equal",
+           kConvAdd, to_string(z->shape), to_string(y.shape));
+    if (z->format != y.format)
+      fail(ErrorCode::Unsupported, "{}: Z and Y take one layout", kConvAdd);
+    check_same_type(kConvAdd, "Z", *z, x.dtype);
+    g.residual = true;
+  }
   return g;
+}
+
+// qdp::ConvAdd's output: the convolution's, which Z must match exactly (no broadcast: the builder
+// fuses an Add only where shapes say so).
+TensorDesc conv_add_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc const& b,
+                         TensorDesc const& z, ConvAttrs const& a) {
+  TensorDesc y = conv_desc(x, w, b, a);
+  if (z.dtype != x.dtype) fail("{}: Z is {} but X is {}", kConvAdd, name(z.dtype), name(x.dtype));
+  bool same = z.rank() == y.rank();
+  for (int i = 0; same && i < y.rank(); ++i) {
+    auto const &zi = z.shape_expr[static_cast<size_t>(i)],
+               &yi = y.shape_expr[static_cast<size_t>(i)];
+    same = !(zi.is_constant() && yi.is_constant()) || zi.constant() == yi.constant();
+  }
+  auto shape = [](TensorDesc const& d) {
+    std::string s;
+    for (auto const& e : d.shape_expr) {
+      if (!s.empty()) s += 'x';
+      s += e.to_string();
+    }
+    return s;
+  };
+  if (!same)
+    fail("{}: Z has shape {} but the convolution's output has shape {}; they must be equal",
+         kConvAdd, shape(z), shape(y));
+  return y;
 }
 
 // ---- CUDA: cuDNN ------------------------------------------------------------------------------
@@ -176,7 +214,7 @@ struct CudaConvPlan {
   bool pad_copy = false;  // asymmetric pads: X is copied into a padded buffer first
   Shape5 in{}, padded{}, begin{};
   int64_t padded_numel = 0;
-  // Bias + Relu in the convolution's own call (FP32).
+  // Bias (+ z) + Relu or identity in the convolution's own call.
   bool fused = false;
   TensorDescriptor bias;
   ActivationDescriptor relu;
@@ -191,6 +229,7 @@ struct ConvCall {
   void const* x = nullptr;
   void const* w = nullptr;
   void const* b = nullptr;
+  void const* z = nullptr;
   void* y = nullptr;
   void* scratch = nullptr;
   bool operator==(ConvCall const&) const = default;
@@ -375,17 +414,24 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
   if (p.workspace > kMaxConvWorkspace)
     fail(ErrorCode::Unsupported, "{}: cuDNN algorithm {} needs {} MB of workspace (at most {})",
          kConv, static_cast<int>(p.algo), p.workspace >> 20, kMaxConvWorkspace >> 20);
-  // FP32 LINEAR always (it ran on the H200: tests/builder/fusion_test.cpp and the exported
-  // ResNet-50); 16-bit types and channels-last with the fused tactics, else the epilogue pass.
-  bool relu_bias = has_bias && g.activation.kind == Activation::Kind::Relu;
+  // FP32 LINEAR with a bias and Relu always (it ran on the H200: tests/builder/fusion_test.cpp
+  // and the exported ResNet-50); the fused tactics for the rest, else the epilogue pass.
+  using Kind = Activation::Kind;
+  bool relu_bias = has_bias && g.activation.kind == Kind::Relu;
   bool fused_tactic = tactic.value > kConvTactics;
-  if (fused_tactic && !relu_bias)
-    fail(ErrorCode::Unsupported, "{}: tactic {} applies a bias and Relu, which the layer lacks",
-         kConv, tactic.value);
-  if (fused_tactic && fp32 && !hwc)
-    fail(ErrorCode::Unsupported, "{}: tactic {} is tactic {} for FP32 LINEAR", kConv, tactic.value,
-         tactic.value - kConvTactics);
-  p.fused = relu_bias && (fused_tactic || (fp32 && !hwc));
+  if (fused_tactic) {
+    bool identity = g.activation.kind == Kind::None &&
+                    p.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    if (!has_bias || !(relu_bias || identity))
+      fail(ErrorCode::Unsupported,
+           "{}: tactic {} applies a bias and Relu (or no activation with IMPLICIT_PRECOMP_GEMM) "
+           "in cuDNN's call, which this layer does not take",
+           kConv, tactic.value);
+    if (fp32 && !hwc && relu_bias)
+      fail(ErrorCode::Unsupported, "{}: tactic {} is tactic {} for FP32 LINEAR", kConv,
+           tactic.value, tactic.value - kConvTactics);
+  }
+  p.fused = fused_tactic || (relu_bias && fp32 && !hwc);
   if (p.fused) {
     std::vector<int> bd(static_cast<size_t>(nd), 1);
     bd[1] = static_cast<int>(g.m);
@@ -393,8 +439,9 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
     cudnnActivationDescriptor_t ad;
     QDP_CUDNN_CHECK(cudnnCreateActivationDescriptor(&ad));
     p.relu = ActivationDescriptor(ad);
-    QDP_CUDNN_CHECK(
-        cudnnSetActivationDescriptor(ad, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0));
+    QDP_CUDNN_CHECK(cudnnSetActivationDescriptor(
+        ad, g.activation.kind == Kind::Relu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+        CUDNN_PROPAGATE_NAN, 0.0));
   }
   return p;
 }
@@ -402,7 +449,7 @@ CudaConvPlan make_cuda_conv(cudnnHandle_t h, ConvGeom const& g, bool has_bias, T
 // The plan's calls on `stream`: the padding copy, cuDNN's convolution, the epilogue.
 template <class T>
 void conv_launch(cudnnHandle_t h, CudaConvPlan const& p, ConvGeom const& g, Tensor const& x,
-                 Tensor const& w, Tensor const& b, Tensor const& y, char* scratch,
+                 Tensor const& w, Tensor const& b, Tensor const* z, Tensor const& y, char* scratch,
                  cudaStream_t stream) {
   QDP_CUDNN_CHECK(cudnnSetStream(h, stream));
   bool has_bias = !absent(b);
@@ -418,32 +465,34 @@ void conv_launch(cudnnHandle_t h, CudaConvPlan const& p, ConvGeom const& g, Tens
     xp = padded;
   }
   float alpha = 1.0f, beta = 0.0f;
-  if (p.fused) {  // y = relu(conv(x) + 0 * y + b)
+  if (p.fused) {  // y = act(conv(x) + alpha2 * z + b): z (alpha2 1) or y itself (alpha2 0)
+    float alpha2 = z ? 1.0f : 0.0f;
     QDP_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
         h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(), p.algo, scratch + pad_bytes,
-        p.workspace, &beta, p.y.get(), y.data, p.bias.get(), b.data, p.relu.get(), p.y.get(),
-        y.data));
+        p.workspace, &alpha2, p.y.get(), z ? z->data : y.data, p.bias.get(), b.data, p.relu.get(),
+        p.y.get(), y.data));
     return;
   }
   QDP_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(),
                                           p.algo, scratch + pad_bytes, p.workspace, &beta,
                                           p.y.get(), y.data));
-  if (has_bias || g.activation.kind != Activation::Kind::None) {
+  if (has_bias || z || g.activation.kind != Activation::Kind::None) {
     int64_t inner = 1;  // elements per channel run: a pixel's channels are adjacent in NHWC
     if (!hwc)
       for (int64_t o : g.out) inner *= o;
     int64_t total = y.numel();
     bias_activation_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
-        static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr, g.m, inner,
-        total, g.activation);
+        static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr,
+        z ? static_cast<T const*>(z->data) : nullptr, g.m, inner, total, g.activation);
     QDP_CUDA_CHECK(cudaGetLastError());
   }
 }
 
 template <class T>
 void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor const& w,
-               Tensor const& b, Tensor const& y, Tactic tactic, cudaStream_t stream) {
-  ConvGeom g = conv_geom(a, x, w, b, y);
+               Tensor const& b, Tensor const* z, Tensor const& y, Tactic tactic,
+               cudaStream_t stream) {
+  ConvGeom g = conv_geom(a, x, w, b, y, z);
   bool has_bias = !absent(b);
   if (has_bias) check_same_type(kConv, "B", b, x.dtype);
   std::lock_guard lock(s.mutex);
@@ -456,6 +505,7 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   bool hwc = x.format == TensorFormat::HWC;
   auto key = plan_key({&x, &w, &y});
   key.push_back(has_bias);
+  key.push_back(z != nullptr);
   key.push_back(tactic.value);
   auto it = s.cache.find(key);
   if (it == s.cache.end())
@@ -465,9 +515,9 @@ void conv_cuda(CudaConvState& s, ConvAttrs const& a, Tensor const& x, Tensor con
   size_t pad_bytes =
       p.pad_copy ? ((static_cast<size_t>(p.padded_numel) * sizeof(T) + 255) & ~size_t{255}) : 0;
   char* scratch = static_cast<char*>(s.scratch.get(pad_bytes + p.workspace));
-  ConvCall call{&p, x.data, w.data, b.data, y.data, scratch};
+  ConvCall call{&p, x.data, w.data, b.data, z ? z->data : nullptr, y.data, scratch};
   replay_as_graph(s, call, stream,
-                  [&](cudaStream_t st) { conv_launch<T>(h, p, g, x, w, b, y, scratch, st); });
+                  [&](cudaStream_t st) { conv_launch<T>(h, p, g, x, w, b, z, y, scratch, st); });
 }
 
 #endif
@@ -505,8 +555,43 @@ QDP_PLUGIN(conv, "onnx::Conv")
     .impl<qdp::cuda, float, __half, __nv_bfloat16>(
         [state = PerBind<CudaConvState>()]<class T>(In<T> x, In<T> w, In<> b, Out<T> y,
                                                     ConvAttrs const& a, Tactic tactic, Stream s) {
-          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), y.tensor(), tactic,
+          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), nullptr, y.tensor(), tactic,
                        native(s));
+        })
+#endif
+    ;
+
+QDP_PLUGIN(conv_add, "qdp::ConvAdd")
+    .desc([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, TensorDesc const& z,
+             ConvAttrs const& a) { return conv_add_desc(x, w, b, z, a); })
+    // As onnx::Conv's, with Z in Y's layout.
+    .autotune([](TensorDesc const& x, TensorDesc const& w, TensorDesc const& b, TensorDesc const& z,
+                 Outputs y) {
+      std::vector<int32_t> tactics(2 * kConvTactics);
+      std::iota(tactics.begin(), tactics.end(), 1);
+      TensorDesc ins[] = {x, w, b, z};
+      auto combinations =
+          float_type_combinations(ins, y, "LINEAR|HWC, LINEAR|HWC, LINEAR, LINEAR|HWC, LINEAR|HWC");
+      for (auto& c : combinations) c.tactics(tactics);
+      return combinations;
+    })
+    .impl<qdp::cpu, float, half, bfloat16>(
+        [state = PerBind<CpuConv>()]<class T>(In<T> x, In<T> w, In<> b, In<T> z, Out<T> y,
+                                              ConvAttrs const& a, Tactic tactic) {
+          if (tactic.value > 1)
+            fail(ErrorCode::Unsupported,
+                 "{}: the CPU convolution (oneDNN) has one algorithm, tactic 1; no tactic {}",
+                 kConvAdd, tactic.value);
+          if (!absent(b.tensor())) check_same_type(kConvAdd, "B", b.tensor(), x.dtype());
+          state->run(conv_geom(a, x.tensor(), w.tensor(), b.tensor(), y.tensor(), &z.tensor()),
+                     x.tensor(), w.tensor(), b.tensor(), y.tensor(), &z.tensor());
+        })
+#ifdef __CUDACC__
+    .impl<qdp::cuda, float, __half, __nv_bfloat16>(
+        [state = PerBind<CudaConvState>()]<class T>(In<T> x, In<T> w, In<> b, In<T> z, Out<T> y,
+                                                    ConvAttrs const& a, Tactic tactic, Stream s) {
+          conv_cuda<T>(*state, a, x.tensor(), w.tensor(), b.tensor(), &z.tensor(), y.tensor(),
+                       tactic, native(s));
         })
 #endif
     ;

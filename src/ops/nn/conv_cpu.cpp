@@ -2,6 +2,7 @@
 // (NHWC) activations take oneDNN's brgemm kernels, several times faster than its im2col + GEMM for
 // NCHW, but only with weights in the blocked layout it picks: constant weights are reordered into
 // it once (CpuConvPrimitive::packed), which is why HWC asks for constant weights.
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 
@@ -49,11 +50,14 @@ struct ConvCache {
   std::vector<float> xf, wf, bf, yf;  // FP32 copies when running a 16-bit type in FP32
 };
 
-// The fused activation as a oneDNN post-op (applied to the FP32 accumulator, after the bias).
-std::optional<dnnl::post_ops> activation_post_op(Activation const& a) {
+// The residual z (a sum with what dst holds when the primitive starts: z, copied there) and the
+// fused activation as oneDNN post-ops, applied to the FP32 accumulator after the bias.
+std::optional<dnnl::post_ops> post_ops_of(ConvGeom const& g) {
   using Kind = Activation::Kind;
-  if (a.kind == Kind::None) return std::nullopt;
+  Activation const& a = g.activation;
+  if (a.kind == Kind::None && !g.residual) return std::nullopt;
   dnnl::post_ops ops;
+  if (g.residual) ops.append_sum(1.0f);
   switch (a.kind) {
     case Kind::Relu:
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -104,7 +108,7 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
                       : dnnl::convolution_forward::desc(prop, alg, p.src, p.wei, p.dst, strides,
                                                         dil, pl, pr);
     dnnl::primitive_attr attr = qdp_attr();
-    if (auto post = activation_post_op(g.activation)) attr.set_post_ops(*post);
+    if (auto post = post_ops_of(g)) attr.set_post_ops(*post);
     dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
     if (hwc) {
       p.user_wei = memory::desc(wei, t, memory::format_tag::ohwi);
@@ -120,7 +124,7 @@ CpuConvPrimitive make_cpu_conv(dnnl::engine const& eng, ConvGeom const& g, bool 
 
 template <class T>
 void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b,
-              Tensor const& y) {
+              Tensor const& y, Tensor const* z) {
   bool has_bias = !absent(b);
   bool hwc = x.format == TensorFormat::HWC;
   if (hwc && !(w.constant && g.group == 1 && g.spatial == 2 && std::is_same_v<T, float>))
@@ -133,6 +137,7 @@ void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w,
   key.push_back(has_bias);
   // The activation is fixed per bound impl (an attribute); in the key all the same, for clarity.
   key.push_back(static_cast<int64_t>(g.activation.kind));
+  key.push_back(g.residual);
   auto it = s.cache.find(key);
   if (it == s.cache.end()) {
     try {
@@ -157,6 +162,9 @@ void conv_cpu(ConvCache& s, ConvGeom const& g, Tensor const& x, Tensor const& w,
     xp = s.xf.data();
     wp = s.wf.data();
     yp = s.yf.data();
+    if (z) to_float(static_cast<T const*>(z->data), s.yf.data(), z->numel());
+  } else if (z && z->data != y.data) {
+    std::memcpy(y.data, z->data, static_cast<size_t>(y.numel()) * sizeof(T));
   }
   if (hwc && p.packed_from != w.data) {  // the first run on this constant: reorder it once
     memory user(p.user_wei, s.engine, w.data);
@@ -183,14 +191,14 @@ CpuConv::CpuConv() : s_(std::make_unique<State>()) {}
 CpuConv::~CpuConv() = default;
 
 void CpuConv::run(ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b,
-                  Tensor const& y) {
+                  Tensor const& y, Tensor const* z) {
   switch (x.dtype) {
     case DataType::FP32:
-      return conv_cpu<float>(*s_, g, x, w, b, y);
+      return conv_cpu<float>(*s_, g, x, w, b, y, z);
     case DataType::FP16:
-      return conv_cpu<half>(*s_, g, x, w, b, y);
+      return conv_cpu<half>(*s_, g, x, w, b, y, z);
     case DataType::BF16:
-      return conv_cpu<bfloat16>(*s_, g, x, w, b, y);
+      return conv_cpu<bfloat16>(*s_, g, x, w, b, y, z);
     default:
       fail("{}: X is {}; Conv takes FP32, FP16 or BF16", kConv, name(x.dtype));
   }

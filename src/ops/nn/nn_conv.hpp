@@ -9,6 +9,10 @@
 namespace qdp::ops::nn {
 
 inline constexpr char kConv[] = "onnx::Conv";
+// onnx::Conv followed by an Add of a tensor of its output's shape (a residual connection) and an
+// optional activation: y = activation(conv(x, w) + b + z), what the builder makes of ResNet's
+// blocks (builder/fusion.cpp).
+inline constexpr char kConvAdd[] = "qdp::ConvAdd";
 
 // What a run needs, from the tensors' shapes.
 struct ConvGeom {
@@ -17,6 +21,7 @@ struct ConvGeom {
   std::vector<int64_t> in, out, kernel, strides, dilations;
   RunPads pads;
   Activation activation;  // fused by the builder (nn_activation.hpp)
+  bool residual = false;  // qdp::ConvAdd: z is added before the activation
 };
 
 // oneDNN convolution primitives of one bound impl, created once per shape.
@@ -26,9 +31,10 @@ class CpuConv {
   ~CpuConv();
   CpuConv(CpuConv const&) = delete;
   CpuConv& operator=(CpuConv const&) = delete;
-  // y = activation(conv(x, w) + b) (b absent: no bias), for FP32, FP16 and BF16 tensors: one
-  // oneDNN primitive (the activation as a post-op).
-  void run(ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b, Tensor const& y);
+  // y = activation(conv(x, w) + b [+ z]) (b absent: no bias; z null: none), for FP32, FP16 and
+  // BF16 tensors: one oneDNN primitive (z a sum post-op, the activation an eltwise one).
+  void run(ConvGeom const& g, Tensor const& x, Tensor const& w, Tensor const& b, Tensor const& y,
+           Tensor const* z = nullptr);
 
  private:
   struct State;
