@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "ops/cpu_dispatch.hpp"
+
 namespace qdp::ops {
 
 // Whether an extent is known and small enough for a value of that many elements

@@ -68,6 +68,21 @@ TEST(HostReformat, CastsLikeCpp) {
   EXPECT_EQ(out[3], 100);
 }
 
+// The same type moves bit for bit between layouts: INT64 beyond 2^53 (not exact as a double).
+TEST(HostReformat, Int64BeyondTwoToThe53MovesExactly) {
+  std::vector<std::byte> a, b, c;
+  Dims shape{1, 3, 2, 2};
+  Tensor linear = host_tensor(a, DataType::INT64, TensorFormat::LINEAR, shape);
+  Tensor hwc = host_tensor(b, DataType::INT64, TensorFormat::HWC, shape);
+  Tensor back = host_tensor(c, DataType::INT64, TensorFormat::LINEAR, shape);
+  auto* v = static_cast<int64_t*>(linear.data);
+  for (int64_t i = 0; i < shape.numel(); ++i) v[i] = (int64_t{1} << 53) + 2 * i + 1;
+  detail::reformat_on_host(linear, hwc);
+  detail::reformat_on_host(hwc, back);
+  EXPECT_EQ(static_cast<int64_t const*>(hwc.data)[1], v[4]);  // (0, 1, 0, 0) follows (0, 0, 0, 0)
+  EXPECT_EQ(a, c);
+}
+
 // Out of the target's range, a float converts as onnx::Cast converts it
 // (core/float_to_integer.hpp): through int64 (NaN 0, saturated beyond int64), then truncated; C++'s
 // cast is undefined there (a fuzz_onnx finding: UBSan, -1 to UINT8).

@@ -113,6 +113,30 @@ class CpuBackend final : public Backend {
   }
 };
 
+// n elements of `bytes` each from src (every `ss` elements) to dst (every `ds`).
+template <class E>
+void copy_strided(E const* src, int64_t ss, E* dst, int64_t ds, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) dst[k * ds] = src[k * ss];
+}
+void copy_run(std::byte const* src, int64_t ss, std::byte* dst, int64_t ds, int64_t n,
+              size_t bytes) {
+  switch (bytes) {
+    case 1:
+      return copy_strided(reinterpret_cast<uint8_t const*>(src), ss,
+                          reinterpret_cast<uint8_t*>(dst), ds, n);
+    case 2:
+      return copy_strided(reinterpret_cast<uint16_t const*>(src), ss,
+                          reinterpret_cast<uint16_t*>(dst), ds, n);
+    case 4:
+      return copy_strided(reinterpret_cast<uint32_t const*>(src), ss,
+                          reinterpret_cast<uint32_t*>(dst), ds, n);
+    default:
+      for (int64_t k = 0; k < n; ++k)
+        std::memcpy(dst + static_cast<size_t>(k * ds) * bytes,
+                    src + static_cast<size_t>(k * ss) * bytes, bytes);
+  }
+}
+
 }  // namespace
 
 void reformat_on_host(Tensor const& src, Tensor const& dst) {
@@ -125,20 +149,30 @@ void reformat_on_host(Tensor const& src, Tensor const& dst) {
     if (n > 0) std::memmove(dst.data, src.data, src.bytes());
     return;
   }
-  bool exact_int64 = src.dtype == DataType::INT64 && dst.dtype == DataType::INT64;
+  if (n == 0) return;
+  // Runs along the last dimension: their offsets are computed once per run, not per element
+  // (per element, ResNet-18's 1x3x224x224 input took 1.1 ms into channels-last on the 2-core
+  // CPU). The same type moves by element size, bit for bit (INT64 beyond 2^53 too).
+  int64_t const run = rank ? src.shape[rank - 1] : 1;
+  int64_t const ss = rank ? src.strides[rank - 1] : 1, ds = rank ? dst.strides[rank - 1] : 1;
+  size_t const bytes = element_size(src.dtype);
+  bool const same_type = src.dtype == dst.dtype;
   Dims index;
-  for (int d = 0; d < rank; ++d) index.push_back(0);
-  for (int64_t linear = 0; linear < n; ++linear) {
+  for (int d = 0; d + 1 < rank; ++d) index.push_back(0);
+  for (int64_t r = 0; r < n / run; ++r) {
     int64_t s = 0, t = 0;
-    for (int d = 0; d < rank; ++d) {
+    for (int d = 0; d + 1 < rank; ++d) {
       s += index[d] * src.strides[d];
       t += index[d] * dst.strides[d];
     }
-    if (exact_int64)
-      static_cast<int64_t*>(dst.data)[t] = static_cast<int64_t const*>(src.data)[s];
-    else
-      store(dst.data, dst.dtype, t, load(src.data, src.dtype, s));
-    for (int d = rank - 1; d >= 0; --d) {  // next logical index, last dimension fastest
+    if (same_type) {
+      copy_run(static_cast<std::byte const*>(src.data) + s * static_cast<int64_t>(bytes), ss,
+               static_cast<std::byte*>(dst.data) + t * static_cast<int64_t>(bytes), ds, run, bytes);
+    } else {
+      for (int64_t k = 0; k < run; ++k)
+        store(dst.data, dst.dtype, t + k * ds, load(src.data, src.dtype, s + k * ss));
+    }
+    for (int d = rank - 2; d >= 0; --d) {  // the next run, the last outer dimension fastest
       if (++index[d] < src.shape[d]) break;
       index[d] = 0;
     }

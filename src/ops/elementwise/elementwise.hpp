@@ -209,7 +209,7 @@ BroadcastPlan<N> make_broadcast_plan(std::array<Dims, N> const& in, Dims const& 
 // f(i, off) for every output element i, off[k] the element of input k it reads. Rows of the
 // innermost dimension are the unit of work, so the inner loop is a plain strided loop.
 template <int N, class F>
-void broadcast_cpu(BroadcastPlan<N> const& p, F const& f) {
+QDP_CPU_KERNEL void broadcast_cpu(BroadcastPlan<N> const& p, F const& f) {
   if (p.numel == 0) return;
   int const r = p.rank;
   int64_t const inner = p.dims[r - 1];
@@ -244,7 +244,7 @@ void broadcast_cpu(BroadcastPlan<N> const& p, F const& f) {
 
 // y[i] = f(x[i]) on the CPU.
 template <class X, class Y, class F>
-void map_cpu(X const* x, Y* y, int64_t n, F const& f) {
+QDP_CPU_KERNEL void map_cpu(X const* x, Y* y, int64_t n, F const& f) {
 #pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }

@@ -17,7 +17,7 @@ QDP_ATTRS(SoftmaxAttrs, axis);
 // Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis. Each
 // exponential is computed once (exp_nonpositive, vectorized), kept in a per-thread row of floats.
 template <class T, bool Log>
-void softmax_cpu(T const* x, T* y, AxisSplit s) {
+QDP_CPU_KERNEL void softmax_cpu(T const* x, T* y, AxisSplit s) {
   int64_t lines = s.outer * s.inner;
 #pragma omp parallel if (lines * s.axis >= kParallelThreshold)
   {
@@ -154,8 +154,8 @@ void check_param(Tensor const& p, int64_t cols, std::string_view which) {
 }
 
 template <class T>
-void layer_norm_cpu(T const* x, T const* scale, T const* bias, T* y, int64_t rows, int64_t cols,
-                    float eps) {
+QDP_CPU_KERNEL void layer_norm_cpu(T const* x, T const* scale, T const* bias, T* y, int64_t rows,
+                                   int64_t cols, float eps) {
 #pragma omp parallel for schedule(static) if (rows * cols >= kParallelThreshold)
   for (int64_t r = 0; r < rows; ++r) {
     T const* row = x + r * cols;

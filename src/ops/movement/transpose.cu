@@ -77,7 +77,7 @@ inline int64_t leading_offset(TransposePlan const& p, int rank, int64_t i) {
 // The last two output axes swap in the input (batched matrix transposes: a K^T): 32x32 blocks,
 // so that the columns a block reads stay in cache while its rows are written.
 template <class E>
-void transpose_blocked_cpu(E const* x, E* y, TransposePlan const& p) {
+QDP_CPU_KERNEL void transpose_blocked_cpu(E const* x, E* y, TransposePlan const& p) {
   constexpr int64_t kBlock = 32;
   int r = p.rank;
   int64_t rows = p.dims[r - 2], cols = p.dims[r - 1], col_stride = p.in_strides[r - 1];
@@ -96,7 +96,7 @@ void transpose_blocked_cpu(E const* x, E* y, TransposePlan const& p) {
 }
 
 template <class E>
-void transpose_cpu(E const* x, E* y, TransposePlan const& p) {
+QDP_CPU_KERNEL void transpose_cpu(E const* x, E* y, TransposePlan const& p) {
   if (p.numel == 0) return;
   if (p.rank >= 2 && p.in_strides[p.rank - 2] == 1) return transpose_blocked_cpu(x, y, p);
   int64_t row = p.rank ? p.dims[p.rank - 1] : 1;

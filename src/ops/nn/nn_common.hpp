@@ -156,12 +156,12 @@ inline RunPads run_pads(Window const& w, Dims const& x, Dims const& y) {
 
 // ---- float conversions for the CPU paths ----------------------------------------------------
 template <class T>
-void to_float(T const* x, float* y, int64_t n) {
+QDP_CPU_KERNEL void to_float(T const* x, float* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 16))
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(x[i]);
 }
 template <class T>
-void from_float(float const* x, T* y, int64_t n) {
+QDP_CPU_KERNEL void from_float(float const* x, T* y, int64_t n) {
 #pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 16))
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(x[i]);
 }

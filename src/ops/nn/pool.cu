@@ -117,7 +117,7 @@ void pool_inside(PoolGeom const& g, T const* x, T* out, int64_t row, int64_t i0,
 }
 
 template <PoolKind K, class T>
-void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
+QDP_CPU_KERNEL void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
   // Parallel over output lines, the last dimension inside: no divisions per element.
   int64_t lines = g.rows * g.out[0] * g.out[1];
   auto load = [x](int64_t i) { return static_cast<float>(x[i]); };
@@ -150,7 +150,8 @@ void pool_cpu(PoolGeom const& g, T const* x, T* y, bool include_pad) {
 // Channels-last 2-D (N, H, W, C): per output pixel, each tap adds a contiguous run of C channels,
 // the inner loop. Taps are counted as pool_one counts them.
 template <PoolKind K, class T>
-void pool_cpu_hwc(PoolGeom const& g, int64_t channels, T const* x, T* y, bool include_pad) {
+QDP_CPU_KERNEL void pool_cpu_hwc(PoolGeom const& g, int64_t channels, T const* x, T* y,
+                                 bool include_pad) {
   int64_t lines = g.rows / std::max<int64_t>(channels, 1) * g.out[1];
 #pragma omp parallel for schedule(static) if (lines * g.out[2] * channels >= (int64_t{1} << 14))
   for (int64_t line = 0; line < lines; ++line) {
@@ -407,7 +408,7 @@ PoolGeom global_geom(Dims const& x) {
 // The CPU's global pool: channels-last sums each image's pixels into C accumulators, a contiguous
 // inner loop; the (N, C, 1, 1) output is the same bytes in either layout.
 template <PoolKind K, class T>
-void global_cpu(Tensor const& x, Tensor const& y) {
+QDP_CPU_KERNEL void global_cpu(Tensor const& x, Tensor const& y) {
   auto const* xp = static_cast<T const*>(x.data);
   auto* yp = static_cast<T*>(y.data);
   if (x.format != TensorFormat::HWC) {
