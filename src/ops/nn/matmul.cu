@@ -229,6 +229,26 @@ void gemm_cpu(CpuMatmul& s, GemmAttrs const& at, Tensor const& a, Tensor const& 
   }
 }
 
+// y[r, j] = activation(acc[r, j] + bias[j]) for `rows` rows of n, converted to T. In FP32 y is
+// acc: the loop reads and writes one array (two pointers to it would fail the compiler's
+// run-time overlap check and take its scalar loop).
+template <Activation::Kind K, class T>
+QDP_CPU_KERNEL void add_bias_and_activate(float const* acc, T const* bias, T* y, int64_t rows,
+                                          int64_t n, Activation act) {
+  if constexpr (std::is_same_v<T, float>) {
+    (void)acc;  // y itself
+#pragma omp parallel for schedule(static) if (rows * n >= (int64_t{1} << 16))
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) y[r * n + j] = activate_as<K>(act, y[r * n + j] + bias[j]);
+  } else {
+#pragma omp parallel for schedule(static) if (rows * n >= (int64_t{1} << 16))
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        y[r * n + j] =
+            static_cast<T>(activate_as<K>(act, acc[r * n + j] + static_cast<float>(bias[j])));
+  }
+}
+
 // y = activation(A B + bias): the product in FP32, then one pass that adds, activates, converts.
 template <class T>
 void matmul_bias_cpu(CpuMatmul& s, MatMulBiasAttrs const& at, Tensor const& a, Tensor const& b,
@@ -247,12 +267,10 @@ void matmul_bias_cpu(CpuMatmul& s, MatMulBiasAttrs const& at, Tensor const& a, T
   else
     acc = s.scratch(static_cast<size_t>(total));
   s.product(plan_key({&a, &b}), plan, a, b, acc, kMatMulBias);
-  T const* bp = static_cast<T const*>(bias.data);
-  int64_t n = plan.n;
-#pragma omp parallel for schedule(static) if (total >= (int64_t{1} << 16))
-  for (int64_t r = 0; r < total / n; ++r)
-    for (int64_t j = 0; j < n; ++j)
-      yp[r * n + j] = static_cast<T>(activate(act, acc[r * n + j] + static_cast<float>(bp[j])));
+  with_activation_kind(act, [&](auto kind) {
+    add_bias_and_activate<decltype(kind)::value>(acc, static_cast<T const*>(bias.data), yp,
+                                                 total / plan.n, plan.n, act);
+  });
 }
 
 // ---- CUDA: cuBLASLt ---------------------------------------------------------------------------

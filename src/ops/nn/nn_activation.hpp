@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "ops/common.hpp"
@@ -53,6 +54,41 @@ inline Activation activation_from(std::string_view op, std::string const& name,
     if (!(a.lo <= a.hi)) fail("{}: Clip's bounds [{}, {}] are not ordered", op, a.lo, a.hi);
   }
   return a;
+}
+
+// The activation of kind K (a's bounds for Clip): a CPU loop that applies one kind, chosen once
+// with with_activation_kind, vectorizes where a switch per element would keep it scalar.
+template <Activation::Kind K>
+inline float activate_as(Activation const& a, float v) {
+  using Kind = Activation::Kind;
+  if constexpr (K == Kind::Relu)
+    return v > 0.0f ? v : 0.0f;
+  else if constexpr (K == Kind::Clip)
+    return fminf(fmaxf(v, a.lo), a.hi);
+  else if constexpr (K == Kind::Sigmoid)
+    return 1.0f / (1.0f + expf(-v));
+  else if constexpr (K == Kind::Tanh)
+    return tanhf(v);
+  else
+    return v;
+}
+// f(std::integral_constant<Activation::Kind, a.kind>{}).
+template <class F>
+decltype(auto) with_activation_kind(Activation const& a, F&& f) {
+  using Kind = Activation::Kind;
+  switch (a.kind) {
+    case Kind::Relu:
+      return f(std::integral_constant<Kind, Kind::Relu>{});
+    case Kind::Clip:
+      return f(std::integral_constant<Kind, Kind::Clip>{});
+    case Kind::Sigmoid:
+      return f(std::integral_constant<Kind, Kind::Sigmoid>{});
+    case Kind::Tanh:
+      return f(std::integral_constant<Kind, Kind::Tanh>{});
+    case Kind::None:
+      break;
+  }
+  return f(std::integral_constant<Kind, Kind::None>{});
 }
 
 // The activation of v, in float, on the host or the device.
