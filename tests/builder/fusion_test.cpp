@@ -49,6 +49,16 @@ TensorRef constant(Network& net, std::string name, Array const& v) {
                           std::move(bytes));
 }
 
+// A BatchNormalization "bn" of y's `channels` channels with constant random parameters.
+TensorRef batchnorm(Network& net, TensorRef y, int64_t channels, std::mt19937& rng) {
+  std::vector<TensorRef> p = {y};
+  p.push_back(constant(net, "scale", uniform_fp32({channels}, rng, 0.5f, 1.5f)));
+  p.push_back(constant(net, "beta", uniform_fp32({channels}, rng)));
+  p.push_back(constant(net, "mean", uniform_fp32({channels}, rng)));
+  p.push_back(constant(net, "var", uniform_fp32({channels}, rng, 0.1f, 2.0f)));
+  return net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
+}
+
 // The builder fuses a Relu, Sigmoid, Tanh or Clip that alone reads a Conv's output (also after a
 // folded BatchNormalization) into the Conv: one layer, named "conv + act" as TensorRT names it,
 // the same result as the unfused graph. The unfused reference keeps the Conv's output as a
@@ -68,14 +78,7 @@ Network conv_activation_net(ActivationCase const& a, bool with_bias, bool with_b
       "onnx::Conv", {x, constant(net, "w", uniform_fp32({5, 3, 3, 3}, rng)), b},
       {{"pads", std::vector<int64_t>{1, 0, 1, 2}}, {"strides", std::vector<int64_t>{1, 2}}},
       {.name = "conv"})[0];
-  if (with_bn) {
-    std::vector<TensorRef> p = {y};
-    p.push_back(constant(net, "scale", uniform_fp32({5}, rng, 0.5f, 1.5f)));
-    p.push_back(constant(net, "beta", uniform_fp32({5}, rng)));
-    p.push_back(constant(net, "mean", uniform_fp32({5}, rng)));
-    p.push_back(constant(net, "var", uniform_fp32({5}, rng, 0.1f, 2.0f)));
-    y = net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
-  }
+  if (with_bn) y = batchnorm(net, y, 5, rng);
   if (!fusable) net.mark_output(y, "conv_out");
   std::vector<TensorRef> act_in = {y};
   for (size_t k = 0; k < a.clip.size(); ++k)
@@ -131,14 +134,7 @@ Network residual_net(bool z_first, bool with_bn, bool relu, bool fusable, std::m
                           {x, constant(net, "w", uniform_fp32({8, 8, 3, 3}, rng, -0.3f, 0.3f)),
                            constant(net, "b", uniform_fp32({8}, rng))},
                           {{"pads", std::vector<int64_t>{1, 1, 1, 1}}}, {.name = "conv"})[0];
-  if (with_bn) {
-    std::vector<TensorRef> p = {y};
-    p.push_back(constant(net, "scale", uniform_fp32({8}, rng, 0.5f, 1.5f)));
-    p.push_back(constant(net, "beta", uniform_fp32({8}, rng)));
-    p.push_back(constant(net, "mean", uniform_fp32({8}, rng)));
-    p.push_back(constant(net, "var", uniform_fp32({8}, rng, 0.1f, 2.0f)));
-    y = net.add_plugin("onnx::BatchNormalization", p, {}, {.name = "bn"})[0];
-  }
+  if (with_bn) y = batchnorm(net, y, 8, rng);
   if (!fusable) net.mark_output(y, "conv_out");
   auto z = net.add_plugin("onnx::Sigmoid", {x}, {}, {.name = "shortcut"})[0];
   y = net.add_plugin("onnx::Add", z_first ? std::vector{z, y} : std::vector{y, z}, {},
