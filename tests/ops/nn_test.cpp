@@ -1149,15 +1149,22 @@ TEST_F(NnGpu, ChannelsLastConvAndPoolsMatchTheCpu) {
           }
       }
     }
+    // Each window with its own channels (the per-element kernel) and with 16 (a multiple of 16
+    // bytes: the kernel of 16-byte vectors, ResNet's stem).
     for (PoolCase const& c : pool_cases()) {
       if (c.x.rank() != 4) continue;
-      Inputs in{{"x", random_array(t, c.x, rng)}};
-      expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::MaxPool", in, {0}, c.y, t,
-                                        TensorFormat::HWC, c.attrs),
-                     run("onnx::MaxPool", in, c.attrs), 0.0f, "maxpool " + c.what);
-      expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::AveragePool", in, {0}, c.y, t,
-                                        TensorFormat::HWC, c.attrs),
-                     run("onnx::AveragePool", in, c.attrs), tolerance(t), "avgpool " + c.what);
+      for (int64_t channels : {c.x[1], int64_t{16}}) {
+        Dims xs = c.x, ys = c.y;
+        xs[1] = ys[1] = channels;
+        std::string what = fmt::format("{}, {} channels", c.what, channels);
+        Inputs in{{"x", random_array(t, xs, rng)}};
+        expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::MaxPool", in, {0}, ys, t,
+                                          TensorFormat::HWC, c.attrs),
+                       run("onnx::MaxPool", in, c.attrs), 0.0f, "maxpool " + what);
+        expect_same_as(qdp_test::run_impl(Device::CUDA, "onnx::AveragePool", in, {0}, ys, t,
+                                          TensorFormat::HWC, c.attrs),
+                       run("onnx::AveragePool", in, c.attrs), tolerance(t), "avgpool " + what);
+      }
     }
     Inputs x{{"x", random_array(t, Dims{2, 5, 7, 3}, rng)}};
     for (std::string op : {"onnx::GlobalAveragePool", "onnx::GlobalMaxPool"})
