@@ -301,19 +301,21 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   };
   std::map<size_t, ConvAdd> conv_add;  // Add layer -> its Conv, z and activation
   std::optional<std::vector<std::vector<ShapeExpr>>> shapes;
-  auto sole = [&](int t) {
-    return uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)];
-  };
-  std::map<int, size_t> reader_of;  // kept only where it is the one reader
-  for (size_t l = 0; l < layers.size(); ++l)
-    for (int t : layers[l].inputs) reader_of[t] = l;
+  // Each tensor's writer, and its reader where one layer alone reads it (not a network output).
+  std::map<int, size_t> writer, sole_reader;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (int t : layers[l].outputs) writer[t] = l;
+    for (int t : layers[l].inputs)
+      if (uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)])
+        sole_reader[t] = l;
+  }
   std::vector<bool> conv_in_add(layers.size(), false);
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& add = layers[l];
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || dropped[l]) continue;
     for (size_t k = 0; k < 2; ++k) {
       int sum = add.inputs[k], z = add.inputs[1 - k];
-      if (!sole(sum) || sum == z) continue;
+      if (!sole_reader.count(sum) || sum == z) continue;
       auto conv = conv_of(sum);
       if (!conv || conv_in_add[*conv] || activation.count(*conv) || has_activation(layers[*conv]))
         continue;
@@ -325,13 +327,14 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       ConvAdd f{*conv, z, std::nullopt, {layers[*conv].name, add.name}};
       conv_in_add[*conv] = true;
       dropped[*conv] = true;
-      if (int s = add.outputs[0]; sole(s) && !dropped[reader_of.at(s)]) {
-        size_t r = reader_of.at(s);
+      if (auto it = sole_reader.find(add.outputs[0]);
+          it != sole_reader.end() && !dropped[it->second]) {
+        size_t r = it->second;
         if (auto act = activation_of(net, layers[r])) {
           f.act = std::move(act);
           f.names.push_back(layers[r].name);
           dropped[r] = true;
-          alias[layers[r].outputs[0]] = s;
+          alias[layers[r].outputs[0]] = add.outputs[0];
         }
       }
       if (logger && logger->enabled(Severity::Verbose))
@@ -370,13 +373,6 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     std::vector<std::string> names;  // the fused layers'
   };
   std::map<size_t, MatMulBias> matmul_bias;  // MatMul layer -> its bias and activation
-  std::map<int, size_t> writer, sole_reader;
-  for (size_t l = 0; l < layers.size(); ++l) {
-    for (int t : layers[l].outputs) writer[t] = l;
-    for (int t : layers[l].inputs)
-      if (uses.readers[static_cast<size_t>(t)] == 1 && !uses.output[static_cast<size_t>(t)])
-        sole_reader[t] = l;
-  }
   auto taken = [&](size_t l) {
     return dropped[l] || gelu.count(l) || activation.count(l) || conv_add.count(l);
   };

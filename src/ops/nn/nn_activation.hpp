@@ -59,7 +59,7 @@ inline Activation activation_from(std::string_view op, std::string const& name,
 // The activation of kind K (a's bounds for Clip): a CPU loop that applies one kind, chosen once
 // with with_activation_kind, vectorizes where a switch per element would keep it scalar.
 template <Activation::Kind K>
-inline float activate_as(Activation const& a, float v) {
+QDP_NN_HOST_DEVICE inline float activate_as(Activation const& a, float v) {
   using Kind = Activation::Kind;
   if constexpr (K == Kind::Relu)
     return v > 0.0f ? v : 0.0f;
@@ -93,16 +93,17 @@ decltype(auto) with_activation_kind(Activation const& a, F&& f) {
 
 // The activation of v, in float, on the host or the device.
 QDP_NN_HOST_DEVICE inline float activate(Activation const& a, float v) {
+  using Kind = Activation::Kind;
   switch (a.kind) {
-    case Activation::Kind::Relu:
-      return v > 0.0f ? v : 0.0f;
-    case Activation::Kind::Clip:
-      return fminf(fmaxf(v, a.lo), a.hi);
-    case Activation::Kind::Sigmoid:
-      return 1.0f / (1.0f + expf(-v));
-    case Activation::Kind::Tanh:
-      return tanhf(v);
-    case Activation::Kind::None:
+    case Kind::Relu:
+      return activate_as<Kind::Relu>(a, v);
+    case Kind::Clip:
+      return activate_as<Kind::Clip>(a, v);
+    case Kind::Sigmoid:
+      return activate_as<Kind::Sigmoid>(a, v);
+    case Kind::Tanh:
+      return activate_as<Kind::Tanh>(a, v);
+    case Kind::None:
       break;
   }
   return v;
