@@ -127,7 +127,10 @@ TEST(NnFusion, ActivationAfterAConvIsFusedIntoItOnTheGpu) {
 // block's end. z is computed after the Conv (the fused layer runs where the Add was) and stands
 // on either side of the Add. Unfused (the Conv's output also a network output), three or four
 // layers. In FP16 on the GPU (qdpexec --fp16) the candidates include cuDNN's call that adds z.
-Network residual_net(bool z_first, bool with_bn, bool relu, bool fusable, std::mt19937& rng) {
+// The fused layer writes its sum over z (in place); where z is also a network output, the runtime
+// copies it first and z's own buffer keeps its values.
+Network residual_net(bool z_first, bool with_bn, bool relu, bool fusable, std::mt19937& rng,
+                     bool z_is_output = false) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 8, 9, 7});
   auto y = net.add_plugin("onnx::Conv",
@@ -137,6 +140,7 @@ Network residual_net(bool z_first, bool with_bn, bool relu, bool fusable, std::m
   if (with_bn) y = batchnorm(net, y, 8, rng);
   if (!fusable) net.mark_output(y, "conv_out");
   auto z = net.add_plugin("onnx::Sigmoid", {x}, {}, {.name = "shortcut"})[0];
+  if (z_is_output) net.mark_output(z, "z");
   y = net.add_plugin("onnx::Add", z_first ? std::vector{z, y} : std::vector{y, z}, {},
                      {.name = "add"})[0];
   if (relu) y = net.add_plugin("onnx::Relu", {y}, {}, {.name = "act"})[0];
@@ -165,6 +169,14 @@ void expect_residual_fused(Device device, bool fp16) {
         EXPECT_EQ(qdp_test::plugin_layers(plain).size(), relu ? 4u : 3u) << what;
         expect_same_outputs(fused, plain, x, fp16 ? 2e-2f : 1e-5f, what);
       }
+  std::mt19937 rng_fused(9), rng_plain(9);
+  Engine fused = build_engine(residual_net(false, true, true, true, rng_fused, true), config);
+  Engine plain = build_engine(residual_net(false, true, true, false, rng_plain, true), config);
+  ASSERT_EQ(qdp_test::plugin_layers(fused).back().plugin_id, "qdp::ConvAdd");
+  auto got = Runner(fused).infer({{"x", x}}), want = Runner(plain).infer({{"x", x}});
+  std::string what = fmt::format("z also an output on {}{}", name(device), fp16 ? " (fp16)" : "");
+  expect_same_as(got.at("y"), want.at("y"), fp16 ? 2e-2f : 1e-5f, what);
+  expect_same_as(got.at("z"), want.at("z"), fp16 ? 2e-2f : 1e-5f, what + ": z");
 }
 
 TEST(NnFusion, ConvResidualAddAndReluBecomeOneConvAddOnTheCpu) {

@@ -159,7 +159,9 @@ TensorDesc conv_add_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc co
   if (!same)
     fail("{}: Z has shape {} but the convolution's output has shape {}; they must be equal",
          kConvAdd, shape(z), shape(y));
-  return y;
+  // Y is Z, in place: the convolution accumulates into the residual (the runtime copies Z first
+  // only where a later layer still reads it).
+  return z.aliased();
 }
 
 // ---- CUDA: cuDNN ------------------------------------------------------------------------------
@@ -464,26 +466,29 @@ void conv_launch(cudnnHandle_t h, CudaConvPlan const& p, ConvGeom const& g, Tens
     QDP_CUDA_CHECK(cudaGetLastError());
     xp = padded;
   }
-  float alpha = 1.0f, beta = 0.0f;
-  if (p.fused) {  // y = act(conv(x) + alpha2 * z + b): z (alpha2 1) or y itself (alpha2 0)
-    float alpha2 = z ? 1.0f : 0.0f;
+  // The residual z is added in place: y holds it (qdp's runtime passes Y aliasing Z; a caller
+  // that gives two buffers gets a copy) and cuDNN accumulates into it.
+  if (z && z->data != y.data)
+    QDP_CUDA_CHECK(cudaMemcpyAsync(y.data, z->data, y.bytes(), cudaMemcpyDeviceToDevice, stream));
+  float alpha = 1.0f, accumulate = z ? 1.0f : 0.0f;
+  if (p.fused) {  // y = act(conv(x) + accumulate * y + b)
     QDP_CUDNN_CHECK(cudnnConvolutionBiasActivationForward(
         h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(), p.algo, scratch + pad_bytes,
-        p.workspace, &alpha2, p.y.get(), z ? z->data : y.data, p.bias.get(), b.data, p.relu.get(),
-        p.y.get(), y.data));
+        p.workspace, &accumulate, p.y.get(), y.data, p.bias.get(), b.data, p.relu.get(), p.y.get(),
+        y.data));
     return;
   }
   QDP_CUDNN_CHECK(cudnnConvolutionForward(h, &alpha, p.x.get(), xp, p.w.get(), w.data, p.conv.get(),
-                                          p.algo, scratch + pad_bytes, p.workspace, &beta,
+                                          p.algo, scratch + pad_bytes, p.workspace, &accumulate,
                                           p.y.get(), y.data));
-  if (has_bias || z || g.activation.kind != Activation::Kind::None) {
+  if (has_bias || g.activation.kind != Activation::Kind::None) {
     int64_t inner = 1;  // elements per channel run: a pixel's channels are adjacent in NHWC
     if (!hwc)
       for (int64_t o : g.out) inner *= o;
     int64_t total = y.numel();
     bias_activation_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
-        static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr,
-        z ? static_cast<T const*>(z->data) : nullptr, g.m, inner, total, g.activation);
+        static_cast<T*>(y.data), has_bias ? static_cast<T const*>(b.data) : nullptr, g.m, inner,
+        total, g.activation);
     QDP_CUDA_CHECK(cudaGetLastError());
   }
 }

@@ -495,7 +495,7 @@ void matmul_bias_cuda(CudaMatmulState& s, MatMulBiasAttrs const& at, Tensor cons
     int64_t total = y.numel();
     auto const* bp = lt.bias_epilogue() ? nullptr : static_cast<T const*>(bias.data);
     bias_activation_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
-        static_cast<T*>(y.data), bp, nullptr, plan.n, 1, total, act);
+        static_cast<T*>(y.data), bp, plan.n, 1, total, act);
     QDP_CUDA_CHECK(cudaGetLastError());
   }
 }

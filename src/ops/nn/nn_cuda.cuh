@@ -105,18 +105,16 @@ inline unsigned grid_for(int64_t n, int block) {
   return static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(g, 1), 65535 * 8));
 }
 
-// y[i] = activation(y[i] + b[(i / inner) % channels] + z[i]) (b, z null: none), in float: the
-// bias, residual and activation of a Conv (inner: the elements of a channel's run) or the bias
-// and activation of a product (inner 1).
+// y[i] = activation(y[i] + b[(i / inner) % channels]) (b null: none), in float: the bias and
+// activation of a Conv (inner: the elements of a channel's run) or of a product (inner 1).
 template <class T>
 __global__ void bias_activation_kernel(T* __restrict__ y, T const* __restrict__ b,
-                                       T const* __restrict__ z, int64_t channels, int64_t inner,
-                                       int64_t total, Activation act) {
+                                       int64_t channels, int64_t inner, int64_t total,
+                                       Activation act) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
     float v = load_float(y[i]);
     if (b) v += load_float(b[(i / inner) % channels]);
-    if (z) v += load_float(z[i]);
     y[i] = store_float<T>(activate(act, v));
   }
 }
