@@ -14,6 +14,9 @@
 //   reads, and a Relu, Sigmoid, Tanh or Clip that alone reads the sum, become one
 //   qdp::MatMulBias: cuBLASLt adds the bias (and applies Relu) in the product's epilogue
 //   (src/ops/nn/matmul.cu), as transformers' linear layers export to MatMul + Add.
+// - an Add of two tensors of one shape whose sum only a LayerNormalization reads (a transformer's
+//   residual connection and its norm) becomes one qdp::AddLayerNorm, as onnxruntime's
+//   SkipLayerNormalization: the sum is never written (src/ops/elementwise/softmax_layernorm.cu).
 // - the erf form of GELU as exporters write it before opset 20, x * 0.5 * (1 + erf(x / sqrt 2))
 //   (Div or Mul by 1/sqrt 2, Erf, Add 1, two Muls in any of the three orders), becomes one
 //   onnx::Gelu: one pass over x where the chain writes and reads four intermediate tensors.
@@ -408,8 +411,36 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       break;
     }
   }
+  // An Add of two tensors of one shape (a transformer's residual) that only a
+  // LayerNormalization reads into qdp::AddLayerNorm, emitted where the norm was.
+  struct AddLayerNorm {
+    size_t add = 0;
+    std::vector<std::string> names;  // the fused layers'
+  };
+  std::map<size_t, AddLayerNorm> add_layer_norm;  // LayerNormalization layer -> its Add
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& ln = layers[l];
+    if (ln.plugin_id != "onnx::LayerNormalization" || ln.outputs.size() != 1 || taken(l)) continue;
+    int sum = ln.inputs[0];
+    auto w = writer.find(sum);
+    auto r = sole_reader.find(sum);
+    if (w == writer.end() || r == sole_reader.end() || r->second != l) continue;
+    auto const& add = layers[w->second];
+    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
+    if (!shapes) shapes = tensor_shapes();
+    auto const& shape = (*shapes)[static_cast<size_t>(sum)];
+    if ((*shapes)[static_cast<size_t>(add.inputs[0])] != shape ||
+        (*shapes)[static_cast<size_t>(add.inputs[1])] != shape)
+      continue;
+    dropped[w->second] = true;
+    AddLayerNorm f{w->second, {add.name, ln.name}};
+    if (logger && logger->enabled(Severity::Verbose))
+      logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one AddLayerNorm",
+                                                 fmt::join(f.names, "', '")));
+    add_layer_norm.emplace(l, std::move(f));
+  }
   if (folded.empty() && activation.empty() && gelu.empty() && matmul_bias.empty() &&
-      conv_add.empty())
+      conv_add.empty() && add_layer_norm.empty())
     return net;
 
   // The same network again, with the folded Convs' new constants and without their
@@ -481,6 +512,16 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       auto outs = out.add_plugin("qdp::MatMulBias",
                                  {get(layer.inputs[0]), get(layer.inputs[1]), get(m->second.bias)},
                                  std::move(attrs), options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    if (auto n = add_layer_norm.find(l); n != add_layer_norm.end()) {
+      auto const& add = layers[n->second.add];
+      std::vector<TensorRef> inputs{get(add.inputs[0]), get(add.inputs[1])};
+      for (size_t k = 1; k < layer.inputs.size(); ++k) inputs.push_back(get(layer.inputs[k]));
+      LayerOptions options{.name = fmt::format("{}", fmt::join(n->second.names, " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("qdp::AddLayerNorm", std::move(inputs), layer.attrs, options);
       ref[layer.outputs[0]] = outs[0];
       continue;
     }

@@ -2,8 +2,8 @@
 // Graph rewrites the builder applies before shape inference (fusion.cpp): a BatchNormalization
 // after a Conv folded into the Conv's constants, an activation after a Conv fused into it, the
 // erf form of GELU as one Gelu, a Conv's residual Add (and activation) into qdp::ConvAdd, a
-// MatMul's bias Add (and activation) into qdp::MatMulBias. Returns `net` itself when nothing
-// applies.
+// MatMul's bias Add (and activation) into qdp::MatMulBias, a residual Add and the
+// LayerNormalization after it into qdp::AddLayerNorm. Returns `net` itself when nothing applies.
 #include <functional>
 #include <qdp/logger.hpp>
 #include <qdp/network.hpp>

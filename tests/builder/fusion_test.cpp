@@ -333,6 +333,78 @@ TEST(NnFusion, MatMulAddAndActivationBecomeOneMatMulBiasOnTheGpu) {
   expect_linear_fused(Device::CUDA);
 }
 
+// A transformer's residual connection: x + MatMulBias(x), normalized by a LayerNormalization
+// that alone reads the sum, becomes qdp::MatMulBias then one qdp::AddLayerNorm "add + ln" (the
+// residual on either side of the Add; with and without the norm's B). Unfused, the sum is also a
+// network output. In FP16 on the GPU too.
+Network residual_norm_net(bool x_first, bool with_bias, bool fusable, std::mt19937& rng) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 7, 32});
+  auto p = net.add_plugin("onnx::MatMul", {x, constant(net, "w", uniform_fp32({32, 32}, rng))}, {},
+                          {.name = "mm"})[0];
+  p = net.add_plugin("onnx::Add", {p, constant(net, "b", uniform_fp32({32}, rng))}, {},
+                     {.name = "bias"})[0];
+  auto sum = net.add_plugin("onnx::Add", x_first ? std::vector{x, p} : std::vector{p, x}, {},
+                            {.name = "add"})[0];
+  if (!fusable) net.mark_output(sum, "sum");
+  auto scale = constant(net, "scale", uniform_fp32({32}, rng, 0.5f, 1.5f));
+  auto beta = with_bias ? constant(net, "beta", uniform_fp32({32}, rng))
+                        : net.add_constant("absent", DataType::INT64, {0}, {});
+  net.mark_output(net.add_plugin("onnx::LayerNormalization", {sum, scale, beta},
+                                 {{"epsilon", 1e-5f}}, {.name = "ln"})[0],
+                  "y");
+  return net;
+}
+
+void expect_residual_norm_fused(Device device, bool fp16) {
+  std::mt19937 data_rng(17);
+  Array x = uniform_fp32({2, 7, 32}, data_rng);
+  BuildConfig config;
+  config.device = device;
+  config.fp16 = fp16;
+  for (bool x_first : {false, true})
+    for (bool with_bias : {true, false}) {
+      std::string what = fmt::format("x first {} bias {} on {}{}", x_first, with_bias, name(device),
+                                     fp16 ? " (fp16)" : "");
+      std::mt19937 rng_fused(3), rng_plain(3);
+      Engine fused = build_engine(residual_norm_net(x_first, with_bias, true, rng_fused), config);
+      Engine plain = build_engine(residual_norm_net(x_first, with_bias, false, rng_plain), config);
+      auto layers = qdp_test::plugin_layers(fused);
+      ASSERT_EQ(layers.size(), 2u) << what;
+      EXPECT_EQ(layers[0].plugin_id, "qdp::MatMulBias") << what;
+      EXPECT_EQ(layers[1].plugin_id, "qdp::AddLayerNorm") << what;
+      EXPECT_EQ(layers[1].name, "add + ln") << what;
+      EXPECT_EQ(qdp_test::plugin_layers(plain).size(), 3u) << what;
+      expect_same_outputs(fused, plain, x, fp16 ? 2e-2f : 1e-5f, what);
+    }
+}
+
+TEST(NnFusion, ResidualAddAndLayerNormBecomeOneAddLayerNormOnTheCpu) {
+  expect_residual_norm_fused(Device::CPU, false);
+}
+
+TEST(NnFusion, ResidualAddAndLayerNormBecomeOneAddLayerNormOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_residual_norm_fused(Device::CUDA, false);
+  expect_residual_norm_fused(Device::CUDA, true);
+}
+
+// An Add that broadcasts (a vector over the rows) before a LayerNormalization stays an Add.
+TEST(NnFusion, ABroadcastingAddBeforeALayerNormStaysAnAdd) {
+  std::mt19937 rng(18);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {3, 16});
+  auto sum = net.add_plugin("onnx::Add", {x, constant(net, "c", uniform_fp32({16}, rng))})[0];
+  net.mark_output(net.add_plugin("onnx::LayerNormalization",
+                                 {sum, constant(net, "scale", uniform_fp32({16}, rng)),
+                                  net.add_constant("absent", DataType::INT64, {0}, {})})[0],
+                  "y");
+  auto layers = qdp_test::plugin_layers(build_engine(net, {}));
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].plugin_id, "onnx::Add");
+  EXPECT_EQ(layers[1].plugin_id, "onnx::LayerNormalization");
+}
+
 // A bias that is not a vector of B's columns (here a full (M, N) addend) is left to the Add.
 TEST(NnFusion, AnAddThatIsNotABiasStaysAnAdd) {
   std::mt19937 rng(12);

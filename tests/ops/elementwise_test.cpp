@@ -28,6 +28,11 @@ Array absent_input() {
   return Array(DataType::INT64, Dims{0});
 }
 
+// "Add" is onnx::Add; an id with its domain ("qdp::AddLayerNorm") stays as it is.
+std::string plugin_id(std::string const& op) {
+  return op.find("::") == std::string::npos ? "onnx::" + op : op;
+}
+
 // Builds a one-layer network for `op` on `device` with inputs in0, in1, ... and runs it.
 std::vector<Array> run_op(std::string const& op, std::vector<Array> const& inputs, Attrs attrs = {},
                           Device device = Device::CPU, int outputs = 1) {
@@ -40,7 +45,7 @@ std::vector<Array> run_op(std::string const& op, std::vector<Array> const& input
     refs.push_back(net.add_input(name, inputs[i].dtype(), dims));
     feed.emplace(name, inputs[i]);
   }
-  auto outs = net.add_plugin("onnx::" + op, refs, std::move(attrs));
+  auto outs = net.add_plugin(plugin_id(op), refs, std::move(attrs));
   for (int i = 0; i < outputs; ++i)
     net.mark_output(outs[static_cast<size_t>(i)], "out" + std::to_string(i));
   BuildConfig config;
@@ -59,8 +64,8 @@ bool is_absent(Array const& a) {
 // (an empty tensor, which the runner cannot bind) reaches an impl. One output.
 Array call_direct(std::string const& op, std::vector<Array> const& inputs, Attrs const& attrs,
                   Device device) {
-  auto def = Registry::global().find("onnx::" + op);
-  if (!def) throw std::runtime_error("no plugin onnx::" + op);
+  auto def = Registry::global().find(plugin_id(op));
+  if (!def) throw std::runtime_error("no plugin " + plugin_id(op));
   Attrs resolved = resolve_attrs(def->id, def->attrs, attrs);
   std::vector<TensorDesc> descs;
   for (auto const& a : inputs) {
@@ -588,6 +593,34 @@ TEST(ElementwiseLayerNorm, AxesBiasAndEpsilon) {
               HasSubstr("LayerNormalization: input Scale has 3 elements, the normalized shape 2"));
 }
 
+// qdp::AddLayerNorm (what the builder makes of a residual Add and the LayerNormalization after
+// it): the norm of X + Skip, the sum taken in float.
+TEST(ElementwiseLayerNorm, AddLayerNormIsTheNormOfTheSum) {
+  std::mt19937 rng(16);
+  Dims shape{3, 4, 40};
+  for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16})
+    for (bool with_bias : {true, false}) {
+      SCOPED_TRACE(std::string(name(t)) + (with_bias ? " with B" : " without B"));
+      Array x = random_array(t, shape, rng, -2, 4), skip = random_array(t, shape, rng);
+      Array scale = random_array(t, {40}, rng);
+      Array bias = with_bias ? random_array(t, {40}, rng) : absent_input();
+      Array y = run1("qdp::AddLayerNorm", {x, skip, scale, bias}, {{"epsilon", 1e-3f}});
+      std::vector<float> sum = as_floats(x), sv = as_floats(skip), bv = as_floats(bias);
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += sv[i];
+      expect_close(y, layer_norm_ref(sum, as_floats(scale), with_bias ? &bv : nullptr, 40, 1e-3f),
+                   t == DataType::FP32 ? 1e-5f : 4 * tolerance(t));
+    }
+  Array x = Array::from<float>({2, 2}, {1, 2, 3, 4}), s = Array::from<float>({2}, {1, 1});
+  EXPECT_THAT(error_of([&] {
+                run1("qdp::AddLayerNorm", {x, Array::from<float>({1, 2}, {1, 1}), s, s});
+              }),
+              HasSubstr("qdp::AddLayerNorm: Skip and X must have one shape"));
+  EXPECT_THAT(error_of([&] {
+                run1("qdp::AddLayerNorm", {x, Array::from<int32_t>({2, 2}, {1, 1, 1, 1}), s, s});
+              }),
+              HasSubstr("qdp::AddLayerNorm: input Skip is INT32, it must have X's type FP32"));
+}
+
 // ---- reductions
 // ------------------------------------------------------------------------------------ The
 // reference: out[kept index] over the reduced axes, keepdims shape.
@@ -753,7 +786,8 @@ TEST_F(ElementwiseGpu, WhereCastSoftmaxLayerNormMatchTheCpu) {
   }
   for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16}) {
     for (int64_t axis : {-1, 1})
-      for (Dims shape : {Dims{4, 12, 128}, Dims{2, 3, 5000}, Dims{7, 2, 3}}) {
+      for (Dims shape :
+           {Dims{4, 12, 128}, Dims{2, 3, 5000}, Dims{7, 2, 3}, Dims{5, 3, 200}, Dims{9, 1, 50}}) {
         same_on_both("Softmax", {random_array(t, shape, rng, -8, 8)}, {{"axis", axis}},
                      4 * tolerance(t) + 1e-6f);
         same_on_both("LogSoftmax", {random_array(t, shape, rng, -8, 8)}, {{"axis", axis}},
@@ -767,6 +801,10 @@ TEST_F(ElementwiseGpu, WhereCastSoftmaxLayerNormMatchTheCpu) {
       same_on_both("LayerNormalization",
                    {random_array(t, shape, rng), random_array(t, p, rng), absent_input()}, {},
                    4 * tolerance(t) + 1e-5f);
+      same_on_both("qdp::AddLayerNorm",
+                   {random_array(t, shape, rng), random_array(t, shape, rng),
+                    random_array(t, p, rng), random_array(t, p, rng)},
+                   {{"epsilon", 1e-5f}}, 4 * tolerance(t) + 1e-5f);
     }
   }
 }

@@ -1,6 +1,7 @@
-// Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis) and
-// LayerNormalization (opset 17: over the axes from `axis` on; output Y only). Float types,
-// float accumulation.
+// Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis),
+// LayerNormalization (opset 17: over the axes from `axis` on; output Y only) and qdp::AddLayerNorm
+// (LayerNormalization of a sum, fused by the builder). Float types, float accumulation.
+#include <type_traits>
 #include <vector>
 
 #include "ops/elementwise/elementwise.hpp"
@@ -69,6 +70,40 @@ __global__ void softmax_row_kernel(T const* __restrict__ x, T* __restrict__ y, i
     out[j] = Num<T>::store(Log ? v - log_sum : __expf(v) * inv);
   }
 }
+// inner == 1 and rows of at most 32 * Held elements (attention's scores): a warp per row, its
+// values held in registers (read once, one exponential each), kRowsPerBlock rows per block.
+inline constexpr int kRowsPerBlock = 4;
+template <class T, bool Log, int Held>
+__global__ void softmax_warp_kernel(T const* __restrict__ x, T* __restrict__ y, int64_t rows,
+                                    int cols) {
+  int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
+  if (row >= rows) return;  // the whole warp
+  int lane = static_cast<int>(threadIdx.x % 32);
+  T const* in = x + row * cols;
+  T* out = y + row * cols;
+  float v[Held];
+  float m = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < Held; ++k) {
+    int j = lane + 32 * k;
+    v[k] = j < cols ? Num<T>::load(in[j]) : -INFINITY;
+    m = fmaxf(m, v[k]);
+  }
+  m = warp_reduce(m, MaxOp{});
+  float sum = 0;
+#pragma unroll
+  for (int k = 0; k < Held; ++k) {
+    v[k] -= m;
+    float e = lane + 32 * k < cols ? __expf(v[k]) : 0.0f;
+    sum += e;
+    if (!Log) v[k] = e;
+  }
+  sum = warp_reduce(sum, SumOp{});
+  float log_sum = logf(sum), inv = 1.0f / sum;
+#pragma unroll
+  for (int k = 0; k < Held; ++k)
+    if (int j = lane + 32 * k; j < cols) out[j] = Num<T>::store(Log ? v[k] - log_sum : v[k] * inv);
+}
 // inner > 1: a thread per (outer, inner) line; neighbouring threads read neighbouring elements.
 template <class T, bool Log>
 __global__ void softmax_strided_kernel(T const* __restrict__ x, T* __restrict__ y, AxisSplit s) {
@@ -90,7 +125,23 @@ __global__ void softmax_strided_kernel(T const* __restrict__ x, T* __restrict__ 
 template <class T, bool Log>
 void softmax_cuda(T const* x, T* y, AxisSplit s, cudaStream_t stream) {
   if (s.outer * s.axis * s.inner == 0) return;
-  if (s.inner == 1) {
+  if (s.inner == 1 && s.axis <= 32 * 8) {
+    auto blocks = (s.outer + kRowsPerBlock - 1) / kRowsPerBlock;
+    if (blocks > 2147483647) fail("Softmax: {} rows are too many for one launch", s.outer);
+    auto launch = [&](auto held) {
+      softmax_warp_kernel<T, Log, decltype(held)::value>
+          <<<static_cast<unsigned>(blocks), 32 * kRowsPerBlock, 0, stream>>>(
+              x, y, s.outer, static_cast<int>(s.axis));
+    };
+    if (s.axis <= 32)
+      launch(std::integral_constant<int, 1>{});
+    else if (s.axis <= 64)
+      launch(std::integral_constant<int, 2>{});
+    else if (s.axis <= 128)
+      launch(std::integral_constant<int, 4>{});
+    else
+      launch(std::integral_constant<int, 8>{});
+  } else if (s.inner == 1) {
     if (s.outer > 2147483647) fail("Softmax: {} rows are too many for one launch", s.outer);
     softmax_row_kernel<T, Log>
         <<<static_cast<unsigned>(s.outer), block_for_row(s.axis), 0, stream>>>(x, y, s.axis);
@@ -153,52 +204,165 @@ void check_param(Tensor const& p, int64_t cols, std::string_view which) {
          cols);
 }
 
+// Y = LayerNorm(X [+ skip]) row by row; the row (with skip added: qdp::AddLayerNorm) is read
+// once into floats, then its mean, the variance around it (two passes, no cancellation) and Y.
 template <class T>
-QDP_CPU_KERNEL void layer_norm_cpu(T const* x, T const* scale, T const* bias, T* y, int64_t rows,
-                                   int64_t cols, float eps) {
-#pragma omp parallel for schedule(static) if (rows * cols >= kParallelThreshold)
-  for (int64_t r = 0; r < rows; ++r) {
-    T const* row = x + r * cols;
-    float mean = 0;
-    for (int64_t j = 0; j < cols; ++j) mean += static_cast<float>(row[j]);
-    mean /= static_cast<float>(cols);
-    float var = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      float d = static_cast<float>(row[j]) - mean;
-      var += d * d;
-    }
-    float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
-    for (int64_t j = 0; j < cols; ++j) {
-      float v = (static_cast<float>(row[j]) - mean) * inv * static_cast<float>(scale[j]);
-      if (bias) v += static_cast<float>(bias[j]);
-      y[r * cols + j] = static_cast<T>(v);
+QDP_CPU_KERNEL void layer_norm_cpu(T const* x, T const* skip, T const* scale, T const* bias, T* y,
+                                   int64_t rows, int64_t cols, float eps) {
+#pragma omp parallel if (rows * cols >= kParallelThreshold)
+  {
+    std::vector<float> buffer(static_cast<size_t>(cols));
+    float* v = buffer.data();
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      T const* row = x + r * cols;
+      if (skip) {
+        T const* s = skip + r * cols;
+        for (int64_t j = 0; j < cols; ++j)
+          v[j] = static_cast<float>(row[j]) + static_cast<float>(s[j]);
+      } else {
+        for (int64_t j = 0; j < cols; ++j) v[j] = static_cast<float>(row[j]);
+      }
+      float mean = 0;
+      for (int64_t j = 0; j < cols; ++j) mean += v[j];
+      mean /= static_cast<float>(cols);
+      float var = 0;
+      for (int64_t j = 0; j < cols; ++j) var += (v[j] - mean) * (v[j] - mean);
+      float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
+      T* out = y + r * cols;
+      if (bias) {
+        for (int64_t j = 0; j < cols; ++j)
+          out[j] = static_cast<T>((v[j] - mean) * inv * static_cast<float>(scale[j]) +
+                                  static_cast<float>(bias[j]));
+      } else {
+        for (int64_t j = 0; j < cols; ++j)
+          out[j] = static_cast<T>((v[j] - mean) * inv * static_cast<float>(scale[j]));
+      }
     }
   }
 }
 
 #ifdef __CUDACC__
 // One block per row: mean, then the variance around it (two passes, no cancellation), then Y.
-template <class T>
-__global__ void layer_norm_kernel(T const* __restrict__ x, T const* __restrict__ scale,
-                                  T const* __restrict__ bias, T* __restrict__ y, int64_t cols,
-                                  float eps) {
+// Rows of at most kLayerNormHeld * blockDim elements (4096 at 1024 threads; block_for_row gives
+// cols / 4 threads) stay in registers, so X and skip are read once; longer ones are read again
+// for each pass.
+inline constexpr int kLayerNormHeld = 4;
+
+template <class T, bool Held>
+__global__ void layer_norm_kernel(T const* __restrict__ x, T const* __restrict__ skip,
+                                  T const* __restrict__ scale, T const* __restrict__ bias,
+                                  T* __restrict__ y, int64_t cols, float eps) {
   __shared__ float scratch[32];
-  T const* row = x + static_cast<int64_t>(blockIdx.x) * cols;
-  T* out = y + static_cast<int64_t>(blockIdx.x) * cols;
+  int64_t const base = static_cast<int64_t>(blockIdx.x) * cols;
+  auto load = [&](int64_t j) {
+    float v = Num<T>::load(x[base + j]);
+    return skip ? v + Num<T>::load(skip[base + j]) : v;
+  };
+  float held[Held ? kLayerNormHeld : 1];
   float sum = 0;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += Num<T>::load(row[j]);
+  if constexpr (Held) {
+#pragma unroll
+    for (int k = 0; k < kLayerNormHeld; ++k) {
+      int64_t j = threadIdx.x + int64_t{k} * blockDim.x;
+      held[k] = j < cols ? load(j) : 0.0f;
+      sum += held[k];
+    }
+  } else {
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += load(j);
+  }
   float mean = block_reduce(sum, SumOp{}, 0.0f, scratch) / static_cast<float>(cols);
   float sq = 0;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    float d = Num<T>::load(row[j]) - mean;
-    sq += d * d;
+  if constexpr (Held) {
+#pragma unroll
+    for (int k = 0; k < kLayerNormHeld; ++k)
+      if (threadIdx.x + int64_t{k} * blockDim.x < cols) sq += (held[k] - mean) * (held[k] - mean);
+  } else {
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      float d = load(j) - mean;
+      sq += d * d;
+    }
   }
   float inv = rsqrtf(block_reduce(sq, SumOp{}, 0.0f, scratch) / static_cast<float>(cols) + eps);
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    float v = (Num<T>::load(row[j]) - mean) * inv * Num<T>::load(scale[j]);
+  auto store = [&](int64_t j, float v) {
+    v = (v - mean) * inv * Num<T>::load(scale[j]);
     if (bias) v += Num<T>::load(bias[j]);
-    out[j] = Num<T>::store(v);
+    y[base + j] = Num<T>::store(v);
+  };
+  if constexpr (Held) {
+#pragma unroll
+    for (int k = 0; k < kLayerNormHeld; ++k)
+      if (int64_t j = threadIdx.x + int64_t{k} * blockDim.x; j < cols) store(j, held[k]);
+  } else {
+    for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) store(j, load(j));
   }
+}
+
+template <class T>
+void layer_norm_cuda(T const* x, T const* skip, T const* scale, T const* bias, T* y, int64_t rows,
+                     int64_t cols, float eps, cudaStream_t stream, std::string_view op) {
+  if (rows * cols == 0) return;
+  if (rows > 2147483647) fail("{}: {} rows are too many for one launch", op, rows);
+  int threads = block_for_row(cols);
+  auto blocks = static_cast<unsigned>(rows);
+  if (cols <= int64_t{kLayerNormHeld} * threads)
+    layer_norm_kernel<T, true><<<blocks, threads, 0, stream>>>(x, skip, scale, bias, y, cols, eps);
+  else
+    layer_norm_kernel<T, false><<<blocks, threads, 0, stream>>>(x, skip, scale, bias, y, cols, eps);
+  QDP_CUDA_CHECK(cudaGetLastError());
+}
+#endif
+
+// onnx::LayerNormalization, and qdp::AddLayerNorm: LayerNormalization of X + Skip (same shape),
+// what the builder makes of a transformer's residual Add and the norm that alone reads it.
+void check_layer_norm(TensorDesc const& x, TensorDesc const& scale, TensorDesc const& bias,
+                      LayerNormAttrs const& a, std::string_view op) {
+  check_dtype(x.dtype, kFloatTypes, op, "X");
+  normalize_axis(a.axis, x.rank(), fmt::format("{}: attribute axis", op));
+  if (a.stash_type != 1)
+    fail("{}: attribute stash_type is {}; allowed: 1 (FLOAT: statistics are computed in float)", op,
+         a.stash_type);
+  if (scale.dtype != x.dtype)
+    fail("{}: input Scale is {}, it must have X's type {}", op, name(scale.dtype), name(x.dtype));
+  if (!absent(bias) && bias.dtype != x.dtype)
+    fail("{}: input B is {}, it must have X's type {}", op, name(bias.dtype), name(x.dtype));
+}
+
+constexpr char kAddLayerNorm[] = "qdp::AddLayerNorm";
+
+// What the impls of both launch: X's rows and columns, Scale and B checked against the columns.
+template <class T>
+struct LayerNormRows {
+  T const *x, *skip, *scale, *bias;  // skip, bias: null when absent
+  T* y;
+  int64_t rows, cols;
+};
+template <class T>
+LayerNormRows<T> layer_norm_rows(Tensor const& x, Tensor const* skip, Tensor const& scale,
+                                 Tensor const& bias, Tensor const& y, LayerNormAttrs const& a) {
+  auto [rows, cols] = rows_cols(x.shape, normalize_axis(a.axis, x.rank()));
+  check_param(scale, cols, "Scale");
+  bool has_bias = !absent(bias);
+  if (has_bias) check_param(bias, cols, "B");
+  if (skip && skip->shape != x.shape)
+    fail("{}: Skip has shape {} but X has shape {}; they must be equal", kAddLayerNorm,
+         to_string(skip->shape), to_string(x.shape));
+  return {static_cast<T const*>(x.data),
+          skip ? static_cast<T const*>(skip->data) : nullptr,
+          static_cast<T const*>(scale.data),
+          has_bias ? static_cast<T const*>(bias.data) : nullptr,
+          static_cast<T*>(y.data),
+          rows,
+          cols};
+}
+template <class T>
+void layer_norm_cpu(LayerNormRows<T> const& r, float eps) {
+  layer_norm_cpu(r.x, r.skip, r.scale, r.bias, r.y, r.rows, r.cols, eps);
+}
+#ifdef __CUDACC__
+template <class T>
+void layer_norm_cuda(LayerNormRows<T> const& r, float eps, Stream s, std::string_view op) {
+  layer_norm_cuda(r.x, r.skip, r.scale, r.bias, r.y, r.rows, r.cols, eps, native(s), op);
 }
 #endif
 
@@ -206,48 +370,63 @@ __global__ void layer_norm_kernel(T const* __restrict__ x, T const* __restrict__
     define("onnx::LayerNormalization")
         .desc([](TensorDesc const& x, TensorDesc const& scale, TensorDesc const& bias,
                  LayerNormAttrs const& a) {
-          check_dtype(x.dtype, kFloatTypes, "LayerNormalization", "X");
-          normalize_axis(a.axis, x.rank(), "LayerNormalization: attribute axis");
-          if (a.stash_type != 1)
-            fail(
-                "LayerNormalization: attribute stash_type is {}; allowed: 1 (FLOAT: statistics "
-                "are computed in float)",
-                a.stash_type);
-          if (scale.dtype != x.dtype)
-            fail("LayerNormalization: input Scale is {}, it must have X's type {}",
-                 name(scale.dtype), name(x.dtype));
-          if (!absent(bias) && bias.dtype != x.dtype)
-            fail("LayerNormalization: input B is {}, it must have X's type {}", name(bias.dtype),
-                 name(x.dtype));
+          check_layer_norm(x, scale, bias, a, "LayerNormalization");
           return from_shape_expr(x.shape_expr, x.dtype);
         })
         .autotune(FloatTypes<3>{})
-        .impl<qdp::cpu, float, half, bfloat16>(
-            []<class T>(In<T> x, In<T> scale, In<> bias, Out<T> y, LayerNormAttrs const& a) {
-              auto [rows, cols] = rows_cols(x.shape(), normalize_axis(a.axis, x.rank()));
-              check_param(scale.tensor(), cols, "Scale");
-              bool has_bias = !absent(bias.tensor());
-              if (has_bias) check_param(bias.tensor(), cols, "B");
-              layer_norm_cpu(x.data(), scale.data(),
-                             has_bias ? static_cast<T const*>(bias.tensor().data) : nullptr,
-                             y.data(), rows, cols, a.epsilon);
-            })
+        .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, In<T> scale, In<> bias,
+                                                           Out<T> y, LayerNormAttrs const& a) {
+          layer_norm_cpu(
+              layer_norm_rows<T>(x.tensor(), nullptr, scale.tensor(), bias.tensor(), y.tensor(), a),
+              a.epsilon);
+        })
 #ifdef __CUDACC__
         .impl<qdp::cuda, float, __half, __nv_bfloat16>(
             []<class T>(In<T> x, In<T> scale, In<> bias, Out<T> y, LayerNormAttrs const& a,
                         Stream s) {
-              auto [rows, cols] = rows_cols(x.shape(), normalize_axis(a.axis, x.rank()));
-              check_param(scale.tensor(), cols, "Scale");
-              bool has_bias = !absent(bias.tensor());
-              if (has_bias) check_param(bias.tensor(), cols, "B");
-              if (rows * cols == 0) return;
-              if (rows > 2147483647)
-                fail("LayerNormalization: {} rows are too many for one launch", rows);
-              layer_norm_kernel<<<static_cast<unsigned>(rows), block_for_row(cols), 0, native(s)>>>(
-                  x.data(), scale.data(),
-                  has_bias ? static_cast<T const*>(bias.tensor().data) : nullptr, y.data(), cols,
-                  a.epsilon);
-              QDP_CUDA_CHECK(cudaGetLastError());
+              layer_norm_cuda(layer_norm_rows<T>(x.tensor(), nullptr, scale.tensor(), bias.tensor(),
+                                                 y.tensor(), a),
+                              a.epsilon, s, "LayerNormalization");
+            })
+#endif
+    ;
+
+[[maybe_unused]] static Registration const add_layer_norm =
+    define(kAddLayerNorm)
+        .desc([](TensorDesc const& x, TensorDesc const& skip, TensorDesc const& scale,
+                 TensorDesc const& bias, LayerNormAttrs const& a) {
+          check_layer_norm(x, scale, bias, a, kAddLayerNorm);
+          if (skip.dtype != x.dtype)
+            fail("{}: input Skip is {}, it must have X's type {}", kAddLayerNorm, name(skip.dtype),
+                 name(x.dtype));
+          bool same = skip.rank() == x.rank();
+          for (int i = 0; same && i < x.rank(); ++i) {
+            auto const &si = skip.shape_expr[static_cast<size_t>(i)],
+                       &xi = x.shape_expr[static_cast<size_t>(i)];
+            same = !(si.is_constant() && xi.is_constant()) || si.constant() == xi.constant();
+          }
+          if (!same)
+            fail(
+                "{}: Skip and X must have one shape (the builder fuses an Add that does not "
+                "broadcast)",
+                kAddLayerNorm);
+          return from_shape_expr(x.shape_expr, x.dtype);
+        })
+        .autotune(FloatTypes<4>{})
+        .impl<qdp::cpu, float, half, bfloat16>([]<class T>(In<T> x, In<T> skip, In<T> scale,
+                                                           In<> bias, Out<T> y,
+                                                           LayerNormAttrs const& a) {
+          layer_norm_cpu(layer_norm_rows<T>(x.tensor(), &skip.tensor(), scale.tensor(),
+                                            bias.tensor(), y.tensor(), a),
+                         a.epsilon);
+        })
+#ifdef __CUDACC__
+        .impl<qdp::cuda, float, __half, __nv_bfloat16>(
+            []<class T>(In<T> x, In<T> skip, In<T> scale, In<> bias, Out<T> y,
+                        LayerNormAttrs const& a, Stream s) {
+              layer_norm_cuda(layer_norm_rows<T>(x.tensor(), &skip.tensor(), scale.tensor(),
+                                                 bias.tensor(), y.tensor(), a),
+                              a.epsilon, s, kAddLayerNorm);
             })
 #endif
     ;

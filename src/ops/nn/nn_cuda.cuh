@@ -108,9 +108,8 @@ inline unsigned grid_for(int64_t n, int block) {
 // y[i] = activation(y[i] + b[(i / inner) % channels]) (b null: none), in float: the bias and
 // activation of a Conv (inner: the elements of a channel's run) or of a product (inner 1).
 template <class T>
-__global__ void bias_activation_kernel(T* __restrict__ y, T const* __restrict__ b,
-                                       int64_t channels, int64_t inner, int64_t total,
-                                       Activation act) {
+__global__ void bias_activation_kernel(T* __restrict__ y, T const* __restrict__ b, int64_t channels,
+                                       int64_t inner, int64_t total, Activation act) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
     float v = load_float(y[i]);
