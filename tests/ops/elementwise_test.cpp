@@ -732,8 +732,10 @@ TEST_F(ElementwiseGpu, BinaryOpsMatchTheCpu) {
   for (DataType t :
        {DataType::FP32, DataType::FP16, DataType::BF16, DataType::INT32, DataType::INT64})
     for (std::string op : {"Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater"})
-      for (auto const& [sa, sb] : std::vector<std::pair<Dims, Dims>>{
-               {{1000003}, {1000003}}, {{64, 33, 17}, {33, 1}}, {{5, 7}, {}}})
+      for (auto const& [sa, sb] : std::vector<std::pair<Dims, Dims>>{{{1000003}, {1000003}},
+                                                                     {{64, 33, 17}, {33, 1}},
+                                                                     {{5, 7}, {}},
+                                                                     {{6, 1, 4099}, {1, 7, 1}}})
         same_on_both(op, {random_array(t, sa, rng), random_array(t, sb, rng, 1, 5)}, {},
                      tolerance(t) + 1e-6f);
   same_on_both("Pow",

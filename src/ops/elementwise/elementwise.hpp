@@ -358,10 +358,63 @@ __global__ void broadcast_kernel(BroadcastPlan<N> p, F f) {
   }
 }
 
+// n / d and n % d for 32-bit n < 2^31 by a multiply and a shift (Granlund and Montgomery's
+// method, as PyTorch's IntDivider): a 64-bit division is a long call sequence on the GPU, and the
+// general broadcast's index arithmetic, one division per dimension and element, bounded it.
+struct FastDivider {
+  uint32_t divisor = 1, magic = 0, shift = 0;
+  FastDivider() = default;
+  explicit FastDivider(uint32_t d) : divisor(d) {
+    while (shift < 32 && (uint32_t{1} << shift) < d) ++shift;
+    magic = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d)) / d + 1);
+  }
+  __device__ uint32_t div(uint32_t n) const { return (__umulhi(n, magic) + n) >> shift; }
+};
+
+// BroadcastPlan for fewer than 2^31 output elements: 32-bit indices and dividers.
+template <int N>
+struct BroadcastPlan32 {
+  int rank = 1;
+  uint32_t numel = 0;
+  FastDivider dims[kMaxRank];
+  uint32_t strides[N][kMaxRank] = {};
+};
+
+template <int N, class F>
+__global__ void broadcast_kernel32(BroadcastPlan32<N> p, F f) {
+  uint32_t const step = gridDim.x * blockDim.x;
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < p.numel; i += step) {
+    uint32_t off32[N] = {};
+    uint32_t rem = i;
+    for (int d = p.rank - 1; d >= 0; --d) {
+      uint32_t q = p.dims[d].div(rem);
+      uint32_t idx = rem - q * p.dims[d].divisor;
+      rem = q;
+#pragma unroll
+      for (int k = 0; k < N; ++k) off32[k] += idx * p.strides[k][d];
+    }
+    int64_t off[N];
+#pragma unroll
+    for (int k = 0; k < N; ++k) off[k] = off32[k];
+    f(int64_t{i}, off);
+  }
+}
+
 template <int N, class F>
 void broadcast_cuda(BroadcastPlan<N> const& p, F const& f, cudaStream_t stream) {
   if (p.numel == 0) return;
-  broadcast_kernel<<<grid_for(p.numel), kBlock, 0, stream>>>(p, f);
+  if (p.rank > 1 && p.numel < (int64_t{1} << 31)) {
+    BroadcastPlan32<N> q;
+    q.rank = p.rank;
+    q.numel = static_cast<uint32_t>(p.numel);
+    for (int d = 0; d < p.rank; ++d) {
+      q.dims[d] = FastDivider(static_cast<uint32_t>(p.dims[d]));
+      for (int k = 0; k < N; ++k) q.strides[k][d] = static_cast<uint32_t>(p.strides[k][d]);
+    }
+    broadcast_kernel32<<<grid_for(p.numel), kBlock, 0, stream>>>(q, f);
+  } else {
+    broadcast_kernel<<<grid_for(p.numel), kBlock, 0, stream>>>(p, f);
+  }
   QDP_CUDA_CHECK(cudaGetLastError());
 }
 
