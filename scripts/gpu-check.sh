@@ -66,6 +66,8 @@ step exported_models env PYTHONPATH="$build/python" python3 bench/gpu/exported_m
 # Whole models against PyTorch eager and torch.compile: ResNet-50 (batch 32 and 1), BERT-base.
 # QDP_BENCH_MODELS="resnet50_b32 ...": some of them (a run split over calls of the 10-minute limit).
 step bench_models bash -c "PYTHONPATH='$build/python' python3 bench/gpu/model_latency.py '$build' \"\$(mktemp -d)\" ${QDP_BENCH_MODELS:-} > '$out/models.txt'"
+# A custom op inside BERT: a qdp Python plugin against a torch custom op (issue #13's last row).
+step bench_plugin_model bash -c "PYTHONPATH='$build/python' python3 bench/gpu/plugin_in_model.py \"\$(mktemp -d)\" > '$out/plugin_model.txt'"
 step cpu_tests "$bin/qdp_tests"
 step plugin_library_tests "$bin/qdp_plugin_library_tests"
 # The runtime library alone: engines saved by qdp_runner, run by a program linked to it only.
@@ -140,4 +142,5 @@ echo
 cat "$out/card.txt"
 cat "$out/table.txt"
 [[ -s $out/models.txt ]] && cat "$out/models.txt"
+[[ -s $out/plugin_model.txt ]] && cat "$out/plugin_model.txt"
 exit $status
