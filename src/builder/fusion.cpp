@@ -304,6 +304,14 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   };
   std::map<size_t, ConvAdd> conv_add;  // Add layer -> its Conv, z and activation
   std::optional<std::vector<std::vector<ShapeExpr>>> shapes;
+  // Whether both inputs of the two-input layer `add` have its output's shape (shape inference of
+  // the unfused network, run once, when a rewrite first asks).
+  auto broadcasts_nothing = [&](Network::Layer const& add) {
+    if (!shapes) shapes = tensor_shapes();
+    auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
+    return (*shapes)[static_cast<size_t>(add.inputs[0])] == shape &&
+           (*shapes)[static_cast<size_t>(add.inputs[1])] == shape;
+  };
   // Each tensor's writer, and its reader where one layer alone reads it (not a network output).
   std::map<int, size_t> writer, sole_reader;
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -322,11 +330,7 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       auto conv = conv_of(sum);
       if (!conv || conv_in_add[*conv] || activation.count(*conv) || has_activation(layers[*conv]))
         continue;
-      if (!shapes) shapes = tensor_shapes();
-      auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
-      if ((*shapes)[static_cast<size_t>(sum)] != shape ||
-          (*shapes)[static_cast<size_t>(z)] != shape)
-        continue;
+      if (!broadcasts_nothing(add)) continue;
       ConvAdd f{*conv, z, std::nullopt, {layers[*conv].name, add.name}};
       conv_in_add[*conv] = true;
       dropped[*conv] = true;
@@ -427,11 +431,7 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     if (w == writer.end() || r == sole_reader.end() || r->second != l) continue;
     auto const& add = layers[w->second];
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
-    if (!shapes) shapes = tensor_shapes();
-    auto const& shape = (*shapes)[static_cast<size_t>(sum)];
-    if ((*shapes)[static_cast<size_t>(add.inputs[0])] != shape ||
-        (*shapes)[static_cast<size_t>(add.inputs[1])] != shape)
-      continue;
+    if (!broadcasts_nothing(add)) continue;
     dropped[w->second] = true;
     AddLayerNorm f{w->second, {add.name, ln.name}};
     if (logger && logger->enabled(Severity::Verbose))

@@ -84,6 +84,17 @@ inline bool absent(Tensor const& t) {
   return t.rank() == 1 && t.shape[0] == 0;
 }
 
+// Whether two descs can have one shape: the same rank and equal extents wherever both are known
+// (a symbolic extent is checked when the impl runs). For operands that must not broadcast.
+inline bool same_known_shape(TensorDesc const& a, TensorDesc const& b) {
+  if (a.rank() != b.rank()) return false;
+  for (size_t i = 0; i < a.shape_expr.size(); ++i) {
+    auto const &ai = a.shape_expr[i], &bi = b.shape_expr[i];
+    if (ai.is_constant() && bi.is_constant() && ai.constant() != bi.constant()) return false;
+  }
+  return true;
+}
+
 // Shape values through element-wise arithmetic (what torch exports compute on shapes: a batch
 // times a head count, a sequence length minus one): the elements of `out` when both inputs are
 // values and `out` is a small integer vector. Integer division truncates as ONNX's does; with a

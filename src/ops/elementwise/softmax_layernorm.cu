@@ -399,13 +399,7 @@ void layer_norm_cuda(LayerNormRows<T> const& r, float eps, Stream s, std::string
           if (skip.dtype != x.dtype)
             fail("{}: input Skip is {}, it must have X's type {}", kAddLayerNorm, name(skip.dtype),
                  name(x.dtype));
-          bool same = skip.rank() == x.rank();
-          for (int i = 0; same && i < x.rank(); ++i) {
-            auto const &si = skip.shape_expr[static_cast<size_t>(i)],
-                       &xi = x.shape_expr[static_cast<size_t>(i)];
-            same = !(si.is_constant() && xi.is_constant()) || si.constant() == xi.constant();
-          }
-          if (!same)
+          if (!same_known_shape(skip, x))
             fail(
                 "{}: Skip and X must have one shape (the builder fuses an Add that does not "
                 "broadcast)",

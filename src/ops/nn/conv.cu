@@ -2,8 +2,9 @@
 // padding, an optional bias and an activation the builder fused into it (nn_conv.hpp); and
 // qdp::ConvAdd, the same with a residual tensor z added before the activation. CPU: one oneDNN
 // convolution forward (z and the activation post-ops). CUDA: cuDNN; with a bias and Relu in FP32
-// (or with the fused tactics) one cudnnConvolutionBiasActivationForward, which adds z too, else
-// the convolution and one pass that adds the bias and z and applies the activation.
+// (or with the fused tactics) one cudnnConvolutionBiasActivationForward, else the convolution
+// and one pass that adds the bias and applies the activation; ConvAdd's Y is Z (in place) and
+// cuDNN accumulates the convolution into it.
 #include <numeric>
 #include <qdp/plugin.hpp>
 
@@ -142,12 +143,6 @@ TensorDesc conv_add_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc co
                          TensorDesc const& z, ConvAttrs const& a) {
   TensorDesc y = conv_desc(x, w, b, a);
   if (z.dtype != x.dtype) fail("{}: Z is {} but X is {}", kConvAdd, name(z.dtype), name(x.dtype));
-  bool same = z.rank() == y.rank();
-  for (int i = 0; same && i < y.rank(); ++i) {
-    auto const &zi = z.shape_expr[static_cast<size_t>(i)],
-               &yi = y.shape_expr[static_cast<size_t>(i)];
-    same = !(zi.is_constant() && yi.is_constant()) || zi.constant() == yi.constant();
-  }
   auto shape = [](TensorDesc const& d) {
     std::string s;
     for (auto const& e : d.shape_expr) {
@@ -156,7 +151,7 @@ TensorDesc conv_add_desc(TensorDesc const& x, TensorDesc const& w, TensorDesc co
     }
     return s;
   };
-  if (!same)
+  if (!same_known_shape(z, y))
     fail("{}: Z has shape {} but the convolution's output has shape {}; they must be equal",
          kConvAdd, shape(z), shape(y));
   // Y is Z, in place: the convolution accumulates into the residual (the runtime copies Z first
