@@ -206,8 +206,8 @@ TEST(NnFusion, AConvAddThatBroadcastsStaysAnAdd) {
   EXPECT_EQ(layers[1].plugin_id, "onnx::Add");
 }
 
-// qdp::ConvAdd written by hand with a Z that is not the convolution's shape: a clear error.
-TEST(NnFusion, ConvAddRefusesAZOfAnotherShape) {
+// qdp::ConvAdd written by hand with a Z that is not the convolution's shape or type: a clear error.
+TEST(NnFusion, ConvAddRefusesAZOfAnotherShapeOrType) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {1, 2, 5, 5});
   auto w = net.add_input("w", DataType::FP32, {4, 2, 3, 3});
@@ -217,6 +217,14 @@ TEST(NnFusion, ConvAddRefusesAZOfAnotherShape) {
   EXPECT_THAT(error_of([&] { build_engine(net, {}); }),
               HasSubstr("qdp::ConvAdd: Z has shape 1x4x5x5 but the convolution's output has "
                         "shape 1x4x3x3; they must be equal"));
+  Network other_type;
+  auto xs = {other_type.add_input("x", DataType::FP32, {1, 2, 5, 5}),
+             other_type.add_input("w", DataType::FP32, {4, 2, 3, 3}),
+             other_type.add_input("b", DataType::FP32, {4}),
+             other_type.add_input("z", DataType::FP16, {1, 4, 3, 3})};
+  other_type.mark_output(other_type.add_plugin("qdp::ConvAdd", xs)[0], "y");
+  EXPECT_THAT(error_of([&] { build_engine(other_type, {}); }),
+              HasSubstr("qdp::ConvAdd: Z is FP16 but X is FP32"));
 }
 
 // The erf form of GELU, x * 0.5 * (1 + erf(x / sqrt 2)), in the orders exporters write, becomes
