@@ -13,7 +13,8 @@ model with the built-in GELU:
                  the engine's stream, on zero-copy views of the engine's tensors
 
 Times are per inference: CUDA events around 50 back-to-back runs after a warm-up (qdp: its
-execution context's execute_async_v3 on a torch stream, device inputs and outputs bound once).
+execution context's execute_async_v3 on a torch stream, device inputs and outputs bound once),
+the median of 5 rounds that take every variant in turn (on the CPU dry run: 2 rounds of 2).
 "plugin cost" is the custom-op model's time minus the built-in one's, per peer: the goal is qdp's
 no more than torch's. The custom-op models' outputs are checked against the built-in ones.
 
@@ -30,8 +31,8 @@ import qdp as trt
 import qdp.plugin as trtp
 from qdp.runner import CreateConfig, engine_from_network, network_from_onnx_path
 
-ITERS = 50
 DEVICE = os.environ.get("QDP_BENCH_DEVICE", "cuda")
+ITERS, ROUNDS = (50, 5) if DEVICE == "cuda" else (2, 2)  # the CPU dry run: about 1 s a run
 
 
 # ---- the custom op in torch ----------------------------------------------------------------
@@ -109,7 +110,7 @@ def bert(custom, attn):
 def timed(fn, sync_stream=None):
     """Mean time per call of fn() over ITERS back-to-back calls after a warm-up, in ms."""
     with torch.inference_mode():
-        for _ in range(10):
+        for _ in range(10 if DEVICE == "cuda" else 1):
             fn()
         if DEVICE != "cuda":
             import time
@@ -134,8 +135,9 @@ def qdp_engine(path):
     return engine
 
 
-def qdp_run(engine, ids, mask):
-    """(ms per inference, output) of the engine, inputs and output bound once on the device."""
+def qdp_runner(engine, ids, mask):
+    """(run, stream, output): one inference of the engine on its stream, with the inputs and
+    the output bound once on the device. run keeps the engine and its context alive."""
     dev = "cuda" if DEVICE == "cuda" else "cpu"
     ids, mask = ids.to(dev), mask.to(dev)
     out = torch.empty(8, 128, 768, dtype=torch.float32, device=dev)
@@ -143,12 +145,13 @@ def qdp_run(engine, ids, mask):
     context.set_tensor_address("input_ids", ids.data_ptr())
     context.set_tensor_address("attention_mask", mask.data_ptr())
     context.set_tensor_address("last_hidden_state", out.data_ptr())
-    if DEVICE == "cuda":
-        stream = torch.cuda.Stream()
-        ms = timed(lambda: context.execute_async_v3(stream.cuda_stream), stream)
-    else:
-        ms = timed(lambda: context.execute_async_v3(0))
-    return ms, out.float().cpu()
+    stream = torch.cuda.Stream() if DEVICE == "cuda" else None
+    handle = stream.cuda_stream if stream is not None else 0
+
+    def run(engine=engine, context=context):
+        context.execute_async_v3(handle)
+
+    return run, stream, out
 
 
 def main():
@@ -156,7 +159,10 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     ids = torch.randint(0, 30522, (8, 128))
     mask = torch.ones(8, 128, dtype=torch.int64)
-    rows, outputs = [], {}
+    # Every variant is made first and then timed in interleaved rounds (the median of ROUNDS):
+    # timing one model after the other let the first one pay for the GPU's and the allocators'
+    # warm-up (the custom-op models came out faster than the built-in ones).
+    runners, outputs, notes = {}, {}, {}
     for custom in (False, True):
         kind = "custom op" if custom else "built-in"
         path = os.path.join(out_dir, f"bert_{'custom' if custom else 'builtin'}.onnx")
@@ -165,26 +171,38 @@ def main():
                               opset_version=17, input_names=["input_ids", "attention_mask"],
                               output_names=["last_hidden_state"], do_constant_folding=True)
         engine = qdp_engine(path)
-        layers = [l for l in engine.layers if l["kind"] == "plugin"]
-        plugin_layers = [l for l in layers if l["plugin_id"] == "bench::Gelu"]
-        fp16 = sum("16" in str(l["types"][0]) for l in plugin_layers)
-        note = f"{len(plugin_layers)} bench::Gelu layers ({fp16} in FP16)" if custom else ""
-        ms, outputs[("qdp", custom)] = qdp_run(engine, ids, mask)
-        rows.append(("qdp", kind, ms, note))
-        print(f"-- qdp {kind} {ms:.4f} ms {note}", file=sys.stderr, flush=True)
+        plugin_layers = [l for l in engine.layers
+                         if l["kind"] == "plugin" and l["plugin_id"] == "bench::Gelu"]
+        fp16 = sum(l["types"][0] == trt.float16 for l in plugin_layers)
+        if custom:
+            notes[("qdp", kind)] = f"{len(plugin_layers)} bench::Gelu layers ({fp16} in FP16)"
+        run, stream, out = qdp_runner(engine, ids, mask)
+        runners[("qdp", kind)] = (run, stream)
+        with torch.inference_mode():
+            run()
+            if stream is not None:
+                stream.synchronize()
+        outputs[("qdp", custom)] = out.float().cpu()
         if DEVICE != "cuda":
             continue
         model = bert(custom, "sdpa").half().cuda()
         gi, gm = ids.cuda(), mask.cuda()
         with torch.inference_mode():
             outputs[("torch", custom)] = model(gi, gm).float().cpu()
-        rows.append(("torch_eager", kind, timed(lambda: model(gi, gm)), ""))
         compiled = torch.compile(model)
-        rows.append(("torch_compile", kind, timed(lambda: compiled(gi, gm)), "mode default"))
-        for r in rows[-2:]:
-            print(f"-- {r[0]} {r[1]} {r[2]:.4f} ms", file=sys.stderr, flush=True)
-        del model, compiled
-        torch.cuda.empty_cache()
+        runners[("torch_eager", kind)] = (lambda m=model: m(gi, gm)), None
+        runners[("torch_compile", kind)] = (lambda c=compiled: c(gi, gm)), None
+        notes[("torch_compile", kind)] = "mode default"
+    times = {key: [] for key in runners}
+    for _ in range(ROUNDS):
+        for key, (run, stream) in runners.items():
+            times[key].append(timed(run, stream))
+    rows = []
+    for (impl, kind), ts in times.items():
+        ms = float(np.median(ts))
+        rows.append((impl, kind, ms, notes.get((impl, kind), "")))
+        print(f"-- {impl} {kind} {ms:.4f} ms (median of {ROUNDS}: "
+              f"{' '.join(f'{t:.4f}' for t in ts)}) {rows[-1][3]}", file=sys.stderr, flush=True)
     print(f"{'impl':14s} {'built-in ms':>12s} {'custom op ms':>13s} {'plugin cost ms':>15s}  notes")
     for impl in ("torch_eager", "torch_compile", "qdp"):
         got = {kind: (ms, note) for i, kind, ms, note in rows if i == impl}
