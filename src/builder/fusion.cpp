@@ -17,6 +17,9 @@
 // - an Add of two tensors of one shape whose sum only a LayerNormalization reads (a transformer's
 //   residual connection and its norm) becomes one qdp::AddLayerNorm, as onnxruntime's
 //   SkipLayerNormalization: the sum is never written (src/ops/elementwise/softmax_layernorm.cu).
+// - a Softmax over the last axis of an Add of attention's scores and a mask that broadcasts to
+//   them, the scores a Mul or Div by a scalar constant (or not), becomes one
+//   qdp::ScaleMaskSoftmax: softmax(x * scale + mask) in one read of the scores.
 // - the erf form of GELU as exporters write it before opset 20, x * 0.5 * (1 + erf(x / sqrt 2))
 //   (Div or Mul by 1/sqrt 2, Erf, Add 1, two Muls in any of the three orders), becomes one
 //   onnx::Gelu: one pass over x where the chain writes and reads four intermediate tensors.
@@ -439,8 +442,68 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
                                                  fmt::join(f.names, "', '")));
     add_layer_norm.emplace(l, std::move(f));
   }
+  // Attention's scores: a Softmax over the last axis that alone reads an Add of the scores X and
+  // a mask that broadcasts to them, X a Mul (or Div) by a scalar constant that only the Add reads
+  // (or X itself, scale 1), into qdp::ScaleMaskSoftmax, emitted where the Softmax was.
+  struct ScaleMaskSoftmax {
+    int x = -1, mask = -1;
+    float scale = 1.0f;
+    std::vector<std::string> names;  // the fused layers'
+  };
+  std::map<size_t, ScaleMaskSoftmax> scale_mask_softmax;  // Softmax layer -> its parts
+  auto only_reader = [&](int t, size_t l) {
+    auto r = sole_reader.find(t);
+    return r != sole_reader.end() && r->second == l;
+  };
+  // The scale of `scores` when a Mul or Div by a scalar writes it for `add` alone: (x, scale).
+  auto scaled = [&](int scores, size_t add) -> std::optional<std::pair<int, float>> {
+    auto w = writer.find(scores);
+    if (w == writer.end() || !only_reader(scores, add) || taken(w->second)) return std::nullopt;
+    auto const& op = layers[w->second];
+    if (op.inputs.size() != 2) return std::nullopt;
+    auto const& shape = (*shapes)[static_cast<size_t>(scores)];
+    for (size_t j = 0; j < 2; ++j) {
+      if (op.plugin_id == "onnx::Div" && j == 1) break;
+      auto c = scalar_of(net, op.inputs[1 - j]);
+      int x = op.inputs[j];
+      if (!c || (*shapes)[static_cast<size_t>(x)] != shape) continue;
+      if (op.plugin_id == "onnx::Mul") return std::pair{x, *c};
+      if (op.plugin_id == "onnx::Div" && *c != 0.0f) return std::pair{x, 1.0f / *c};
+    }
+    return std::nullopt;
+  };
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto const& sm = layers[l];
+    if (sm.plugin_id != "onnx::Softmax" || sm.inputs.size() != 1 || taken(l)) continue;
+    auto w = writer.find(sm.inputs[0]);
+    if (w == writer.end() || !only_reader(sm.inputs[0], l)) continue;
+    auto const& add = layers[w->second];
+    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
+    if (!shapes) shapes = tensor_shapes();
+    auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
+    auto axis = sm.attrs.count("axis") ? std::get<int64_t>(sm.attrs.at("axis")) : int64_t{-1};
+    if (shape.empty() || (axis != -1 && axis != static_cast<int64_t>(shape.size()) - 1)) continue;
+    std::optional<ScaleMaskSoftmax> found;
+    for (size_t k = 0; k < 2; ++k) {
+      int scores = add.inputs[k], mask = add.inputs[1 - k];
+      if ((*shapes)[static_cast<size_t>(scores)] != shape || scores == mask) continue;
+      if (auto s = scaled(scores, w->second)) {
+        dropped[writer.at(scores)] = true;
+        found = ScaleMaskSoftmax{
+            s->first, mask, s->second, {layers[writer.at(scores)].name, add.name, sm.name}};
+        break;
+      }
+      if (!found) found = ScaleMaskSoftmax{scores, mask, 1.0f, {add.name, sm.name}};
+    }
+    if (!found) continue;
+    dropped[w->second] = true;
+    if (logger && logger->enabled(Severity::Verbose))
+      logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one ScaleMaskSoftmax",
+                                                 fmt::join(found->names, "', '")));
+    scale_mask_softmax.emplace(l, std::move(*found));
+  }
   if (folded.empty() && activation.empty() && gelu.empty() && matmul_bias.empty() &&
-      conv_add.empty() && add_layer_norm.empty())
+      conv_add.empty() && add_layer_norm.empty() && scale_mask_softmax.empty())
     return net;
 
   // The same network again, with the folded Convs' new constants and without their
@@ -522,6 +585,14 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       LayerOptions options{.name = fmt::format("{}", fmt::join(n->second.names, " + ")),
                            .impl = layer.impl};
       auto outs = out.add_plugin("qdp::AddLayerNorm", std::move(inputs), layer.attrs, options);
+      ref[layer.outputs[0]] = outs[0];
+      continue;
+    }
+    if (auto f = scale_mask_softmax.find(l); f != scale_mask_softmax.end()) {
+      LayerOptions options{.name = fmt::format("{}", fmt::join(f->second.names, " + ")),
+                           .impl = layer.impl};
+      auto outs = out.add_plugin("qdp::ScaleMaskSoftmax", {get(f->second.x), get(f->second.mask)},
+                                 {{"scale", f->second.scale}}, options);
       ref[layer.outputs[0]] = outs[0];
       continue;
     }

@@ -397,6 +397,83 @@ TEST(NnFusion, ResidualAddAndLayerNormBecomeOneAddLayerNormOnTheGpu) {
   expect_residual_norm_fused(Device::CUDA, true);
 }
 
+// Attention's scores: Mul by 0.125 (or Div by 8, or no scale), Add of a mask that broadcasts to
+// them (on either side of the Add), Softmax over the last axis, become one qdp::ScaleMaskSoftmax
+// "mul + add + softmax". Unfused, the masked scores are also a network output.
+enum class Scale { Mul, Div, None };
+Network attention_scores_net(Scale scale, bool scores_first, Dims mask_shape, bool fusable,
+                             std::mt19937& rng) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, 3, 16, 40});
+  auto s = x;
+  if (scale != Scale::None) {
+    float c = scale == Scale::Mul ? 0.125f : 8.0f;
+    s = net.add_plugin(scale == Scale::Mul ? "onnx::Mul" : "onnx::Div",
+                       {x, net.add_constant<float>("c", {}, std::span(&c, 1))}, {},
+                       {.name = scale == Scale::Mul ? "mul" : "div"})[0];
+  }
+  auto mask = constant(net, "mask", uniform_fp32(mask_shape, rng, -10.0f, 0.0f));
+  auto sum = net.add_plugin("onnx::Add", scores_first ? std::vector{s, mask} : std::vector{mask, s},
+                            {}, {.name = "add"})[0];
+  if (!fusable) net.mark_output(sum, "sum");
+  net.mark_output(
+      net.add_plugin("onnx::Softmax", {sum}, {{"axis", int64_t{3}}}, {.name = "softmax"})[0], "y");
+  return net;
+}
+
+void expect_attention_scores_fused(Device device, bool fp16) {
+  std::mt19937 data_rng(19);
+  Array x = uniform_fp32({2, 3, 16, 40}, data_rng, -40.0f, 40.0f);
+  BuildConfig config;
+  config.device = device;
+  config.fp16 = fp16;
+  for (Scale scale : {Scale::Mul, Scale::Div, Scale::None})
+    for (bool scores_first : {true, false})
+      for (Dims mask : {Dims{2, 1, 1, 40}, Dims{40}, Dims{2, 3, 16, 40}}) {
+        std::string what =
+            fmt::format("scale {} scores first {} mask {} on {}{}", static_cast<int>(scale),
+                        scores_first, to_string(mask), name(device), fp16 ? " (fp16)" : "");
+        std::mt19937 rng_fused(4), rng_plain(4);
+        Engine fused =
+            build_engine(attention_scores_net(scale, scores_first, mask, true, rng_fused), config);
+        Engine plain =
+            build_engine(attention_scores_net(scale, scores_first, mask, false, rng_plain), config);
+        auto layers = qdp_test::plugin_layers(fused);
+        ASSERT_EQ(layers.size(), 1u) << what;
+        EXPECT_EQ(layers[0].plugin_id, "qdp::ScaleMaskSoftmax") << what;
+        EXPECT_EQ(layers[0].name, scale == Scale::None  ? "add + softmax"
+                                  : scale == Scale::Mul ? "mul + add + softmax"
+                                                        : "div + add + softmax")
+            << what;
+        EXPECT_EQ(qdp_test::plugin_layers(plain).size(), scale == Scale::None ? 2u : 3u) << what;
+        expect_same_outputs(fused, plain, x, fp16 ? 2e-2f : 1e-5f, what);
+      }
+}
+
+TEST(NnFusion, AttentionScaleMaskAndSoftmaxBecomeOneScaleMaskSoftmaxOnTheCpu) {
+  expect_attention_scores_fused(Device::CPU, false);
+}
+
+TEST(NnFusion, AttentionScaleMaskAndSoftmaxBecomeOneScaleMaskSoftmaxOnTheGpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU";
+  expect_attention_scores_fused(Device::CUDA, false);
+  expect_attention_scores_fused(Device::CUDA, true);
+}
+
+// A Softmax over another axis than the last keeps its Mul and Add.
+TEST(NnFusion, ASoftmaxOverAnotherAxisKeepsItsScaleAndMask) {
+  std::mt19937 rng(20);
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {3, 16});
+  float c = 0.5f;
+  auto s = net.add_plugin("onnx::Mul", {x, net.add_constant<float>("c", {}, std::span(&c, 1))})[0];
+  auto sum = net.add_plugin("onnx::Add", {s, constant(net, "m", uniform_fp32({16}, rng))})[0];
+  net.mark_output(net.add_plugin("onnx::Softmax", {sum}, {{"axis", int64_t{0}}})[0], "y");
+  auto layers = qdp_test::plugin_layers(build_engine(net, {}));
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[2].plugin_id, "onnx::Softmax");
+}
+
 // An Add that broadcasts (a vector over the rows) before a LayerNormalization stays an Add.
 TEST(NnFusion, ABroadcastingAddBeforeALayerNormStaysAnAdd) {
   std::mt19937 rng(18);

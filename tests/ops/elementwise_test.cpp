@@ -593,6 +593,56 @@ TEST(ElementwiseLayerNorm, AxesBiasAndEpsilon) {
               HasSubstr("LayerNormalization: input Scale has 3 elements, the normalized shape 2"));
 }
 
+// qdp::ScaleMaskSoftmax (what the builder makes of attention's scale, mask Add and Softmax):
+// softmax(X * scale + Mask) over the last axis, Mask broadcast to X; a warp per row up to 256
+// columns on the GPU, a block per row beyond.
+std::vector<float> scale_mask_softmax_ref(Array const& x, Array const& mask, float scale) {
+  Dims shape = x.shape();
+  std::vector<float> sum = as_floats(x), m = as_floats(mask);
+  Dims ms = mask.shape();
+  int shift = shape.rank() - ms.rank();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    int64_t rest = i, off = 0, step = 1;
+    for (int d = shape.rank() - 1; d >= 0; --d) {
+      int64_t idx = rest % shape[d];
+      rest /= shape[d];
+      if (d >= shift) {
+        if (ms[d - shift] != 1) off += idx * step;
+        step *= ms[d - shift];
+      }
+    }
+    sum[static_cast<size_t>(i)] = sum[static_cast<size_t>(i)] * scale + m[static_cast<size_t>(off)];
+  }
+  return softmax_ref(sum, shape, shape.rank() - 1, false);
+}
+
+TEST(ElementwiseSoftmax, ScaleMaskSoftmaxIsTheSoftmaxOfTheScaledMaskedScores) {
+  std::mt19937 rng(21);
+  Dims shape{2, 3, 5, 40};
+  for (DataType t : {DataType::FP32, DataType::FP16, DataType::BF16})
+    for (Dims mshape : {Dims{2, 1, 1, 40}, Dims{40}, Dims{2, 3, 5, 40}, Dims{5, 1}, Dims{}}) {
+      SCOPED_TRACE(std::string(name(t)) + " mask " + to_string(mshape));
+      Array x = random_array(t, shape, rng, -20, 20), mask = random_array(t, mshape, rng, -6, 0);
+      Array y = run1("qdp::ScaleMaskSoftmax", {x, mask}, {{"scale", 0.125f}});
+      expect_close(y, scale_mask_softmax_ref(x, mask, 0.125f),
+                   t == DataType::FP32 ? 1e-5f : 4 * tolerance(t));
+    }
+  Array x = Array::from<float>({2, 2}, {1, 2, 3, 4});
+  EXPECT_THAT(error_of([&] {
+                run1("qdp::ScaleMaskSoftmax", {x, Array::from<float>({3}, {0, 0, 0})});
+              }),
+              HasSubstr("qdp::ScaleMaskSoftmax: Mask must broadcast to X's shape"));
+  EXPECT_THAT(
+      error_of([&] {
+        run1("qdp::ScaleMaskSoftmax", {x, Array::from<float>({2, 2, 2}, {0, 0, 0, 0, 0, 0, 0, 0})});
+      }),
+      HasSubstr("qdp::ScaleMaskSoftmax: Mask must broadcast to X's shape"));
+  EXPECT_THAT(error_of([&] {
+                run1("qdp::ScaleMaskSoftmax", {x, Array::from<int32_t>({2}, {0, 0})});
+              }),
+              HasSubstr("qdp::ScaleMaskSoftmax: input Mask is INT32, it must have X's type FP32"));
+}
+
 // qdp::AddLayerNorm (what the builder makes of a residual Add and the LayerNormalization after
 // it): the norm of X + Skip, the sum taken in float.
 TEST(ElementwiseLayerNorm, AddLayerNormIsTheNormOfTheSum) {
@@ -795,6 +845,12 @@ TEST_F(ElementwiseGpu, WhereCastSoftmaxLayerNormMatchTheCpu) {
         same_on_both("LogSoftmax", {random_array(t, shape, rng, -8, 8)}, {{"axis", axis}},
                      4 * tolerance(t) + 1e-5f);
       }
+    for (Dims shape : {Dims{8, 12, 128, 128}, Dims{2, 3, 7, 33}, Dims{2, 2, 3, 300}})
+      for (Dims mshape :
+           {Dims{shape[0], 1, shape[2], shape[3]}, Dims{shape[0], 1, 1, shape[3]}, Dims{shape[3]}})
+        same_on_both("qdp::ScaleMaskSoftmax",
+                     {random_array(t, shape, rng, -30, 30), random_array(t, mshape, rng, -8, 0)},
+                     {{"scale", 0.125f}}, 4 * tolerance(t) + 1e-6f);
     for (Dims shape : {Dims{16, 768}, Dims{3, 5, 7}, Dims{2, 4097}}) {
       Dims p{shape[shape.rank() - 1]};
       same_on_both("LayerNormalization",

@@ -1,6 +1,7 @@
-// Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis),
-// LayerNormalization (opset 17: over the axes from `axis` on; output Y only) and qdp::AddLayerNorm
-// (LayerNormalization of a sum, fused by the builder). Float types, float accumulation.
+// Row-wise operators: onnx::Softmax and LogSoftmax (opset 13: over one axis), qdp::ScaleMaskSoftmax
+// (softmax of X * scale + Mask over the last axis, fused by the builder), LayerNormalization (opset
+// 17: over the axes from `axis` on; output Y only) and qdp::AddLayerNorm (LayerNormalization of a
+// sum, fused by the builder). Float types, float accumulation.
 #include <type_traits>
 #include <vector>
 
@@ -15,8 +16,32 @@ struct SoftmaxAttrs {
 QDP_ATTRS(SoftmaxAttrs, axis);
 
 // ---- CPU ------------------------------------------------------------------------------------
-// Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis. Each
-// exponential is computed once (exp_nonpositive, vectorized), kept in a per-thread row of floats.
+// One softmax line: its n values from load(j), written to y[j * step]. Each exponential is
+// computed once (exp_nonpositive, vectorized), kept in the caller's row of floats.
+template <bool Log, class T, class Load>
+[[gnu::always_inline]] inline void softmax_line(Load const& load, T* y, int64_t n, int64_t step,
+                                                float* v, float* exps) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    v[j] = load(j);
+    m = std::max(m, v[j]);
+  }
+  for (int64_t j = 0; j < n; ++j) v[j] -= m;
+  // The exponentials apart from their sum: a loop without a float reduction vectorizes.
+  float* e = Log ? exps : v;
+  for (int64_t j = 0; j < n; ++j) e[j] = exp_nonpositive(v[j]);
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += e[j];
+  if (Log) {
+    float log_sum = std::log(sum);
+    for (int64_t j = 0; j < n; ++j) y[j * step] = static_cast<T>(v[j] - log_sum);
+  } else {
+    float inv = 1.0f / sum;
+    for (int64_t j = 0; j < n; ++j) y[j * step] = static_cast<T>(v[j] * inv);
+  }
+}
+
+// Softmax of the `axis` elements at x[o * axis * inner + j * inner + i], j over the axis.
 template <class T, bool Log>
 QDP_CPU_KERNEL void softmax_cpu(T const* x, T* y, AxisSplit s) {
   int64_t lines = s.outer * s.inner;
@@ -26,67 +51,116 @@ QDP_CPU_KERNEL void softmax_cpu(T const* x, T* y, AxisSplit s) {
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       int64_t base = (line / s.inner) * s.axis * s.inner + line % s.inner;
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < s.axis; ++j) {
-        row[static_cast<size_t>(j)] = static_cast<float>(x[base + j * s.inner]);
-        m = std::max(m, row[static_cast<size_t>(j)]);
-      }
-      float* v = row.data();
-      for (int64_t j = 0; j < s.axis; ++j) v[j] -= m;
-      // The exponentials apart from their sum: a loop without a float reduction vectorizes.
-      std::vector<float>& e = Log ? exps : row;
-      for (int64_t j = 0; j < s.axis; ++j) e[static_cast<size_t>(j)] = exp_nonpositive(v[j]);
-      float sum = 0;
-      for (int64_t j = 0; j < s.axis; ++j) sum += e[static_cast<size_t>(j)];
-      if (Log) {
-        float log_sum = std::log(sum);
-        for (int64_t j = 0; j < s.axis; ++j) y[base + j * s.inner] = static_cast<T>(v[j] - log_sum);
-      } else {
-        float inv = 1.0f / sum;
-        for (int64_t j = 0; j < s.axis; ++j)
-          y[base + j * s.inner] = static_cast<T>(row[static_cast<size_t>(j)] * inv);
-      }
+      auto load = [&](int64_t j) { return static_cast<float>(x[base + j * s.inner]); };
+      softmax_line<Log>(load, y + base, s.axis, s.inner, row.data(), exps.data());
+    }
+  }
+}
+
+// Where each row of X's last axis finds its Mask (qdp::ScaleMaskSoftmax): X's leading extents,
+// the mask's strides over them (0 where it broadcasts), and its step along a row (1, or 0 for a
+// mask of one column).
+struct RowMask {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {}, strides[kMaxRank] = {};
+  int64_t col_stride = 0;
+  QDP_HD int64_t offset(int64_t row) const {
+    int64_t off = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      off += (row % dims[d]) * strides[d];
+      row /= dims[d];
+    }
+    return off;
+  }
+};
+
+// y = softmax(x * scale + mask) over x's rows of `cols`.
+template <class T>
+QDP_CPU_KERNEL void scale_mask_softmax_cpu(T const* x, T const* mask, RowMask m, float scale, T* y,
+                                           int64_t rows, int64_t cols) {
+#pragma omp parallel if (rows * cols >= kParallelThreshold)
+  {
+    std::vector<float> row(static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      T const* xr = x + r * cols;
+      T const* mr = mask + m.offset(r);
+      auto load = [&](int64_t j) {
+        return static_cast<float>(xr[j]) * scale + static_cast<float>(mr[j * m.col_stride]);
+      };
+      softmax_line<false>(load, y + r * cols, cols, 1, row.data(), nullptr);
     }
   }
 }
 
 #ifdef __CUDACC__
 // ---- CUDA -----------------------------------------------------------------------------------
-// inner == 1: one block per contiguous row, the block's threads striding over it.
-template <class T, bool Log>
-__global__ void softmax_row_kernel(T const* __restrict__ x, T* __restrict__ y, int64_t cols) {
+// The rows the kernels below read (inner == 1), each as a function of its column: X's own, or
+// X * scale + Mask (qdp::ScaleMaskSoftmax).
+template <class T>
+struct PlainRows {
+  T const* x;
+  int64_t cols;
+  struct Row {
+    T const* x;
+    __device__ float operator()(int64_t j) const { return Num<T>::load(x[j]); }
+  };
+  __device__ Row at(int64_t r) const { return {x + r * cols}; }
+};
+template <class T>
+struct ScaledMaskedRows {
+  T const* x;
+  T const* mask;
+  RowMask m;
+  float scale;
+  int64_t cols;
+  struct Row {
+    T const *x, *mask;
+    int64_t step;
+    float scale;
+    __device__ float operator()(int64_t j) const {
+      return Num<T>::load(x[j]) * scale + Num<T>::load(mask[j * step]);
+    }
+  };
+  __device__ Row at(int64_t r) const {
+    return {x + r * cols, mask + m.offset(r), m.col_stride, scale};
+  }
+};
+
+// One block per row, the block's threads striding over it.
+template <class T, bool Log, class Rows>
+__global__ void softmax_row_kernel(Rows rows, T* __restrict__ y, int64_t cols) {
   __shared__ float scratch[32];
-  T const* row = x + static_cast<int64_t>(blockIdx.x) * cols;
+  auto const row = rows.at(blockIdx.x);
   T* out = y + static_cast<int64_t>(blockIdx.x) * cols;
   float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, Num<T>::load(row[j]));
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, row(j));
   m = block_reduce(m, MaxOp{}, -INFINITY, scratch);
   float sum = 0;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += __expf(Num<T>::load(row[j]) - m);
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += __expf(row(j) - m);
   sum = block_reduce(sum, SumOp{}, 0.0f, scratch);
   float log_sum = logf(sum), inv = 1.0f / sum;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    float v = Num<T>::load(row[j]) - m;
+    float v = row(j) - m;
     out[j] = Num<T>::store(Log ? v - log_sum : __expf(v) * inv);
   }
 }
-// inner == 1 and rows of at most 32 * Held elements (attention's scores): a warp per row, its
-// values held in registers (read once, one exponential each), kRowsPerBlock rows per block.
+// Rows of at most 32 * Held elements (attention's scores): a warp per row, its values held in
+// registers (read once, one exponential each), kRowsPerBlock rows per block.
 inline constexpr int kRowsPerBlock = 4;
-template <class T, bool Log, int Held>
-__global__ void softmax_warp_kernel(T const* __restrict__ x, T* __restrict__ y, int64_t rows,
-                                    int cols) {
-  int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
-  if (row >= rows) return;  // the whole warp
+template <class T, bool Log, int Held, class Rows>
+__global__ void softmax_warp_kernel(Rows rows_of, T* __restrict__ y, int64_t rows, int cols) {
+  int64_t r = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
+  if (r >= rows) return;  // the whole warp
   int lane = static_cast<int>(threadIdx.x % 32);
-  T const* in = x + row * cols;
-  T* out = y + row * cols;
+  auto const in = rows_of.at(r);
+  T* out = y + r * cols;
   float v[Held];
   float m = -INFINITY;
 #pragma unroll
   for (int k = 0; k < Held; ++k) {
     int j = lane + 32 * k;
-    v[k] = j < cols ? Num<T>::load(in[j]) : -INFINITY;
+    v[k] = j < cols ? in(j) : -INFINITY;
     m = fmaxf(m, v[k]);
   }
   m = warp_reduce(m, MaxOp{});
@@ -103,6 +177,34 @@ __global__ void softmax_warp_kernel(T const* __restrict__ x, T* __restrict__ y, 
 #pragma unroll
   for (int k = 0; k < Held; ++k)
     if (int j = lane + 32 * k; j < cols) out[j] = Num<T>::store(Log ? v[k] - log_sum : v[k] * inv);
+}
+// Softmax of `n_rows` contiguous rows of `cols`: a warp per row up to 256 columns, else a block.
+template <class T, bool Log, class Rows>
+void softmax_rows_cuda(Rows const& rows, T* y, int64_t n_rows, int64_t cols, cudaStream_t stream,
+                       std::string_view op) {
+  if (n_rows * cols == 0) return;
+  if (cols <= 32 * 8) {
+    auto blocks = (n_rows + kRowsPerBlock - 1) / kRowsPerBlock;
+    if (blocks > 2147483647) fail("{}: {} rows are too many for one launch", op, n_rows);
+    auto launch = [&](auto held) {
+      softmax_warp_kernel<T, Log, decltype(held)::value>
+          <<<static_cast<unsigned>(blocks), 32 * kRowsPerBlock, 0, stream>>>(
+              rows, y, n_rows, static_cast<int>(cols));
+    };
+    if (cols <= 32)
+      launch(std::integral_constant<int, 1>{});
+    else if (cols <= 64)
+      launch(std::integral_constant<int, 2>{});
+    else if (cols <= 128)
+      launch(std::integral_constant<int, 4>{});
+    else
+      launch(std::integral_constant<int, 8>{});
+  } else {
+    if (n_rows > 2147483647) fail("{}: {} rows are too many for one launch", op, n_rows);
+    softmax_row_kernel<T, Log>
+        <<<static_cast<unsigned>(n_rows), block_for_row(cols), 0, stream>>>(rows, y, cols);
+  }
+  QDP_CUDA_CHECK(cudaGetLastError());
 }
 // inner > 1: a thread per (outer, inner) line; neighbouring threads read neighbouring elements.
 template <class T, bool Log>
@@ -124,30 +226,13 @@ __global__ void softmax_strided_kernel(T const* __restrict__ x, T* __restrict__ 
 }
 template <class T, bool Log>
 void softmax_cuda(T const* x, T* y, AxisSplit s, cudaStream_t stream) {
-  if (s.outer * s.axis * s.inner == 0) return;
-  if (s.inner == 1 && s.axis <= 32 * 8) {
-    auto blocks = (s.outer + kRowsPerBlock - 1) / kRowsPerBlock;
-    if (blocks > 2147483647) fail("Softmax: {} rows are too many for one launch", s.outer);
-    auto launch = [&](auto held) {
-      softmax_warp_kernel<T, Log, decltype(held)::value>
-          <<<static_cast<unsigned>(blocks), 32 * kRowsPerBlock, 0, stream>>>(
-              x, y, s.outer, static_cast<int>(s.axis));
-    };
-    if (s.axis <= 32)
-      launch(std::integral_constant<int, 1>{});
-    else if (s.axis <= 64)
-      launch(std::integral_constant<int, 2>{});
-    else if (s.axis <= 128)
-      launch(std::integral_constant<int, 4>{});
-    else
-      launch(std::integral_constant<int, 8>{});
-  } else if (s.inner == 1) {
-    if (s.outer > 2147483647) fail("Softmax: {} rows are too many for one launch", s.outer);
-    softmax_row_kernel<T, Log>
-        <<<static_cast<unsigned>(s.outer), block_for_row(s.axis), 0, stream>>>(x, y, s.axis);
-  } else {
-    softmax_strided_kernel<T, Log><<<grid_for(s.outer * s.inner), kBlock, 0, stream>>>(x, y, s);
+  if (s.inner == 1) {
+    softmax_rows_cuda<T, Log>(PlainRows<T>{x, s.axis}, y, s.outer, s.axis, stream,
+                              Log ? "LogSoftmax" : "Softmax");
+    return;
   }
+  if (s.outer * s.axis * s.inner == 0) return;
+  softmax_strided_kernel<T, Log><<<grid_for(s.outer * s.inner), kBlock, 0, stream>>>(x, y, s);
   QDP_CUDA_CHECK(cudaGetLastError());
 }
 #endif
@@ -181,6 +266,83 @@ Registration softmax(std::string id, std::string_view op) {
 [[maybe_unused]] static Registration const log_softmax_plugin =
     softmax<true>("onnx::LogSoftmax", "LogSoftmax");
 
+// Rows = prod(shape[:axis]), cols = prod(shape[axis:]).
+std::pair<int64_t, int64_t> rows_cols(Dims const& shape, int axis) {
+  int64_t rows = 1, cols = 1;
+  for (int d = 0; d < shape.rank(); ++d) (d < axis ? rows : cols) *= shape[d];
+  return {rows, cols};
+}
+
+// ---- qdp::ScaleMaskSoftmax ------------------------------------------------------------------
+// softmax(X * scale + Mask) over X's last axis, Mask broadcast to X: what the builder makes of
+// attention's scores, MatMul -> Mul (or Div) by a scalar -> Add of the mask -> Softmax. X is read
+// once, where the unfused graph writes and reads the scores twice more.
+struct ScaleMaskSoftmaxAttrs {
+  float scale = 1.0f;
+};
+QDP_ATTRS(ScaleMaskSoftmaxAttrs, scale);
+constexpr char kScaleMaskSoftmax[] = "qdp::ScaleMaskSoftmax";
+
+RowMask row_mask(Dims const& x, Dims const& mask) {
+  int shift = x.rank() - mask.rank();
+  bool ok = shift >= 0;
+  for (int i = 0; ok && i < mask.rank(); ++i) ok = mask[i] == x[shift + i] || mask[i] == 1;
+  if (!ok)
+    fail("{}: Mask has shape {}, which does not broadcast to X's shape {}", kScaleMaskSoftmax,
+         to_string(mask), to_string(x));
+  int64_t strides[kMaxRank] = {};  // the mask's, over X's dimensions
+  for (int i = mask.rank() - 1, step = 1; i >= 0; --i) {
+    strides[shift + i] = mask[i] == 1 ? 0 : step;
+    step *= static_cast<int>(mask[i]);
+  }
+  RowMask m;
+  m.rank = x.rank() - 1;
+  for (int d = 0; d < m.rank; ++d) m.dims[d] = x[d], m.strides[d] = strides[d];
+  m.col_stride = strides[x.rank() - 1];
+  return m;
+}
+
+[[maybe_unused]] static Registration const scale_mask_softmax =
+    define(kScaleMaskSoftmax)
+        .desc([](TensorDesc const& x, TensorDesc const& mask, ScaleMaskSoftmaxAttrs const&) {
+          check_dtype(x.dtype, kFloatTypes, kScaleMaskSoftmax, "X");
+          if (x.rank() == 0) fail("{}: X is a scalar; it needs a last axis", kScaleMaskSoftmax);
+          if (mask.dtype != x.dtype)
+            fail("{}: input Mask is {}, it must have X's type {}", kScaleMaskSoftmax,
+                 name(mask.dtype), name(x.dtype));
+          size_t shift = x.rank() - std::min(mask.rank(), x.rank());
+          bool ok = mask.rank() <= x.rank();
+          for (size_t i = 0; ok && i < mask.shape_expr.size(); ++i) {
+            auto const &m = mask.shape_expr[i], &e = x.shape_expr[shift + i];
+            ok = !m.is_constant() || m.constant() == 1 || !e.is_constant() ||
+                 m.constant() == e.constant();
+          }
+          if (!ok)
+            fail(
+                "{}: Mask must broadcast to X's shape (the builder fuses an Add whose sum has X's "
+                "shape)",
+                kScaleMaskSoftmax);
+          return from_shape_expr(x.shape_expr, x.dtype);
+        })
+        .autotune(FloatTypes<2>{})
+        .impl<qdp::cpu, float, half, bfloat16>(
+            []<class T>(In<T> x, In<T> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a) {
+              RowMask m = row_mask(x.shape(), mask.shape());
+              auto [rows, cols] = rows_cols(x.shape(), x.rank() - 1);
+              scale_mask_softmax_cpu(x.data(), mask.data(), m, a.scale, y.data(), rows, cols);
+            })
+#ifdef __CUDACC__
+        .impl<qdp::cuda, float, __half, __nv_bfloat16>(
+            []<class T>(In<T> x, In<T> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a, Stream s) {
+              RowMask m = row_mask(x.shape(), mask.shape());
+              auto [rows, cols] = rows_cols(x.shape(), x.rank() - 1);
+              softmax_rows_cuda<T, false>(
+                  ScaledMaskedRows<T>{x.data(), mask.data(), m, a.scale, cols}, y.data(), rows,
+                  cols, native(s), kScaleMaskSoftmax);
+            })
+#endif
+    ;
+
 // ---- LayerNormalization ---------------------------------------------------------------------
 struct LayerNormAttrs {
   int64_t axis = -1;
@@ -188,13 +350,6 @@ struct LayerNormAttrs {
   int64_t stash_type = 1;
 };
 QDP_ATTRS(LayerNormAttrs, axis, epsilon, stash_type);
-
-// Rows = prod(shape[:axis]), cols = prod(shape[axis:]).
-std::pair<int64_t, int64_t> rows_cols(Dims const& shape, int axis) {
-  int64_t rows = 1, cols = 1;
-  for (int d = 0; d < shape.rank(); ++d) (d < axis ? rows : cols) *= shape[d];
-  return {rows, cols};
-}
 
 // Scale and B hold one value per normalized element: numpy-broadcast to shape[axis:], which
 // in practice (and in every ONNX test) is that very shape; a smaller one would need strides.
