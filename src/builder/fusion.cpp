@@ -481,8 +481,11 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
     if (!shapes) shapes = tensor_shapes();
     auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
-    auto axis = sm.attrs.count("axis") ? std::get<int64_t>(sm.attrs.at("axis")) : int64_t{-1};
-    if (shape.empty() || (axis != -1 && axis != static_cast<int64_t>(shape.size()) - 1)) continue;
+    auto a = sm.attrs.find("axis");
+    auto const* axis = a == sm.attrs.end() ? nullptr : std::get_if<int64_t>(&a->second);
+    int64_t last = static_cast<int64_t>(shape.size()) - 1;
+    if (shape.empty() || (a != sm.attrs.end() && !axis) || (axis && *axis != -1 && *axis != last))
+      continue;
     std::optional<ScaleMaskSoftmax> found;
     for (size_t k = 0; k < 2; ++k) {
       int scores = add.inputs[k], mask = add.inputs[1 - k];

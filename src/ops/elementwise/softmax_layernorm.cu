@@ -291,9 +291,10 @@ RowMask row_mask(Dims const& x, Dims const& mask) {
     fail("{}: Mask has shape {}, which does not broadcast to X's shape {}", kScaleMaskSoftmax,
          to_string(mask), to_string(x));
   int64_t strides[kMaxRank] = {};  // the mask's, over X's dimensions
-  for (int i = mask.rank() - 1, step = 1; i >= 0; --i) {
+  int64_t step = 1;
+  for (int i = mask.rank() - 1; i >= 0; --i) {
     strides[shift + i] = mask[i] == 1 ? 0 : step;
-    step *= static_cast<int>(mask[i]);
+    step *= mask[i];
   }
   RowMask m;
   m.rank = x.rank() - 1;
