@@ -383,6 +383,11 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     std::vector<std::string> names;  // the fused layers'
   };
   std::map<size_t, MatMulBias> matmul_bias;  // MatMul layer -> its bias and activation
+  // Whether layer `l` alone reads tensor `t`.
+  auto only_reader = [&](int t, size_t l) {
+    auto r = sole_reader.find(t);
+    return r != sole_reader.end() && r->second == l;
+  };
   auto taken = [&](size_t l) {
     return dropped[l] || gelu.count(l) || activation.count(l) || conv_add.count(l);
   };
@@ -428,10 +433,8 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& ln = layers[l];
     if (ln.plugin_id != "onnx::LayerNormalization" || ln.outputs.size() != 1 || taken(l)) continue;
-    int sum = ln.inputs[0];
-    auto w = writer.find(sum);
-    auto r = sole_reader.find(sum);
-    if (w == writer.end() || r == sole_reader.end() || r->second != l) continue;
+    auto w = writer.find(ln.inputs[0]);
+    if (w == writer.end() || !only_reader(ln.inputs[0], l)) continue;
     auto const& add = layers[w->second];
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
     if (!broadcasts_nothing(add)) continue;
@@ -451,12 +454,13 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     std::vector<std::string> names;  // the fused layers'
   };
   std::map<size_t, ScaleMaskSoftmax> scale_mask_softmax;  // Softmax layer -> its parts
-  auto only_reader = [&](int t, size_t l) {
-    auto r = sole_reader.find(t);
-    return r != sole_reader.end() && r->second == l;
+  // The Mul or Div by a scalar that writes `scores` for `add` alone: that layer, its x, the scale.
+  struct Scaling {
+    size_t layer = 0;
+    int x = -1;
+    float scale = 1.0f;
   };
-  // The scale of `scores` when a Mul or Div by a scalar writes it for `add` alone: (x, scale).
-  auto scaled = [&](int scores, size_t add) -> std::optional<std::pair<int, float>> {
+  auto scaled = [&](int scores, size_t add) -> std::optional<Scaling> {
     auto w = writer.find(scores);
     if (w == writer.end() || !only_reader(scores, add) || taken(w->second)) return std::nullopt;
     auto const& op = layers[w->second];
@@ -467,8 +471,8 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       auto c = scalar_of(net, op.inputs[1 - j]);
       int x = op.inputs[j];
       if (!c || (*shapes)[static_cast<size_t>(x)] != shape) continue;
-      if (op.plugin_id == "onnx::Mul") return std::pair{x, *c};
-      if (op.plugin_id == "onnx::Div" && *c != 0.0f) return std::pair{x, 1.0f / *c};
+      if (op.plugin_id == "onnx::Mul") return Scaling{w->second, x, *c};
+      if (op.plugin_id == "onnx::Div" && *c != 0.0f) return Scaling{w->second, x, 1.0f / *c};
     }
     return std::nullopt;
   };
@@ -491,9 +495,8 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       int scores = add.inputs[k], mask = add.inputs[1 - k];
       if ((*shapes)[static_cast<size_t>(scores)] != shape || scores == mask) continue;
       if (auto s = scaled(scores, w->second)) {
-        dropped[writer.at(scores)] = true;
-        found = ScaleMaskSoftmax{
-            s->first, mask, s->second, {layers[writer.at(scores)].name, add.name, sm.name}};
+        dropped[s->layer] = true;
+        found = ScaleMaskSoftmax{s->x, mask, s->scale, {layers[s->layer].name, add.name, sm.name}};
         break;
       }
       if (!found) found = ScaleMaskSoftmax{scores, mask, 1.0f, {add.name, sm.name}};

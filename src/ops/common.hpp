@@ -95,6 +95,26 @@ inline bool same_known_shape(TensorDesc const& a, TensorDesc const& b) {
   return true;
 }
 
+// Whether `in` broadcasts to `out` itself (numpy rules, aligned at the last dimension: each
+// extent of `in` equal to out's or 1), at run time...
+inline bool broadcasts_to(Dims const& in, Dims const& out) {
+  int shift = out.rank() - in.rank();
+  bool ok = shift >= 0;
+  for (int i = 0; ok && i < in.rank(); ++i) ok = in[i] == out[shift + i] || in[i] == 1;
+  return ok;
+}
+// ... and at build time, wherever both extents are known (a symbolic one is checked then).
+inline bool may_broadcast_to(TensorDesc const& in, TensorDesc const& out) {
+  if (in.rank() > out.rank()) return false;
+  size_t shift = out.shape_expr.size() - in.shape_expr.size();
+  for (size_t i = 0; i < in.shape_expr.size(); ++i) {
+    auto const &a = in.shape_expr[i], &b = out.shape_expr[shift + i];
+    if (a.is_constant() && b.is_constant() && a.constant() != 1 && a.constant() != b.constant())
+      return false;
+  }
+  return true;
+}
+
 // Shape values through element-wise arithmetic (what torch exports compute on shapes: a batch
 // times a head count, a sequence length minus one): the elements of `out` when both inputs are
 // values and `out` is a small integer vector. Integer division truncates as ONNX's does; with a

@@ -641,6 +641,34 @@ TEST(ElementwiseSoftmax, ScaleMaskSoftmaxIsTheSoftmaxOfTheScaledMaskedScores) {
                 run1("qdp::ScaleMaskSoftmax", {x, Array::from<int32_t>({2}, {0, 0})});
               }),
               HasSubstr("qdp::ScaleMaskSoftmax: input Mask is INT32, it must have X's type FP32"));
+  EXPECT_THAT(
+      error_of([&] {
+        run1("qdp::ScaleMaskSoftmax", {Array::from<float>({}, {1}), Array::from<float>({}, {0})});
+      }),
+      HasSubstr("qdp::ScaleMaskSoftmax: X is a scalar; it needs a last axis"));
+}
+
+// Extents the build cannot know are checked when the layer runs: a mask of X's columns (or one
+// column) is taken, another length is refused with both shapes.
+TEST(ElementwiseSoftmax, ScaleMaskSoftmaxChecksADynamicMaskWhenItRuns) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {2, -1});
+  net.set_profile("x", Dims{2, 1}, Dims{2, 4}, Dims{2, 8});
+  auto m = net.add_input("m", DataType::FP32, {-1});
+  net.set_profile("m", Dims{1}, Dims{4}, Dims{8});
+  net.mark_output(net.add_plugin("qdp::ScaleMaskSoftmax", {x, m}, {{"scale", 0.5f}})[0], "y");
+  Runner runner(build_engine(net, {}));
+  Array xs = Array::from<float>({2, 2}, {0, 2, 4, 0}), ms = Array::from<float>({2}, {0, -1});
+  expect_close(runner.infer({{"x", xs}, {"m", ms}}).at("y"), scale_mask_softmax_ref(xs, ms, 0.5f),
+               1e-6f);
+  Array one = Array::from<float>({1}, {-1});
+  expect_close(runner.infer({{"x", xs}, {"m", one}}).at("y"), scale_mask_softmax_ref(xs, one, 0.5f),
+               1e-6f);
+  EXPECT_THAT(error_of([&] {
+                runner.infer({{"x", xs}, {"m", Array::from<float>({3}, {0, 0, 0})}});
+              }),
+              HasSubstr("qdp::ScaleMaskSoftmax: Mask has shape " + to_string(Dims{3}) +
+                        ", which does not broadcast to X's shape " + to_string(Dims{2, 2})));
 }
 
 // qdp::AddLayerNorm (what the builder makes of a residual Add and the LayerNormalization after

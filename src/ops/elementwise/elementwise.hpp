@@ -150,10 +150,7 @@ BroadcastPlan<N> make_broadcast_plan(std::array<Dims, N> const& in, Dims const& 
                                      std::string_view op) {
   for (int k = 0; k < N; ++k) {
     // What desc could not tell (dynamic extents): every input broadcasts to the output.
-    int shift = out.rank() - in[k].rank();
-    bool ok = shift >= 0;
-    for (int i = 0; ok && i < in[k].rank(); ++i) ok = in[k][i] == out[shift + i] || in[k][i] == 1;
-    if (!ok)
+    if (!broadcasts_to(in[k], out))
       fail("{}: input shape {} does not broadcast to the output shape {}", op, to_string(in[k]),
            to_string(out));
   }

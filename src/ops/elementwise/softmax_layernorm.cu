@@ -284,12 +284,10 @@ QDP_ATTRS(ScaleMaskSoftmaxAttrs, scale);
 constexpr char kScaleMaskSoftmax[] = "qdp::ScaleMaskSoftmax";
 
 RowMask row_mask(Dims const& x, Dims const& mask) {
-  int shift = x.rank() - mask.rank();
-  bool ok = shift >= 0;
-  for (int i = 0; ok && i < mask.rank(); ++i) ok = mask[i] == x[shift + i] || mask[i] == 1;
-  if (!ok)
+  if (!broadcasts_to(mask, x))
     fail("{}: Mask has shape {}, which does not broadcast to X's shape {}", kScaleMaskSoftmax,
          to_string(mask), to_string(x));
+  int shift = x.rank() - mask.rank();
   int64_t strides[kMaxRank] = {};  // the mask's, over X's dimensions
   int64_t step = 1;
   for (int i = mask.rank() - 1; i >= 0; --i) {
@@ -311,14 +309,7 @@ RowMask row_mask(Dims const& x, Dims const& mask) {
           if (mask.dtype != x.dtype)
             fail("{}: input Mask is {}, it must have X's type {}", kScaleMaskSoftmax,
                  name(mask.dtype), name(x.dtype));
-          size_t shift = x.rank() - std::min(mask.rank(), x.rank());
-          bool ok = mask.rank() <= x.rank();
-          for (size_t i = 0; ok && i < mask.shape_expr.size(); ++i) {
-            auto const &m = mask.shape_expr[i], &e = x.shape_expr[shift + i];
-            ok = !m.is_constant() || m.constant() == 1 || !e.is_constant() ||
-                 m.constant() == e.constant();
-          }
-          if (!ok)
+          if (!may_broadcast_to(mask, x))
             fail(
                 "{}: Mask must broadcast to X's shape (the builder fuses an Add whose sum has X's "
                 "shape)",
