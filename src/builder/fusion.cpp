@@ -391,6 +391,17 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   auto taken = [&](size_t l) {
     return dropped[l] || gelu.count(l) || activation.count(l) || conv_add.count(l);
   };
+  // The two-input Add, not taken by another rewrite, whose sum layer `l` alone reads (as its
+  // first input).
+  auto add_read_only_by = [&](size_t l) -> std::optional<size_t> {
+    int sum = layers[l].inputs[0];
+    auto w = writer.find(sum);
+    if (w == writer.end() || !only_reader(sum, l)) return std::nullopt;
+    auto const& add = layers[w->second];
+    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second))
+      return std::nullopt;
+    return w->second;
+  };
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& add = layers[l];
     if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(l)) continue;
@@ -433,13 +444,12 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& ln = layers[l];
     if (ln.plugin_id != "onnx::LayerNormalization" || ln.outputs.size() != 1 || taken(l)) continue;
-    auto w = writer.find(ln.inputs[0]);
-    if (w == writer.end() || !only_reader(ln.inputs[0], l)) continue;
-    auto const& add = layers[w->second];
-    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
+    auto add_layer = add_read_only_by(l);
+    if (!add_layer) continue;
+    auto const& add = layers[*add_layer];
     if (!broadcasts_nothing(add)) continue;
-    dropped[w->second] = true;
-    AddLayerNorm f{w->second, {add.name, ln.name}};
+    dropped[*add_layer] = true;
+    AddLayerNorm f{*add_layer, {add.name, ln.name}};
     if (logger && logger->enabled(Severity::Verbose))
       logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one AddLayerNorm",
                                                  fmt::join(f.names, "', '")));
@@ -479,10 +489,9 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& sm = layers[l];
     if (sm.plugin_id != "onnx::Softmax" || sm.inputs.size() != 1 || taken(l)) continue;
-    auto w = writer.find(sm.inputs[0]);
-    if (w == writer.end() || !only_reader(sm.inputs[0], l)) continue;
-    auto const& add = layers[w->second];
-    if (add.plugin_id != "onnx::Add" || add.inputs.size() != 2 || taken(w->second)) continue;
+    auto add_layer = add_read_only_by(l);
+    if (!add_layer) continue;
+    auto const& add = layers[*add_layer];
     if (!shapes) shapes = tensor_shapes();
     auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
     auto a = sm.attrs.find("axis");
@@ -494,7 +503,7 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     for (size_t k = 0; k < 2; ++k) {
       int scores = add.inputs[k], mask = add.inputs[1 - k];
       if ((*shapes)[static_cast<size_t>(scores)] != shape || scores == mask) continue;
-      if (auto s = scaled(scores, w->second)) {
+      if (auto s = scaled(scores, *add_layer)) {
         dropped[s->layer] = true;
         found = ScaleMaskSoftmax{s->x, mask, s->scale, {layers[s->layer].name, add.name, sm.name}};
         break;
@@ -502,7 +511,7 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
       if (!found) found = ScaleMaskSoftmax{scores, mask, 1.0f, {add.name, sm.name}};
     }
     if (!found) continue;
-    dropped[w->second] = true;
+    dropped[*add_layer] = true;
     if (logger && logger->enabled(Severity::Verbose))
       logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one ScaleMaskSoftmax",
                                                  fmt::join(found->names, "', '")));
