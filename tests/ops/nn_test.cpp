@@ -510,7 +510,9 @@ std::vector<MatmulCase> matmul_cases() {
           {{2, 1, 3, 4}, {1, 5, 4, 6}, {2, 5, 3, 6}},  // mixed broadcasting
           {{6}, {2, 6, 3}, {2, 3}},                    // 1-D A
           {{2, 3, 6}, {6}, {2, 3}},                    // 1-D B
-          {{6}, {6}, {}}};                             // dot product
+          {{6}, {6}, {}},                              // dot product
+          {{3, 9, 16}, {16, 128}, {3, 9, 128}},        // rows of 512 bytes in FP32
+          {{4, 8}, {8, 256}, {4, 256}}};               // and in FP16
 }
 
 std::vector<float> ref_matmul_numpy(Array const& a, Array const& b) {
@@ -540,7 +542,13 @@ TEST(NnMatMul, MatchesNumpySemanticsForEveryType) {
       Array y = run("onnx::MatMul", {{"a", a}, {"b", b}});
       ASSERT_EQ(y.dtype(), t) << what;
       bool integer = t == DataType::INT32 || t == DataType::INT64;
-      expect_close(y, c.y, ref_matmul_numpy(a, b), integer ? 0.0f : 3 * tolerance(t), what);
+      std::vector<float> want = ref_matmul_numpy(a, b);
+      expect_close(y, c.y, want, integer ? 0.0f : 3 * tolerance(t), what);
+      if (integer) continue;
+      // B as an engine constant: the CPU product reads its own packed copy of it.
+      Array yc = qdp_test::run_impl(Device::CPU, "onnx::MatMul", {{"a", a}, {"b", b}}, {}, c.y, t,
+                                    TensorFormat::LINEAR, {}, 0, {1});
+      expect_close(yc, c.y, want, 3 * tolerance(t), what + " constant B");
     }
 }
 
@@ -623,6 +631,10 @@ TEST(NnGemm, MatchesTheReferenceForEveryLayoutAndBias) {
           want.push_back(static_cast<float>(v));
         }
       expect_close(y, Dims{g.m, g.n}, want, integer ? 0.0f : 3 * tolerance(t), what);
+      if (integer) continue;
+      Array yc = qdp_test::run_impl(Device::CPU, "onnx::Gemm", {{"a", a}, {"b", b}, {"c", c}}, {},
+                                    Dims{g.m, g.n}, t, TensorFormat::LINEAR, attrs, 0, {1});
+      expect_close(yc, Dims{g.m, g.n}, want, 3 * tolerance(t), what + " constant B");
     }
 }
 
