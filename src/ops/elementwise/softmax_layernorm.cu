@@ -21,17 +21,13 @@ QDP_ATTRS(SoftmaxAttrs, axis);
 template <bool Log, class T, class Load>
 [[gnu::always_inline]] inline void softmax_line(Load const& load, T* y, int64_t n, int64_t step,
                                                 float* v, float* exps) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j) {
-    v[j] = load(j);
-    m = std::max(m, v[j]);
-  }
+  for (int64_t j = 0; j < n; ++j) v[j] = load(j);
+  float const m = max_of(v, n);
   for (int64_t j = 0; j < n; ++j) v[j] -= m;
   // The exponentials apart from their sum: a loop without a float reduction vectorizes.
   float* e = Log ? exps : v;
   for (int64_t j = 0; j < n; ++j) e[j] = exp_nonpositive(v[j]);
-  float sum = 0;
-  for (int64_t j = 0; j < n; ++j) sum += e[j];
+  float const sum = sum_of(n, [e](int64_t j) { return e[j]; });
   if (Log) {
     float log_sum = std::log(sum);
     for (int64_t j = 0; j < n; ++j) y[j * step] = static_cast<T>(v[j] - log_sum);
@@ -51,8 +47,13 @@ QDP_CPU_KERNEL void softmax_cpu(T const* x, T* y, AxisSplit s) {
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       int64_t base = (line / s.inner) * s.axis * s.inner + line % s.inner;
-      auto load = [&](int64_t j) { return static_cast<float>(x[base + j * s.inner]); };
-      softmax_line<Log>(load, y + base, s.axis, s.inner, row.data(), exps.data());
+      if (s.inner == 1) {  // the last axis: rows the loops read and write in vectors
+        auto load = [xr = x + base](int64_t j) { return static_cast<float>(xr[j]); };
+        softmax_line<Log>(load, y + base, s.axis, 1, row.data(), exps.data());
+      } else {
+        auto load = [&](int64_t j) { return static_cast<float>(x[base + j * s.inner]); };
+        softmax_line<Log>(load, y + base, s.axis, s.inner, row.data(), exps.data());
+      }
     }
   }
 }
@@ -370,11 +371,9 @@ QDP_CPU_KERNEL void layer_norm_cpu(T const* x, T const* skip, T const* scale, T 
       } else {
         for (int64_t j = 0; j < cols; ++j) v[j] = static_cast<float>(row[j]);
       }
-      float mean = 0;
-      for (int64_t j = 0; j < cols; ++j) mean += v[j];
-      mean /= static_cast<float>(cols);
-      float var = 0;
-      for (int64_t j = 0; j < cols; ++j) var += (v[j] - mean) * (v[j] - mean);
+      float const mean = sum_of(cols, [v](int64_t j) { return v[j]; }) / static_cast<float>(cols);
+      float const var =
+          sum_of(cols, [v, mean](int64_t j) { return (v[j] - mean) * (v[j] - mean); });
       float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
       T* out = y + r * cols;
       if (bias) {

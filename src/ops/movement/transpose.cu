@@ -79,7 +79,7 @@ inline int64_t leading_offset(TransposePlan const& p, int rank, int64_t i) {
 [[maybe_unused]] constexpr int64_t kParallelFrom = 4096;
 
 // The last two output axes swap in the input (batched matrix transposes: a K^T): 32x32 blocks,
-// so that the columns a block reads stay in cache while its rows are written. Both CPU loops take
+// each read into a tile by source rows and written from it by output rows. Both CPU loops take
 // the thread team from 4096 elements: BERT's (1,128,4,64) transposes read what a two-thread
 // product just wrote, and alone on one thread took 0.16 ms (K^T) and 0.03 ms (Q, V) on the 2-core
 // machine where two threads take 0.02-0.03 and 0.008 (2026-12-07).
@@ -96,9 +96,15 @@ QDP_CPU_KERNEL void transpose_blocked_cpu(E const* x, E* y, TransposePlan const&
     int64_t i0 = rest / col_blocks * kBlock, j0 = rest % col_blocks * kBlock;
     E const* src = x + leading_offset(p, r - 2, batch);
     E* dst = y + batch * rows * cols;
-    for (int64_t i = i0; i < std::min(i0 + kBlock, rows); ++i)
-      for (int64_t j = j0; j < std::min(j0 + kBlock, cols); ++j)
-        dst[i * cols + j] = src[j * col_stride + i];
+    int64_t ni = std::min(kBlock, rows - i0), nj = std::min(kBlock, cols - j0);
+    // Through a tile: each source row's run is read whole, at once. Read column by column, the
+    // block's 32 source rows (col_stride apart: 1 KiB for BERT's K^T) share a few cache sets,
+    // which evicted them between uses (BERT-small's K^T: 0.093 -> 0.019 ms).
+    E tile[kBlock][kBlock];
+    for (int64_t j = 0; j < nj; ++j)
+      for (int64_t i = 0; i < ni; ++i) tile[j][i] = src[(j0 + j) * col_stride + i0 + i];
+    for (int64_t i = 0; i < ni; ++i)
+      for (int64_t j = 0; j < nj; ++j) dst[(i0 + i) * cols + j0 + j] = tile[j][i];
   }
 }
 
