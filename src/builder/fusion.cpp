@@ -19,7 +19,8 @@
 //   SkipLayerNormalization: the sum is never written (src/ops/elementwise/softmax_layernorm.cu).
 // - a Softmax over the last axis of an Add of attention's scores and a mask that broadcasts to
 //   them, the scores a Mul or Div by a scalar constant (or not), becomes one
-//   qdp::ScaleMaskSoftmax: softmax(x * scale + mask) in one read of the scores.
+//   qdp::ScaleMaskSoftmax: softmax(x * scale + mask) in one read of the scores. A Softmax of a
+//   Mul or Div by a scalar alone (attention without a mask) becomes one too, without its mask.
 // - the erf form of GELU as exporters write it before opset 20, x * 0.5 * (1 + erf(x / sqrt 2))
 //   (Div or Mul by 1/sqrt 2, Erf, Add 1, two Muls in any of the three orders), becomes one
 //   onnx::Gelu: one pass over x where the chain writes and reads four intermediate tensors.
@@ -457,9 +458,10 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   }
   // Attention's scores: a Softmax over the last axis that alone reads an Add of the scores X and
   // a mask that broadcasts to them, X a Mul (or Div) by a scalar constant that only the Add reads
-  // (or X itself, scale 1), into qdp::ScaleMaskSoftmax, emitted where the Softmax was.
+  // (or X itself, scale 1), into qdp::ScaleMaskSoftmax, emitted where the Softmax was; without
+  // the Add, a Softmax that alone reads such a Mul or Div, into one without a mask.
   struct ScaleMaskSoftmax {
-    int x = -1, mask = -1;
+    int x = -1, mask = -1;  // mask -1: none (a scaled Softmax)
     float scale = 1.0f;
     std::vector<std::string> names;  // the fused layers'
   };
@@ -489,16 +491,26 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
   for (size_t l = 0; l < layers.size(); ++l) {
     auto const& sm = layers[l];
     if (sm.plugin_id != "onnx::Softmax" || sm.inputs.size() != 1 || taken(l)) continue;
-    auto add_layer = add_read_only_by(l);
-    if (!add_layer) continue;
-    auto const& add = layers[*add_layer];
     if (!shapes) shapes = tensor_shapes();
-    auto const& shape = (*shapes)[static_cast<size_t>(add.outputs[0])];
+    auto const& shape = (*shapes)[static_cast<size_t>(sm.inputs[0])];
     auto a = sm.attrs.find("axis");
     auto const* axis = a == sm.attrs.end() ? nullptr : std::get_if<int64_t>(&a->second);
     int64_t last = static_cast<int64_t>(shape.size()) - 1;
     if (shape.empty() || (a != sm.attrs.end() && !axis) || (axis && *axis != -1 && *axis != last))
       continue;
+    auto add_layer = add_read_only_by(l);
+    if (!add_layer) {  // no mask: a Mul or Div by a scalar alone, softmax(x * scale)
+      auto s = scaled(sm.inputs[0], l);
+      if (!s) continue;
+      dropped[s->layer] = true;
+      ScaleMaskSoftmax f{s->x, -1, s->scale, {layers[s->layer].name, sm.name}};
+      if (logger && logger->enabled(Severity::Verbose))
+        logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one ScaleMaskSoftmax",
+                                                   fmt::join(f.names, "', '")));
+      scale_mask_softmax.emplace(l, std::move(f));
+      continue;
+    }
+    auto const& add = layers[*add_layer];
     std::optional<ScaleMaskSoftmax> found;
     for (size_t k = 0; k < 2; ++k) {
       int scores = add.inputs[k], mask = add.inputs[1 - k];
@@ -606,7 +618,10 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     if (auto f = scale_mask_softmax.find(l); f != scale_mask_softmax.end()) {
       LayerOptions options{.name = fmt::format("{}", fmt::join(f->second.names, " + ")),
                            .impl = layer.impl};
-      auto outs = out.add_plugin("qdp::ScaleMaskSoftmax", {get(f->second.x), get(f->second.mask)},
+      TensorRef mask = f->second.mask >= 0
+                           ? get(f->second.mask)
+                           : out.add_constant(layer.name + "_no_mask", DataType::INT64, {0}, {});
+      auto outs = out.add_plugin("qdp::ScaleMaskSoftmax", {get(f->second.x), mask},
                                  {{"scale", f->second.scale}}, options);
       ref[layer.outputs[0]] = outs[0];
       continue;

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <qdp/qdp.hpp>
 #include <random>
 
@@ -398,11 +399,12 @@ TEST(NnFusion, ResidualAddAndLayerNormBecomeOneAddLayerNormOnTheGpu) {
 }
 
 // Attention's scores: Mul by 0.125 (or Div by 8, or no scale), Add of a mask that broadcasts to
-// them (on either side of the Add), Softmax over the last axis, become one qdp::ScaleMaskSoftmax
-// "mul + add + softmax". Unfused, the masked scores are also a network output.
+// them (on either side of the Add; or no mask), Softmax over the last axis, become one
+// qdp::ScaleMaskSoftmax "mul + add + softmax". Unfused, the masked scores are also a network
+// output.
 enum class Scale { Mul, Div, None };
-Network attention_scores_net(Scale scale, bool scores_first, Dims mask_shape, bool fusable,
-                             std::mt19937& rng) {
+Network attention_scores_net(Scale scale, bool scores_first, std::optional<Dims> mask_shape,
+                             bool fusable, std::mt19937& rng) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 3, 16, 40});
   auto s = x;
@@ -412,9 +414,12 @@ Network attention_scores_net(Scale scale, bool scores_first, Dims mask_shape, bo
                        {x, net.add_constant<float>("c", {}, std::span(&c, 1))}, {},
                        {.name = scale == Scale::Mul ? "mul" : "div"})[0];
   }
-  auto mask = constant(net, "mask", uniform_fp32(mask_shape, rng, -10.0f, 0.0f));
-  auto sum = net.add_plugin("onnx::Add", scores_first ? std::vector{s, mask} : std::vector{mask, s},
-                            {}, {.name = "add"})[0];
+  auto sum = s;
+  if (mask_shape) {
+    auto mask = constant(net, "mask", uniform_fp32(*mask_shape, rng, -10.0f, 0.0f));
+    sum = net.add_plugin("onnx::Add", scores_first ? std::vector{s, mask} : std::vector{mask, s},
+                         {}, {.name = "add"})[0];
+  }
   if (!fusable) net.mark_output(sum, "sum");
   net.mark_output(
       net.add_plugin("onnx::Softmax", {sum}, {{"axis", int64_t{3}}}, {.name = "softmax"})[0], "y");
@@ -429,10 +434,14 @@ void expect_attention_scores_fused(Device device, bool fp16) {
   config.fp16 = fp16;
   for (Scale scale : {Scale::Mul, Scale::Div, Scale::None})
     for (bool scores_first : {true, false})
-      for (Dims mask : {Dims{2, 1, 1, 40}, Dims{40}, Dims{2, 3, 16, 40}}) {
-        std::string what =
-            fmt::format("scale {} scores first {} mask {} on {}{}", static_cast<int>(scale),
-                        scores_first, to_string(mask), name(device), fp16 ? " (fp16)" : "");
+      for (std::optional<Dims> mask : {std::optional<Dims>{Dims{2, 1, 1, 40}},
+                                       {Dims{40}},
+                                       {Dims{2, 3, 16, 40}},
+                                       std::optional<Dims>{}}) {
+        if (!mask && (scale == Scale::None || !scores_first)) continue;  // a Softmax alone
+        std::string what = fmt::format(
+            "scale {} scores first {} mask {} on {}{}", static_cast<int>(scale), scores_first,
+            mask ? to_string(*mask) : "none", name(device), fp16 ? " (fp16)" : "");
         std::mt19937 rng_fused(4), rng_plain(4);
         Engine fused =
             build_engine(attention_scores_net(scale, scores_first, mask, true, rng_fused), config);
@@ -441,11 +450,11 @@ void expect_attention_scores_fused(Device device, bool fp16) {
         auto layers = qdp_test::plugin_layers(fused);
         ASSERT_EQ(layers.size(), 1u) << what;
         EXPECT_EQ(layers[0].plugin_id, "qdp::ScaleMaskSoftmax") << what;
-        EXPECT_EQ(layers[0].name, scale == Scale::None  ? "add + softmax"
-                                  : scale == Scale::Mul ? "mul + add + softmax"
-                                                        : "div + add + softmax")
+        std::string scaled = scale == Scale::Mul ? "mul + " : scale == Scale::Div ? "div + " : "";
+        EXPECT_EQ(layers[0].name, scaled + (mask ? "add + softmax" : "softmax")) << what;
+        EXPECT_EQ(qdp_test::plugin_layers(plain).size(),
+                  (scale == Scale::None ? 1u : 2u) + (mask ? 1u : 0u))
             << what;
-        EXPECT_EQ(qdp_test::plugin_layers(plain).size(), scale == Scale::None ? 2u : 3u) << what;
         expect_same_outputs(fused, plain, x, fp16 ? 2e-2f : 1e-5f, what);
       }
 }

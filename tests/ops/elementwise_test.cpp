@@ -626,6 +626,12 @@ TEST(ElementwiseSoftmax, ScaleMaskSoftmaxIsTheSoftmaxOfTheScaledMaskedScores) {
       Array y = run1("qdp::ScaleMaskSoftmax", {x, mask}, {{"scale", 0.125f}});
       expect_close(y, scale_mask_softmax_ref(x, mask, 0.125f),
                    t == DataType::FP32 ? 1e-5f : 4 * tolerance(t));
+      if (mshape.rank() != 0) continue;
+      // An omitted mask: softmax(X * scale), as a mask of zeros gives.
+      Array zero = filled(t, mshape, {0.0f});
+      expect_close(run1("qdp::ScaleMaskSoftmax", {x, absent_input()}, {{"scale", 0.125f}}),
+                   scale_mask_softmax_ref(x, zero, 0.125f),
+                   t == DataType::FP32 ? 1e-5f : 4 * tolerance(t));
     }
   Array x = Array::from<float>({2, 2}, {1, 2, 3, 4});
   EXPECT_THAT(error_of([&] {
@@ -873,12 +879,15 @@ TEST_F(ElementwiseGpu, WhereCastSoftmaxLayerNormMatchTheCpu) {
         same_on_both("LogSoftmax", {random_array(t, shape, rng, -8, 8)}, {{"axis", axis}},
                      4 * tolerance(t) + 1e-5f);
       }
-    for (Dims shape : {Dims{8, 12, 128, 128}, Dims{2, 3, 7, 33}, Dims{2, 2, 3, 300}})
+    for (Dims shape : {Dims{8, 12, 128, 128}, Dims{2, 3, 7, 33}, Dims{2, 2, 3, 300}}) {
       for (Dims mshape :
            {Dims{shape[0], 1, shape[2], shape[3]}, Dims{shape[0], 1, 1, shape[3]}, Dims{shape[3]}})
         same_on_both("qdp::ScaleMaskSoftmax",
                      {random_array(t, shape, rng, -30, 30), random_array(t, mshape, rng, -8, 0)},
                      {{"scale", 0.125f}}, 4 * tolerance(t) + 1e-6f);
+      same_on_both("qdp::ScaleMaskSoftmax", {random_array(t, shape, rng, -30, 30), absent_input()},
+                   {{"scale", 0.125f}}, 4 * tolerance(t) + 1e-6f);
+    }
     for (Dims shape : {Dims{16, 768}, Dims{3, 5, 7}, Dims{2, 4097}}) {
       Dims p{shape[shape.rank() - 1]};
       same_on_both("LayerNormalization",

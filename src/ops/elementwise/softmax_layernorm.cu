@@ -75,7 +75,7 @@ struct RowMask {
   }
 };
 
-// y = softmax(x * scale + mask) over x's rows of `cols`.
+// y = softmax(x * scale + mask) over x's rows of `cols` (mask null: softmax(x * scale)).
 template <class T>
 QDP_CPU_KERNEL void scale_mask_softmax_cpu(T const* x, T const* mask, RowMask m, float scale, T* y,
                                            int64_t rows, int64_t cols) {
@@ -85,11 +85,16 @@ QDP_CPU_KERNEL void scale_mask_softmax_cpu(T const* x, T const* mask, RowMask m,
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       T const* xr = x + r * cols;
-      T const* mr = mask + m.offset(r);
-      auto load = [&](int64_t j) {
-        return static_cast<float>(xr[j]) * scale + static_cast<float>(mr[j * m.col_stride]);
-      };
-      softmax_line<false>(load, y + r * cols, cols, 1, row.data(), nullptr);
+      if (mask) {
+        T const* mr = mask + m.offset(r);
+        auto load = [&](int64_t j) {
+          return static_cast<float>(xr[j]) * scale + static_cast<float>(mr[j * m.col_stride]);
+        };
+        softmax_line<false>(load, y + r * cols, cols, 1, row.data(), nullptr);
+      } else {
+        auto load = [&](int64_t j) { return static_cast<float>(xr[j]) * scale; };
+        softmax_line<false>(load, y + r * cols, cols, 1, row.data(), nullptr);
+      }
     }
   }
 }
@@ -111,7 +116,7 @@ struct PlainRows {
 template <class T>
 struct ScaledMaskedRows {
   T const* x;
-  T const* mask;
+  T const* mask;  // null: no mask
   RowMask m;
   float scale;
   int64_t cols;
@@ -120,11 +125,12 @@ struct ScaledMaskedRows {
     int64_t step;
     float scale;
     __device__ float operator()(int64_t j) const {
-      return Num<T>::load(x[j]) * scale + Num<T>::load(mask[j * step]);
+      float v = Num<T>::load(x[j]) * scale;
+      return mask ? v + Num<T>::load(mask[j * step]) : v;
     }
   };
   __device__ Row at(int64_t r) const {
-    return {x + r * cols, mask + m.offset(r), m.col_stride, scale};
+    return {x + r * cols, mask ? mask + m.offset(r) : nullptr, m.col_stride, scale};
   }
 };
 
@@ -277,14 +283,18 @@ std::pair<int64_t, int64_t> rows_cols(Dims const& shape, int axis) {
 // ---- qdp::ScaleMaskSoftmax ------------------------------------------------------------------
 // softmax(X * scale + Mask) over X's last axis, Mask broadcast to X: what the builder makes of
 // attention's scores, MatMul -> Mul (or Div) by a scalar -> Add of the mask -> Softmax. X is read
-// once, where the unfused graph writes and reads the scores twice more.
+// once, where the unfused graph writes and reads the scores twice more. Mask is optional (an
+// omitted input): softmax(X * scale), a scaled Softmax without a mask.
 struct ScaleMaskSoftmaxAttrs {
   float scale = 1.0f;
 };
 QDP_ATTRS(ScaleMaskSoftmaxAttrs, scale);
 constexpr char kScaleMaskSoftmax[] = "qdp::ScaleMaskSoftmax";
 
-RowMask row_mask(Dims const& x, Dims const& mask) {
+// The mask's rows, or none for an omitted mask.
+RowMask row_mask(Dims const& x, Tensor const& mask_tensor) {
+  if (absent(mask_tensor)) return {};
+  Dims const& mask = mask_tensor.shape;
   if (!broadcasts_to(mask, x))
     fail("{}: Mask has shape {}, which does not broadcast to X's shape {}", kScaleMaskSoftmax,
          to_string(mask), to_string(x));
@@ -302,11 +312,18 @@ RowMask row_mask(Dims const& x, Dims const& mask) {
   return m;
 }
 
+// The mask's elements, or null for an omitted one. Its type is X's (the desc checks it).
+template <class T>
+T const* mask_data(Tensor const& mask) {
+  return absent(mask) ? nullptr : static_cast<T const*>(mask.data);
+}
+
 [[maybe_unused]] static Registration const scale_mask_softmax =
     define(kScaleMaskSoftmax)
         .desc([](TensorDesc const& x, TensorDesc const& mask, ScaleMaskSoftmaxAttrs const&) {
           check_dtype(x.dtype, kFloatTypes, kScaleMaskSoftmax, "X");
           if (x.rank() == 0) fail("{}: X is a scalar; it needs a last axis", kScaleMaskSoftmax);
+          if (absent(mask)) return from_shape_expr(x.shape_expr, x.dtype);
           if (mask.dtype != x.dtype)
             fail("{}: input Mask is {}, it must have X's type {}", kScaleMaskSoftmax,
                  name(mask.dtype), name(x.dtype));
@@ -319,19 +336,20 @@ RowMask row_mask(Dims const& x, Dims const& mask) {
         })
         .autotune(FloatTypes<2>{})
         .impl<qdp::cpu, float, half, bfloat16>(
-            []<class T>(In<T> x, In<T> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a) {
-              RowMask m = row_mask(x.shape(), mask.shape());
+            []<class T>(In<T> x, In<> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a) {
+              RowMask m = row_mask(x.shape(), mask.tensor());
               auto [rows, cols] = rows_cols(x.shape(), x.rank() - 1);
-              scale_mask_softmax_cpu(x.data(), mask.data(), m, a.scale, y.data(), rows, cols);
+              scale_mask_softmax_cpu(x.data(), mask_data<T>(mask.tensor()), m, a.scale, y.data(),
+                                     rows, cols);
             })
 #ifdef __CUDACC__
         .impl<qdp::cuda, float, __half, __nv_bfloat16>(
-            []<class T>(In<T> x, In<T> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a, Stream s) {
-              RowMask m = row_mask(x.shape(), mask.shape());
+            []<class T>(In<T> x, In<> mask, Out<T> y, ScaleMaskSoftmaxAttrs const& a, Stream s) {
+              RowMask m = row_mask(x.shape(), mask.tensor());
               auto [rows, cols] = rows_cols(x.shape(), x.rank() - 1);
               softmax_rows_cuda<T, false>(
-                  ScaledMaskedRows<T>{x.data(), mask.data(), m, a.scale, cols}, y.data(), rows,
-                  cols, native(s), kScaleMaskSoftmax);
+                  ScaledMaskedRows<T>{x.data(), mask_data<T>(mask.tensor()), m, a.scale, cols},
+                  y.data(), rows, cols, native(s), kScaleMaskSoftmax);
             })
 #endif
     ;
