@@ -21,7 +21,8 @@ inputs, relative to the output's largest magnitude.
 
 Usage: python3 bench/gpu/model_latency.py BUILD_DIR [OUT_DIR] [MODEL...]
   MODEL: resnet50_b32, resnet50_b1, bert_base (default: all three).
-  QDP_BENCH_DEVICE=cpu: qdp on the CPU and no torch peers (a dry run of the script without a GPU)."""
+  QDP_BENCH_DEVICE=cpu: qdp on the CPU and no torch peers (a dry run of the script without a GPU).
+  QDP_BENCH_PRECISIONS="fp16 bf16": qdp built with --fp16 and again with --bf16 (default fp16)."""
 import json
 import os
 import re
@@ -37,6 +38,8 @@ import torch
 
 ITERS = 50
 DEVICE = os.environ.get("QDP_BENCH_DEVICE", "cuda")
+# qdp's reduced precisions, one engine and row each: fp16 ("qdp"), bf16 ("qdp_bf16").
+PRECISIONS = os.environ.get("QDP_BENCH_PRECISIONS", "fp16").split()
 
 
 def export(model, args, path, names, output):
@@ -81,17 +84,18 @@ def torch_peers(name, model, inputs):
     return rows
 
 
-def qdp_runs(name, qdpexec, path, feeds, out_dir):
-    """qdpexec --fp16 builds an engine from the ONNX file once; it runs plain and with CUDA-graph
-    replay. Returns the rows and the outputs (from the plain run)."""
-    work = os.path.join(out_dir, name)
+def qdp_runs(name, qdpexec, path, feeds, out_dir, precision="fp16"):
+    """qdpexec --fp16 (or --bf16) builds an engine from the ONNX file once; it runs plain and with
+    CUDA-graph replay. Returns the rows and the outputs (from the plain run)."""
+    suffix = "" if precision == "fp16" else "_" + precision
+    work = os.path.join(out_dir, name + suffix)
     os.makedirs(work, exist_ok=True)
     load = []
     for k, v in feeds.items():
         np.save(os.path.join(work, k + ".npy"), v)
         load += ["--loadInputs", f"{k}:{os.path.join(work, k + '.npy')}"]
     engine = os.path.join(work, "engine.qdp")
-    build = subprocess.run([qdpexec, "--onnx", path, "--fp16", "--device", DEVICE, "--saveEngine",
+    build = subprocess.run([qdpexec, "--onnx", path, "--" + precision, "--device", DEVICE, "--saveEngine",
                             engine, "--skipInference", "--exportLayerInfo",
                             os.path.join(work, "layers.json")], capture_output=True, text=True)
     with open(os.path.join(work, "build.log"), "w") as f:
@@ -102,20 +106,21 @@ def qdp_runs(name, qdpexec, path, feeds, out_dir):
     built_s = float(re.search(rf"Engine built for the {DEVICE} in ([0-9.]+) ms", build.stdout).group(1)) / 1e3
     layers = json.load(open(os.path.join(work, "layers.json")))["layers"]
     plugins = [l for l in layers if l["kind"] == "plugin"]
-    fp16 = sum("FP16" in l["types"] for l in plugins)
+    reduced = sum(precision.upper() in l["types"] for l in plugins)
     hwc = sum("HWC" in l["formats"] for l in plugins)
     reformats = sum(l["kind"] == "reformat" for l in layers)
     products = ("onnx::Conv", "onnx::MatMul", "onnx::Gemm", "qdp::MatMulBias")
     heavy = {l["name"] for l in plugins if l.get("plugin") in products}
     rows, outputs = [], {}
-    runs = [("qdp", [])] + ([("qdp_graph", ["--useCudaGraph"])] if DEVICE == "cuda" else [])
+    runs = [("qdp" + suffix, [])] + ([("qdp_graph" + suffix, ["--useCudaGraph"])]
+                                     if DEVICE == "cuda" else [])
     for label, extra in runs:
         prefix = os.path.join(work, label)
         cmd = [qdpexec, "--loadEngine", engine, "--duration", "1", "--iterations", "50", *load,
                "--exportTimes", prefix + ".times.json"]
         if DEVICE == "cuda":
             cmd.append("--noDataTransfers")
-        if label == "qdp":
+        if label == "qdp" + suffix:
             cmd += ["--exportProfile", prefix + ".profile.json", "--saveOutputs", work]
         run = subprocess.run(cmd + extra, capture_output=True, text=True)
         with open(prefix + ".log", "w") as f:
@@ -127,12 +132,12 @@ def qdp_runs(name, qdpexec, path, feeds, out_dir):
         compute = float(np.median([t["computeMs"] for t in times]))
         enqueue = float(np.median([t["enqueueMs"] for t in times]))
         note = f"host enqueue {enqueue * 1e3:.0f} us"
-        if label == "qdp":
+        if label == "qdp" + suffix:
             profile = json.load(open(prefix + ".profile.json"))[1:]
             floor = sum(p["medianMs"] for p in profile if p["name"] in heavy)
             host_us = [p["averageHostMs"] * 1e3 for p in profile]
             note = (f"build {built_s:.1f} s, {note} ({np.mean(host_us):.1f} us per step); "
-                    f"{len(plugins)} layers: {fp16} FP16, {hwc} HWC, "
+                    f"{len(plugins)} layers: {reduced} {precision.upper()}, {hwc} HWC, "
                     f"{reformats} reformats; its Conv/MatMul/Gemm layers {floor:.3f} ms")
             host_report(name, layers, profile)
             for f in os.listdir(work):
@@ -226,8 +231,12 @@ def main():
         with torch.no_grad():
             export(model, tuple(torch.from_numpy(v) for v in feeds.values()), path, input_names,
                    "logits" if name.startswith("resnet") else "last_hidden_state")
-        qdp_rows, outputs = qdp_runs(name, qdpexec, path, feeds, out_dir)
-        checks.append(f"{name}: qdp (FP16) vs onnxruntime CPU (FP32): {check(name, path, feeds, outputs)}")
+        qdp_rows = []
+        for precision in PRECISIONS:
+            runs, outputs = qdp_runs(name, qdpexec, path, feeds, out_dir, precision)
+            qdp_rows += runs
+            checks.append(f"{name}: qdp ({precision.upper()}) vs onnxruntime CPU (FP32): "
+                          f"{check(name, path, feeds, outputs)}")
         progress(qdp_rows)
         if DEVICE == "cuda":
             gpu_model, gpu_inputs = to_gpu(model)

@@ -78,6 +78,9 @@ struct QDP_API BuildConfig {
   // keep the network's float types; a user plugin's precision-changing combinations are its
   // author's promise and are timed either way (strict_types keeps every type).
   bool fp16 = false;
+  // TensorRT's BF16 flag, the same for BF16 (FP32's range with FP16's width); with both flags
+  // both candidates are timed and the faster kept.
+  bool bf16 = false;
   ImplPreference preference = ImplPreference::None;
   // Autotuning: warm-up runs and timed runs per candidate (the median is kept).
   int warmup_runs = 1;

@@ -66,8 +66,8 @@ class Logger:
 
 
 class BuilderFlag(enum.IntEnum):
-    FP16 = 0             # precision-changing candidates are allowed (they are by default)
-    BF16 = 1
+    FP16 = 0             # the standard operators may run in FP16 (plugins' own changes: always)
+    BF16 = 1             # ... or in BF16; with both, the faster of the two
     STRICT_TYPES = 2     # keep the network's declared types: tune formats and tactics only
     OBEY_PRECISION_CONSTRAINTS = 3  # the same as STRICT_TYPES here
     PREFER_AOT_PYTHON_PLUGINS = 4   # plugins with both implementations use their aot_impl
@@ -311,6 +311,7 @@ class IBuilderConfig:
         c.strict_types = bool(self._flags & {BuilderFlag.STRICT_TYPES,
                                              BuilderFlag.OBEY_PRECISION_CONSTRAINTS})
         c.fp16 = BuilderFlag.FP16 in self._flags  # the standard operators may run in FP16
+        c.bf16 = BuilderFlag.BF16 in self._flags  # ... or in BF16
         aot, jit = (f in self._flags for f in (BuilderFlag.PREFER_AOT_PYTHON_PLUGINS,
                                                 BuilderFlag.PREFER_JIT_PYTHON_PLUGINS))
         if aot and jit:

@@ -51,15 +51,15 @@ class Profile(dict):  # type: ignore[type-arg]
 
 
 class CreateConfig:
-    """Makes a builder config: CreateConfig(fp16=..., preview_features=..., device=...) and
-    strict_types, profiles, prefer_aot (True / False / None: the plugin's own or an error when
+    """Makes a builder config: CreateConfig(fp16=..., bf16=..., preview_features=...,
+    device=...) and strict_types, profiles, prefer_aot (True / False / None: the plugin's own or an error when
     it has both)."""
 
-    def __init__(self, fp16: bool = False, strict_types: bool = False,
+    def __init__(self, fp16: bool = False, strict_types: bool = False, bf16: bool = False,
                  preview_features: Sequence[PreviewFeature] | None = None,
                  device: str | None = None, profiles: Sequence[Profile] | None = None,
                  prefer_aot: bool | None = None) -> None:
-        self.fp16, self.strict_types = fp16, strict_types
+        self.fp16, self.bf16, self.strict_types = fp16, bf16, strict_types
         self.preview_features = list(preview_features or [])
         self.device = device or default_device()
         self.profiles = list(profiles or [])
@@ -70,6 +70,8 @@ class CreateConfig:
         config.device = self.device
         if self.fp16:
             config.set_flag(BuilderFlag.FP16)
+        if self.bf16:
+            config.set_flag(BuilderFlag.BF16)
         if self.strict_types:
             config.set_flag(BuilderFlag.STRICT_TYPES)
         if self.prefer_aot is not None:

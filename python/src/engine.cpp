@@ -203,6 +203,7 @@ void bind_engine(nb::module_& m) {
       .def_rw("device", &BuildConfig::device)
       .def_rw("strict_types", &BuildConfig::strict_types)
       .def_rw("fp16", &BuildConfig::fp16)
+      .def_rw("bf16", &BuildConfig::bf16)
       .def_rw("preference", &BuildConfig::preference)
       .def_rw("warmup_runs", &BuildConfig::warmup_runs)
       .def_rw("timed_runs", &BuildConfig::timed_runs);

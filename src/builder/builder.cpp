@@ -490,9 +490,15 @@ class Builder {
       if (c.types[p] == natural[p]) continue;
       if (config_.strict_types)
         return fmt::format("strict types keep position {} at {}", p, name(natural[p]));
-      if (standard_op && !config_.fp16)
-        return fmt::format("a standard operator keeps position {} at {} without the FP16 flag", p,
-                           name(natural[p]));
+      if (!standard_op) continue;
+      // To FP16 with the FP16 flag, to BF16 with the BF16 flag, back to FP32 with either.
+      DataType to = c.types[p];
+      bool allowed = to == DataType::FP16   ? config_.fp16
+                     : to == DataType::BF16 ? config_.bf16
+                                            : config_.fp16 || config_.bf16;
+      if (!allowed)
+        return fmt::format("a standard operator keeps position {} at {} without the {} flag", p,
+                           name(natural[p]), to == DataType::BF16 ? "BF16" : "FP16");
     }
     return {};
   }

@@ -153,10 +153,11 @@ inline std::optional<std::vector<ShapeExpr>> binary_value(std::string_view op, T
 
 // ---- autotune: the float type an operator computes in ------------------------------------
 // The combinations of an operator that computes in whichever float type it is given: the
-// network's types, and the same with every FP32 position in FP16. Integer and bool positions
-// (indices, shapes, conditions) keep their types, so a reduced-precision build never converts
-// between integers and floats. The builder times the FP16 one only with BuildConfig::fp16
-// (qdpexec --fp16); other builds keep the network's types. `layouts` as in AutoTuneCombination.
+// network's types, and the same with every FP32 position in FP16, and in BF16. Integer and bool
+// positions (indices, shapes, conditions) keep their types, so a reduced-precision build never
+// converts between integers and floats. The builder times the FP16 one only with
+// BuildConfig::fp16 (qdpexec --fp16), the BF16 one only with BuildConfig::bf16 (--bf16); other
+// builds keep the network's types. `layouts` as in AutoTuneCombination.
 inline std::vector<AutoTuneCombination> float_type_combinations(
     std::span<const TensorDesc> ins, Outputs outs, std::string_view layouts = "LINEAR") {
   std::vector<DataType> natural;
@@ -170,8 +171,10 @@ inline std::vector<AutoTuneCombination> float_type_combinations(
     return AutoTuneCombination(types, layouts);
   };
   std::vector<AutoTuneCombination> combinations{with_fp32_as(DataType::FP32)};
-  if (std::find(natural.begin(), natural.end(), DataType::FP32) != natural.end())
+  if (std::find(natural.begin(), natural.end(), DataType::FP32) != natural.end()) {
     combinations.push_back(with_fp32_as(DataType::FP16));
+    combinations.push_back(with_fp32_as(DataType::BF16));
+  }
   return combinations;
 }
 

@@ -111,6 +111,49 @@ TEST(Builder, StandardOperatorsTakeFp16OnlyWithTheFp16Flag) {
             (std::vector<DataType>{DataType::FP32, DataType::FP32, DataType::FP32}));
 }
 
+// TensorRT's BF16 flag, as the FP16 one: a standard operator's BF16 candidate is timed with it
+// and only with it; with both flags both are timed and the faster kept.
+TEST(Builder, StandardOperatorsTakeBf16OnlyWithTheBf16Flag) {
+  Network net;
+  auto x = net.add_input("x", DataType::FP32, {4, 8});
+  auto w = net.add_input("w", DataType::FP32, {8, 3});
+  net.mark_output(net.add_plugin("onnx::MatMul", {x, w})[0], "y");
+  std::map<std::string, Array> feed{{"x", test_plugins::iota_array({4, 8})},
+                                    {"w", test_plugins::iota_array({8, 3})}};
+  Array want = Runner(build(net, nullptr)).infer(feed).at("y");
+  std::string const bf16_timed = "for types [BF16, BF16, BF16]";  // "Executing layer ..."
+  std::string const fp16_timed = "for types [FP16, FP16, FP16]";
+
+  BuildConfig config;
+  config.fp16 = true;  // FP16 alone: the BF16 candidate is dropped
+  CaptureLogger fp16_log;
+  config.logger = &fp16_log;
+  build_engine(net, config);
+  EXPECT_THAT(fp16_log.text(),
+              HasSubstr("a standard operator keeps position 0 at FP32 without the BF16 flag"));
+  EXPECT_THAT(fp16_log.text(), Not(HasSubstr(bf16_timed)));
+
+  config.fp16 = false;
+  config.bf16 = true;
+  CaptureLogger bf16_log;
+  config.logger = &bf16_log;
+  Engine bf16 = build_engine(net, config);
+  EXPECT_THAT(bf16_log.text(), HasSubstr(bf16_timed));
+  EXPECT_THAT(bf16_log.text(), Not(HasSubstr(fp16_timed)));
+  EXPECT_THAT(bf16_log.text(), HasSubstr("without the FP16 flag"));
+  Array got = Runner(bf16).infer(feed).at("y");
+  ASSERT_EQ(got.dtype(), DataType::FP32);
+  for (int64_t i = 0; i < got.numel(); ++i)  // BF16 keeps 8 bits of the mantissa
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-2 * want.data<float>()[i]);
+
+  config.fp16 = true;  // both: both timed
+  CaptureLogger both_log;
+  config.logger = &both_log;
+  build_engine(net, config);
+  EXPECT_THAT(both_log.text(), HasSubstr(bf16_timed));
+  EXPECT_THAT(both_log.text(), HasSubstr(fp16_timed));
+}
+
 TEST(Builder, StrictTypesWithAPluginThatCannotHonourThemFails) {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {2, 3});

@@ -78,4 +78,19 @@ check bf16.same_either_way cmp "$work/bf16_void/y.npy" "$work/bf16_u2/y.npy"
 expect bf16.reference 0 "y: max abs error = 0, max rel error = 0: PASS" -- "${bf16[@]}" --loadInputs "x:$work/x_bf16.npy" --loadOutputs "y:$work/bf16_void/y.npy"
 expect bf16.random 0 "Saved output 'y' \(BF16 2x3x11x11\)" -- "${bf16[@]}" --saveOutputs "$work/bf16_random"
 
+# --bf16 (TensorRT's BF16 flag): a standard operator's BF16 candidate is timed, and the engine
+# matches a CPU build of the declared types within BF16's rounding.
+$py - "$work" <<'PY'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+w = numpy_helper.from_array(np.linspace(-1, 1, 64 * 32, dtype=np.float32).reshape(64, 32), "w")
+g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [16, 32])], [w])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), f"{sys.argv[1]}/matmul.onnx")
+PY
+mm=(--onnx "$work/matmul.onnx" --device cpu "${quick[@]}")
+expect bf16_flag.timed 0 "for types \[BF16, BF16, BF16\]" -- "${mm[@]}" --bf16 -v
+expect bf16_flag.not_without_it 0 "without the BF16 flag" -- "${mm[@]}" --fp16 -v
+expect bf16_flag.compare 0 "y: max abs error = .*: PASS" -- "${mm[@]}" --bf16 --compare cpu --atol 5e-2 --rtol 5e-2
 finish

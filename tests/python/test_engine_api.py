@@ -257,3 +257,47 @@ def test_logger_subclass_receives_the_builders_messages(plugin_id):
     assert any(s == trt.Logger.INFO and m.startswith("Finished engine building in")
                for s, m in logger.messages)
     assert all(s <= trt.Logger.INFO for s, _ in logger.messages)  # nothing verbose got through
+
+
+def test_fp16_and_bf16_flags_let_the_standard_operators_change_precision(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.linspace(-1, 1, 32 * 8, dtype=np.float32).reshape(32, 8), "w")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])], [w])
+    path = tmp_path / "matmul.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+    class Collect(trt.Logger):
+        def __init__(self):
+            super().__init__(trt.Logger.VERBOSE)
+            self.text = ""
+
+        def log(self, severity, msg):
+            self.text += msg + "\n"
+
+    def build(*flags):
+        logger = Collect()
+        builder = trt.Builder(logger)
+        network = builder.create_network()
+        assert trt.OnnxParser(network, logger).parse_from_file(str(path))
+        config = builder.create_builder_config()
+        config.device = "cpu"
+        for f in flags:
+            config.set_flag(f)
+        return builder.build_engine_with_config(network, config), logger.text
+
+    _, plain = build()
+    assert "without the FP16 flag" in plain and "without the BF16 flag" in plain
+    _, fp16 = build(trt.BuilderFlag.FP16)
+    assert "for types [FP16, FP16, FP16]" in fp16 and "without the BF16 flag" in fp16
+    engine, bf16 = build(trt.BuilderFlag.BF16)
+    assert "for types [BF16, BF16, BF16]" in bf16 and "without the FP16 flag" in bf16
+    x = np.linspace(-2, 2, 4 * 32, dtype=np.float32).reshape(4, 32)
+    from qdp.runner import TrtRunner
+
+    with TrtRunner(engine) as r:
+        np.testing.assert_allclose(r.infer({"x": x})["y"], x @ numpy_helper.to_array(w),
+                                   rtol=2e-2, atol=2e-2)

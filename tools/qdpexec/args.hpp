@@ -23,7 +23,7 @@ struct Options {
       export_profile, device, compare;
   std::vector<std::string> plugins, shapes, min_shapes, opt_shapes, max_shapes, load_inputs,
       load_outputs, val_ranges;
-  bool fp16 = false, prefer_aot = false, prefer_jit = false, use_cuda_graph = false,
+  bool fp16 = false, bf16 = false, prefer_aot = false, prefer_jit = false, use_cuda_graph = false,
        no_data_transfers = false, dump_layer_info = false, dump_profile = false, verbose = false,
        skip_inference = false;
   int iterations = 10, inf_streams = 1;

@@ -69,6 +69,7 @@ Engine build(Network const& network, Device device, int gpu, bool strict_types, 
   config.gpu = device == Device::CUDA ? gpu : 0;
   config.strict_types = strict_types;
   config.fp16 = o.fp16;  // the standard operators may take FP16 too
+  config.bf16 = o.bf16;  // ... or BF16
   if (o.prefer_aot) config.preference = ImplPreference::PreferAOT;
   if (o.prefer_jit) config.preference = ImplPreference::PreferJIT;
   config.logger = &logger;
@@ -236,7 +237,8 @@ int run(Options const& o) {
     std::optional<TimingCache> cache;
     if (!o.timing_cache_file.empty()) cache = open_timing_cache(o.timing_cache_file);
     // Like trtexec: reduced precision only when asked for.
-    loaded = build(*network, device, gpu, !o.fp16, o, logger, "Engine", cache ? &*cache : nullptr);
+    loaded = build(*network, device, gpu, !o.fp16 && !o.bf16, o, logger, "Engine",
+                   cache ? &*cache : nullptr);
     if (cache) {
       cache->save(o.timing_cache_file);
       std::printf("[I] Timing cache saved to %s: %zu timing(s)\n", o.timing_cache_file.c_str(),
@@ -330,6 +332,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--fp16", o.fp16,
                "Allow FP16: the standard operators' FP16 candidates and plugins' "
                "precision-changing ones");
+  app.add_flag("--bf16", o.bf16,
+               "Allow BF16: the standard operators' BF16 candidates and plugins' "
+               "precision-changing ones (with --fp16 too, the faster of the two)");
   app.add_option("--timingCacheFile", o.timing_cache_file,
                  "Autotuning timings: loaded from this file when it exists (and reused instead "
                  "of timing again), saved to it after the build");
