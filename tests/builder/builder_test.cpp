@@ -73,16 +73,24 @@ TEST(Builder, InsertsReformatsAroundAPrecisionChangingPlugin) {
   EXPECT_EQ(out.at("y").data<float>()[5], 7.0f);
 }
 
-// TensorRT's FP16 flag: without it a standard operator keeps the network's float types even
-// where strict types are off (a user plugin's FP16 candidates are timed: the test above); with it
-// its FP16 candidate is timed too, and the engine computes the same values within FP16 rounding.
-TEST(Builder, StandardOperatorsTakeFp16OnlyWithTheFp16Flag) {
+// A standard operator on two FP32 inputs, x (4x8) times w (8x3), and inputs for it.
+Network matmul_net() {
   Network net;
   auto x = net.add_input("x", DataType::FP32, {4, 8});
   auto w = net.add_input("w", DataType::FP32, {8, 3});
   net.mark_output(net.add_plugin("onnx::MatMul", {x, w})[0], "y");
-  std::map<std::string, Array> feed{{"x", test_plugins::iota_array({4, 8})},
-                                    {"w", test_plugins::iota_array({8, 3})}};
+  return net;
+}
+std::map<std::string, Array> matmul_feed() {
+  return {{"x", test_plugins::iota_array({4, 8})}, {"w", test_plugins::iota_array({8, 3})}};
+}
+
+// TensorRT's FP16 flag: without it a standard operator keeps the network's float types even
+// where strict types are off (a user plugin's FP16 candidates are timed: the test above); with it
+// its FP16 candidate is timed too, and the engine computes the same values within FP16 rounding.
+TEST(Builder, StandardOperatorsTakeFp16OnlyWithTheFp16Flag) {
+  Network net = matmul_net();
+  std::map<std::string, Array> feed = matmul_feed();
   CaptureLogger plain_log;
   Engine plain = build(net, &plain_log);
   EXPECT_THAT(plain_log.text(),
@@ -114,12 +122,8 @@ TEST(Builder, StandardOperatorsTakeFp16OnlyWithTheFp16Flag) {
 // TensorRT's BF16 flag, as the FP16 one: a standard operator's BF16 candidate is timed with it
 // and only with it; with both flags both are timed and the faster kept.
 TEST(Builder, StandardOperatorsTakeBf16OnlyWithTheBf16Flag) {
-  Network net;
-  auto x = net.add_input("x", DataType::FP32, {4, 8});
-  auto w = net.add_input("w", DataType::FP32, {8, 3});
-  net.mark_output(net.add_plugin("onnx::MatMul", {x, w})[0], "y");
-  std::map<std::string, Array> feed{{"x", test_plugins::iota_array({4, 8})},
-                                    {"w", test_plugins::iota_array({8, 3})}};
+  Network net = matmul_net();
+  std::map<std::string, Array> feed = matmul_feed();
   Array want = Runner(build(net, nullptr)).infer(feed).at("y");
   std::string const bf16_timed = "for types [BF16, BF16, BF16]";  // "Executing layer ..."
   std::string const fp16_timed = "for types [FP16, FP16, FP16]";
