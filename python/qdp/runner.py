@@ -51,14 +51,14 @@ class Profile(dict):  # type: ignore[type-arg]
 
 
 class CreateConfig:
-    """Makes a builder config: CreateConfig(fp16=..., bf16=..., preview_features=...,
-    device=...) and strict_types, profiles, prefer_aot (True / False / None: the plugin's own or an error when
-    it has both)."""
+    """Makes a builder config: CreateConfig(fp16=..., bf16=..., preview_features=..., device=...)
+    and strict_types, profiles, prefer_aot (True / False / None: the plugin's own or an error
+    when it has both)."""
 
-    def __init__(self, fp16: bool = False, strict_types: bool = False, bf16: bool = False,
+    def __init__(self, fp16: bool = False, strict_types: bool = False,
                  preview_features: Sequence[PreviewFeature] | None = None,
                  device: str | None = None, profiles: Sequence[Profile] | None = None,
-                 prefer_aot: bool | None = None) -> None:
+                 prefer_aot: bool | None = None, bf16: bool = False) -> None:
         self.fp16, self.bf16, self.strict_types = fp16, bf16, strict_types
         self.preview_features = list(preview_features or [])
         self.device = device or default_device()

@@ -291,6 +291,10 @@ def test_fp16_and_bf16_flags_let_the_standard_operators_change_precision(tmp_pat
 
     _, plain = build()
     assert "without the FP16 flag" in plain and "without the BF16 flag" in plain
+    from qdp.runner import CreateConfig
+
+    made = CreateConfig(bf16=True, device="cpu")(trt.Builder(), trt.Builder().create_network())
+    assert made.get_flag(trt.BuilderFlag.BF16) and not made.get_flag(trt.BuilderFlag.FP16)
     _, fp16 = build(trt.BuilderFlag.FP16)
     assert "for types [FP16, FP16, FP16]" in fp16 and "without the BF16 flag" in fp16
     engine, bf16 = build(trt.BuilderFlag.BF16)
