@@ -498,32 +498,26 @@ Network fuse_layers(Network const& net, Logger* logger, TensorShapes const& tens
     int64_t last = static_cast<int64_t>(shape.size()) - 1;
     if (shape.empty() || (a != sm.attrs.end() && !axis) || (axis && *axis != -1 && *axis != last))
       continue;
-    auto add_layer = add_read_only_by(l);
-    if (!add_layer) {  // no mask: a Mul or Div by a scalar alone, softmax(x * scale)
-      auto s = scaled(sm.inputs[0], l);
-      if (!s) continue;
-      dropped[s->layer] = true;
-      ScaleMaskSoftmax f{s->x, -1, s->scale, {layers[s->layer].name, sm.name}};
-      if (logger && logger->enabled(Severity::Verbose))
-        logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one ScaleMaskSoftmax",
-                                                   fmt::join(f.names, "', '")));
-      scale_mask_softmax.emplace(l, std::move(f));
-      continue;
-    }
-    auto const& add = layers[*add_layer];
     std::optional<ScaleMaskSoftmax> found;
-    for (size_t k = 0; k < 2; ++k) {
-      int scores = add.inputs[k], mask = add.inputs[1 - k];
-      if ((*shapes)[static_cast<size_t>(scores)] != shape || scores == mask) continue;
-      if (auto s = scaled(scores, *add_layer)) {
-        dropped[s->layer] = true;
-        found = ScaleMaskSoftmax{s->x, mask, s->scale, {layers[s->layer].name, add.name, sm.name}};
-        break;
+    if (auto add_layer = add_read_only_by(l)) {
+      auto const& add = layers[*add_layer];
+      for (size_t k = 0; k < 2; ++k) {
+        int scores = add.inputs[k], mask = add.inputs[1 - k];
+        if ((*shapes)[static_cast<size_t>(scores)] != shape || scores == mask) continue;
+        if (auto s = scaled(scores, *add_layer)) {
+          dropped[s->layer] = true;
+          found =
+              ScaleMaskSoftmax{s->x, mask, s->scale, {layers[s->layer].name, add.name, sm.name}};
+          break;
+        }
+        if (!found) found = ScaleMaskSoftmax{scores, mask, 1.0f, {add.name, sm.name}};
       }
-      if (!found) found = ScaleMaskSoftmax{scores, mask, 1.0f, {add.name, sm.name}};
+      if (found) dropped[*add_layer] = true;
+    } else if (auto s = scaled(sm.inputs[0], l)) {  // no mask: softmax(x * scale)
+      dropped[s->layer] = true;
+      found = ScaleMaskSoftmax{s->x, -1, s->scale, {layers[s->layer].name, sm.name}};
     }
     if (!found) continue;
-    dropped[*add_layer] = true;
     if (logger && logger->enabled(Severity::Verbose))
       logger->log(Severity::Verbose, fmt::format("Fused layers '{}' into one ScaleMaskSoftmax",
                                                  fmt::join(found->names, "', '")));

@@ -280,6 +280,13 @@ std::pair<int64_t, int64_t> rows_cols(Dims const& shape, int axis) {
   return {rows, cols};
 }
 
+// An input of `op` that must have X's element type.
+void check_type_of_x(std::string_view op, std::string_view input, TensorDesc const& d,
+                     TensorDesc const& x) {
+  if (d.dtype != x.dtype)
+    fail("{}: input {} is {}, it must have X's type {}", op, input, name(d.dtype), name(x.dtype));
+}
+
 // ---- qdp::ScaleMaskSoftmax ------------------------------------------------------------------
 // softmax(X * scale + Mask) over X's last axis, Mask broadcast to X: what the builder makes of
 // attention's scores, MatMul -> Mul (or Div) by a scalar -> Add of the mask -> Softmax. X is read
@@ -324,9 +331,7 @@ T const* mask_data(Tensor const& mask) {
           check_dtype(x.dtype, kFloatTypes, kScaleMaskSoftmax, "X");
           if (x.rank() == 0) fail("{}: X is a scalar; it needs a last axis", kScaleMaskSoftmax);
           if (absent(mask)) return from_shape_expr(x.shape_expr, x.dtype);
-          if (mask.dtype != x.dtype)
-            fail("{}: input Mask is {}, it must have X's type {}", kScaleMaskSoftmax,
-                 name(mask.dtype), name(x.dtype));
+          check_type_of_x(kScaleMaskSoftmax, "Mask", mask, x);
           if (!may_broadcast_to(mask, x))
             fail(
                 "{}: Mask must broadcast to X's shape (the builder fuses an Add whose sum has X's "
@@ -486,10 +491,8 @@ void check_layer_norm(TensorDesc const& x, TensorDesc const& scale, TensorDesc c
   if (a.stash_type != 1)
     fail("{}: attribute stash_type is {}; allowed: 1 (FLOAT: statistics are computed in float)", op,
          a.stash_type);
-  if (scale.dtype != x.dtype)
-    fail("{}: input Scale is {}, it must have X's type {}", op, name(scale.dtype), name(x.dtype));
-  if (!absent(bias) && bias.dtype != x.dtype)
-    fail("{}: input B is {}, it must have X's type {}", op, name(bias.dtype), name(x.dtype));
+  check_type_of_x(op, "Scale", scale, x);
+  if (!absent(bias)) check_type_of_x(op, "B", bias, x);
 }
 
 constexpr char kAddLayerNorm[] = "qdp::AddLayerNorm";
@@ -560,9 +563,7 @@ void layer_norm_cuda(LayerNormRows<T> const& r, float eps, Stream s, std::string
         .desc([](TensorDesc const& x, TensorDesc const& skip, TensorDesc const& scale,
                  TensorDesc const& bias, LayerNormAttrs const& a) {
           check_layer_norm(x, scale, bias, a, kAddLayerNorm);
-          if (skip.dtype != x.dtype)
-            fail("{}: input Skip is {}, it must have X's type {}", kAddLayerNorm, name(skip.dtype),
-                 name(x.dtype));
+          check_type_of_x(kAddLayerNorm, "Skip", skip, x);
           if (!same_known_shape(skip, x))
             fail(
                 "{}: Skip and X must have one shape (the builder fuses an Add that does not "
